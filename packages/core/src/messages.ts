@@ -1,0 +1,262 @@
+/**
+ * Task and message types: everything that crosses RabbitMQ or the REST API.
+ * Each message type has a JSON schema in `schemas.ts`, checked on receipt.
+ * @module
+ */
+import type { SerializedError } from './errors.js';
+import type { TaskStatus } from './task-states.js';
+
+/** How a failed task is retried. */
+export interface RetryPolicy {
+  /** Total attempts including the first. @defaultValue 1 (no retry) */
+  max_attempts: number;
+  /** Backoff shape. @defaultValue 'exponential' */
+  backoff?: 'fixed' | 'exponential';
+  /** First (or every, for `fixed`) delay in ms. @defaultValue 1000 */
+  delay_ms?: number;
+  /** Upper bound of one delay in ms. @defaultValue 300000 */
+  max_delay_ms?: number;
+  /** Randomise each delay (full jitter between half and the whole delay). @defaultValue true */
+  jitter?: boolean;
+}
+
+/** A task as a client submits it (`POST /submit`). Only `function` is required. */
+export interface TaskInput {
+  task_id?: string;
+  function: string;
+  params?: Record<string, unknown>;
+  queue?: string;
+  priority?: number;
+  depends_on?: string[];
+  retry?: RetryPolicy;
+  timeout_ms?: number;
+  delay_ms?: number;
+  labels?: Record<string, string>;
+}
+
+/** A task as the executor hands it to the task-manager: every default filled in. */
+export interface TaskSpec {
+  task_id: string;
+  function: string;
+  params: Record<string, unknown>;
+  queue: string;
+  priority: number;
+  depends_on: string[];
+  retry?: RetryPolicy;
+  timeout_ms?: number;
+  delay_ms?: number;
+  labels: Record<string, string>;
+}
+
+/** One recorded state transition of a task. */
+export interface HistoryEntry {
+  status: TaskStatus;
+  at: string;
+  attempt: number;
+  reason?: string;
+  worker_id?: string;
+}
+
+/** Where a task ran. */
+export interface WorkerRef {
+  id: string;
+  host: string;
+}
+
+/** What `GET /status/:task_id` returns: the task's full record. */
+export interface TaskView {
+  task_id: string;
+  function: string;
+  queue: string;
+  priority: number;
+  status: TaskStatus;
+  attempt: number;
+  params: Record<string, unknown>;
+  depends_on: string[];
+  labels: Record<string, string>;
+  retry?: RetryPolicy;
+  timeout_ms?: number;
+  workflow_id?: string;
+  result?: unknown;
+  error?: SerializedError;
+  progress?: number;
+  worker?: WorkerRef;
+  created_at: string;
+  queued_at?: string;
+  started_at?: string;
+  finished_at?: string;
+  /** When a delayed or retrying task becomes due. */
+  not_before?: string;
+  queue_wait_ms?: number;
+  run_ms?: number;
+  history: HistoryEntry[];
+}
+
+// ---------------------------------------------------------------- commands → task-manager
+
+/** Executor → task-manager: store these tasks (a batch is applied atomically). */
+export interface SubmitCommand {
+  type: 'submit';
+  tasks: TaskSpec[];
+  workflow_id?: string;
+  submitted_at: string;
+}
+
+/** Executor → task-manager: cancel a task. */
+export interface CancelCommand {
+  type: 'cancel';
+  task_id: string;
+  requested_at: string;
+}
+
+/** Worker → task-manager: I hold this dispatch and want to start it (a lease claim). */
+export interface StartedReport {
+  type: 'started';
+  task_id: string;
+  lease_id: string;
+  worker_id: string;
+  host: string;
+  at: string;
+}
+
+/** Worker → task-manager: progress of a running task (0-100). */
+export interface ProgressReport {
+  type: 'progress';
+  task_id: string;
+  lease_id: string;
+  progress: number;
+  at: string;
+}
+
+/** How a run ended, as the worker saw it. `requeue`: aborted by a worker shutdown, run again without using an attempt. */
+export type RunOutcome = 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'requeue';
+
+/** Worker → task-manager: a run ended. */
+export interface OutcomeReport {
+  type: 'outcome';
+  task_id: string;
+  lease_id: string;
+  worker_id: string;
+  outcome: RunOutcome;
+  result?: unknown;
+  error?: SerializedError;
+  at: string;
+}
+
+/** Everything the task-manager consumes from its durable command queue. */
+export type TaskManagerCommand = SubmitCommand | CancelCommand | StartedReport | ProgressReport | OutcomeReport;
+
+// ---------------------------------------------------------------- worker lifecycle
+
+/** Worker → task-manager: a worker came online. */
+export interface WorkerRegister {
+  type: 'register';
+  worker_id: string;
+  host: string;
+  pid: number;
+  queues: string[];
+  functions: string[];
+  concurrency: number;
+  started_at: string;
+}
+
+/** Worker → task-manager: still alive, running these leases. */
+export interface WorkerHeartbeat {
+  type: 'heartbeat';
+  worker_id: string;
+  host: string;
+  running: { task_id: string; lease_id: string }[];
+  at: string;
+}
+
+/** Worker → task-manager: going offline on purpose. */
+export interface WorkerDeregister {
+  type: 'deregister';
+  worker_id: string;
+  at: string;
+}
+
+/** Everything on the worker lifecycle queue. */
+export type WorkerMessage = WorkerRegister | WorkerHeartbeat | WorkerDeregister;
+
+// ---------------------------------------------------------------- dispatch and control
+
+/** Task-manager → worker pool: run this task. */
+export interface DispatchMessage {
+  type: 'dispatch';
+  task_id: string;
+  lease_id: string;
+  function: string;
+  params: Record<string, unknown>;
+  attempt: number;
+  queue: string;
+  priority: number;
+  timeout_ms?: number;
+  labels: Record<string, string>;
+  workflow_id?: string;
+  /** Results of the task's direct dependencies, keyed by task id. */
+  dependencies?: Record<string, unknown>;
+}
+
+/** Task-manager → one worker: the answer to its lease claim. */
+export interface LeaseGrant {
+  type: 'grant';
+  task_id: string;
+  lease_id: string;
+  granted: boolean;
+  reason?: string;
+}
+
+/** Task-manager → all workers: abort this task if you run it. */
+export interface AbortCommand {
+  type: 'abort';
+  task_id: string;
+  lease_id?: string;
+  reason: 'cancelled' | 'timed_out' | 'lease_lost';
+}
+
+/** Everything on a worker's control queue. */
+export type ControlMessage = LeaseGrant | AbortCommand;
+
+// ---------------------------------------------------------------- events
+
+/** Task-manager → anyone: the authoritative record of a state change. Routing key `task.<status>.<function>`. */
+export interface TaskEvent {
+  type: 'task_event';
+  task_id: string;
+  function: string;
+  queue: string;
+  status: TaskStatus;
+  previous_status?: TaskStatus;
+  attempt: number;
+  at: string;
+  labels: Record<string, string>;
+  workflow_id?: string;
+  worker?: WorkerRef;
+  result?: unknown;
+  error?: SerializedError;
+  progress?: number;
+  reason?: string;
+  queue_wait_ms?: number;
+  run_ms?: number;
+}
+
+// ---------------------------------------------------------------- queries (executor → task-manager RPC)
+
+/** Executor → task-manager: read tasks by id. */
+export interface GetTasksQuery {
+  type: 'get_tasks';
+  task_ids: string[];
+}
+
+/** The answer to a {@link GetTasksQuery}: one entry per id, `null` where unknown. */
+export interface GetTasksReply {
+  type: 'tasks';
+  tasks: (TaskView | null)[];
+}
+
+/** Every query the task-manager answers. */
+export type TaskManagerQuery = GetTasksQuery;
+
+/** Every reply the task-manager sends to a query. */
+export type TaskManagerReply = GetTasksReply | { type: 'error'; error: SerializedError };

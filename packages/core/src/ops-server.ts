@@ -1,0 +1,68 @@
+/**
+ * A small HTTP endpoint every non-HTTP service exposes: `/healthz` (the
+ * process is alive), `/readyz` (connected and able to work) and `/metrics`
+ * (Prometheus text).
+ * @module
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+
+/** What `/readyz` reports. */
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, boolean | string>;
+}
+
+/** Options of {@link startOpsServer}. */
+export interface OpsServerOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  registry: Registry;
+  readiness: () => Readiness;
+}
+
+/** A running ops endpoint. */
+export interface OpsServer {
+  /** The port it listens on. */
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Serves `/healthz`, `/readyz` and `/metrics`. */
+export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
+  const server: Server = createServer((req, res) => {
+    const send = (status: number, body: unknown, type = 'application/json'): void => {
+      res.writeHead(status, { 'content-type': type });
+      res.end(typeof body === 'string' ? body : JSON.stringify(body));
+    };
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET') return send(405, { error: { code: 'SJE_ERR_METHOD_NOT_ALLOWED', message: 'only GET is served here' } });
+    if (path === '/healthz') return send(200, { status: 'ok' });
+    if (path === '/readyz') {
+      const r = options.readiness();
+      return send(r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not_ready', checks: r.checks });
+    }
+    if (path === '/metrics') {
+      options.registry
+        .metrics()
+        .then((text) => send(200, text, options.registry.contentType))
+        .catch((err: unknown) => send(500, { error: { code: 'SJE_ERR_INTERNAL', message: String(err) } }));
+      return;
+    }
+    return send(404, { error: { code: 'SJE_ERR_NOT_FOUND', message: `no route ${path}` } });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

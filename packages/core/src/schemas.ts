@@ -1,0 +1,325 @@
+/**
+ * JSON schemas of every message and of the REST task input, with compiled
+ * validators. Every message is checked against its schema on receipt.
+ * @module
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { TASK_ID_PATTERN } from './ids.js';
+import { TASK_STATUSES } from './task-states.js';
+import type {
+  ControlMessage,
+  DispatchMessage,
+  TaskEvent,
+  TaskInput,
+  TaskManagerCommand,
+  TaskManagerQuery,
+  TaskManagerReply,
+  WorkerMessage,
+} from './messages.js';
+
+const taskId = { type: 'string', pattern: TASK_ID_PATTERN } as const;
+const shortString = { type: 'string', minLength: 1, maxLength: 200 } as const;
+const queueName = { type: 'string', pattern: '^[A-Za-z0-9._-]{1,100}$' } as const;
+const timestamp = { type: 'string', minLength: 1, maxLength: 64 } as const;
+const positiveInt = { type: 'integer', minimum: 1, maximum: 2_147_483_647 } as const;
+const labels = {
+  type: 'object',
+  maxProperties: 64,
+  propertyNames: { maxLength: 100 },
+  additionalProperties: { type: 'string', maxLength: 1000 },
+} as const;
+const paramsObject = { type: 'object' } as const;
+
+/** Schema of a retry policy. */
+export const retryPolicySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['max_attempts'],
+  properties: {
+    max_attempts: { type: 'integer', minimum: 1, maximum: 100 },
+    backoff: { enum: ['fixed', 'exponential'] },
+    delay_ms: { type: 'integer', minimum: 0, maximum: 86_400_000 },
+    max_delay_ms: { type: 'integer', minimum: 0, maximum: 86_400_000 },
+    jitter: { type: 'boolean' },
+  },
+} as const;
+
+/** Schema of one task in `POST /submit`. Unknown fields are refused. */
+export const taskInputSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['function'],
+  properties: {
+    task_id: taskId,
+    function: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,200}$' },
+    params: paramsObject,
+    queue: queueName,
+    priority: { type: 'integer', minimum: 0, maximum: 9 },
+    depends_on: { type: 'array', maxItems: 1000, items: taskId },
+    retry: retryPolicySchema,
+    timeout_ms: positiveInt,
+    delay_ms: positiveInt,
+    labels,
+  },
+} as const;
+
+const taskSpecSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['task_id', 'function', 'params', 'queue', 'priority', 'depends_on', 'labels'],
+  properties: { ...taskInputSchema.properties },
+} as const;
+
+const serializedErrorSchema = {
+  type: 'object',
+  required: ['name', 'code', 'message', 'retryable'],
+  properties: {
+    name: { type: 'string' },
+    code: { type: 'string' },
+    message: { type: 'string' },
+    retryable: { type: 'boolean' },
+    data: { type: 'object' },
+  },
+} as const;
+
+const commandSchemas = {
+  submit: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', 'tasks', 'submitted_at'],
+    properties: {
+      type: { const: 'submit' },
+      tasks: { type: 'array', minItems: 1, items: taskSpecSchema },
+      workflow_id: taskId,
+      submitted_at: timestamp,
+    },
+  },
+  cancel: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', 'task_id', 'requested_at'],
+    properties: { type: { const: 'cancel' }, task_id: taskId, requested_at: timestamp },
+  },
+  started: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', 'task_id', 'lease_id', 'worker_id', 'host', 'at'],
+    properties: {
+      type: { const: 'started' },
+      task_id: taskId,
+      lease_id: shortString,
+      worker_id: shortString,
+      host: shortString,
+      at: timestamp,
+    },
+  },
+  progress: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', 'task_id', 'lease_id', 'progress', 'at'],
+    properties: {
+      type: { const: 'progress' },
+      task_id: taskId,
+      lease_id: shortString,
+      progress: { type: 'number', minimum: 0, maximum: 100 },
+      at: timestamp,
+    },
+  },
+  outcome: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', 'task_id', 'lease_id', 'worker_id', 'outcome', 'at'],
+    properties: {
+      type: { const: 'outcome' },
+      task_id: taskId,
+      lease_id: shortString,
+      worker_id: shortString,
+      outcome: { enum: ['succeeded', 'failed', 'timed_out', 'cancelled', 'requeue'] },
+      result: {},
+      error: serializedErrorSchema,
+      at: timestamp,
+    },
+  },
+} as const;
+
+const workerSchemas = {
+  register: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', 'worker_id', 'host', 'pid', 'queues', 'functions', 'concurrency', 'started_at'],
+    properties: {
+      type: { const: 'register' },
+      worker_id: shortString,
+      host: shortString,
+      pid: { type: 'integer' },
+      queues: { type: 'array', items: queueName },
+      functions: { type: 'array', items: { type: 'string' } },
+      concurrency: positiveInt,
+      started_at: timestamp,
+    },
+  },
+  heartbeat: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', 'worker_id', 'host', 'running', 'at'],
+    properties: {
+      type: { const: 'heartbeat' },
+      worker_id: shortString,
+      host: shortString,
+      running: {
+        type: 'array',
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['task_id', 'lease_id'],
+          properties: { task_id: taskId, lease_id: shortString },
+        },
+      },
+      at: timestamp,
+    },
+  },
+  deregister: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', 'worker_id', 'at'],
+    properties: { type: { const: 'deregister' }, worker_id: shortString, at: timestamp },
+  },
+} as const;
+
+const dispatchSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'task_id', 'lease_id', 'function', 'params', 'attempt', 'queue', 'priority', 'labels'],
+  properties: {
+    type: { const: 'dispatch' },
+    task_id: taskId,
+    lease_id: shortString,
+    function: { type: 'string', minLength: 1 },
+    params: paramsObject,
+    attempt: positiveInt,
+    queue: queueName,
+    priority: { type: 'integer', minimum: 0, maximum: 9 },
+    timeout_ms: positiveInt,
+    labels,
+    workflow_id: taskId,
+    dependencies: { type: 'object' },
+  },
+} as const;
+
+const controlSchemas = {
+  grant: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', 'task_id', 'lease_id', 'granted'],
+    properties: {
+      type: { const: 'grant' },
+      task_id: taskId,
+      lease_id: shortString,
+      granted: { type: 'boolean' },
+      reason: { type: 'string' },
+    },
+  },
+  abort: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', 'task_id', 'reason'],
+    properties: {
+      type: { const: 'abort' },
+      task_id: taskId,
+      lease_id: shortString,
+      reason: { enum: ['cancelled', 'timed_out', 'lease_lost'] },
+    },
+  },
+} as const;
+
+const taskEventSchema = {
+  type: 'object',
+  required: ['type', 'task_id', 'function', 'queue', 'status', 'attempt', 'at', 'labels'],
+  properties: {
+    type: { const: 'task_event' },
+    task_id: taskId,
+    function: { type: 'string' },
+    queue: { type: 'string' },
+    status: { enum: TASK_STATUSES },
+    previous_status: { enum: TASK_STATUSES },
+    attempt: { type: 'integer', minimum: 0 },
+    at: timestamp,
+    labels: { type: 'object' },
+  },
+} as const;
+
+const querySchemas = {
+  get_tasks: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', 'task_ids'],
+    properties: { type: { const: 'get_tasks' }, task_ids: { type: 'array', maxItems: 10_000, items: taskId } },
+  },
+} as const;
+
+const replySchema = {
+  type: 'object',
+  required: ['type'],
+  properties: { type: { enum: ['tasks', 'error'] }, tasks: { type: 'array' }, error: serializedErrorSchema },
+} as const;
+
+/** The result of validating a value: the typed value, or a reason naming the field. */
+export type Validation<T> = { ok: true; value: T } | { ok: false; reason: string; field?: string };
+
+/** A validator for one message family. */
+export type Validator<T> = (data: unknown) => Validation<T>;
+
+const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
+
+/** Turns an ajv error into a field path (`tasks[0].priority`) and a sentence. */
+export function describeSchemaError(err: ErrorObject | undefined): { field: string; reason: string } {
+  if (!err) return { field: '', reason: 'invalid' };
+  let field = err.instancePath
+    .split('/')
+    .filter(Boolean)
+    .map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`))
+    .join('')
+    .replace(/^\./, '');
+  if (err.keyword === 'additionalProperties') {
+    const extra = String((err.params as { additionalProperty?: string }).additionalProperty);
+    field = field ? `${field}.${extra}` : extra;
+    return { field, reason: `unknown field '${field}'` };
+  }
+  if (err.keyword === 'required') {
+    const missing = String((err.params as { missingProperty?: string }).missingProperty);
+    field = field ? `${field}.${missing}` : missing;
+    return { field, reason: `missing required field '${field}'` };
+  }
+  return { field, reason: `field '${field || '(root)'}' ${err.message ?? 'is invalid'}` };
+}
+
+function single<T>(schema: object): Validator<T> {
+  const fn: ValidateFunction = ajv.compile(schema);
+  return (data) => {
+    if (fn(data)) return { ok: true, value: data as T };
+    const { field, reason } = describeSchemaError(fn.errors?.[0]);
+    return { ok: false, reason, field };
+  };
+}
+
+function byType<T>(schemas: Record<string, object>): Validator<T> {
+  const compiled = new Map(Object.entries(schemas).map(([type, schema]) => [type, single<T>(schema)]));
+  return (data) => {
+    const type = typeof data === 'object' && data !== null ? (data as { type?: unknown }).type : undefined;
+    const validate = typeof type === 'string' ? compiled.get(type) : undefined;
+    if (!validate) return { ok: false, reason: `unknown message type ${JSON.stringify(type)}`, field: 'type' };
+    return validate(data);
+  };
+}
+
+/** Validators for every message family, and for the REST task input. */
+export const validators = {
+  taskInput: single<TaskInput>(taskInputSchema),
+  command: byType<TaskManagerCommand>(commandSchemas),
+  worker: byType<WorkerMessage>(workerSchemas),
+  dispatch: single<DispatchMessage>(dispatchSchema),
+  control: byType<ControlMessage>(controlSchemas),
+  event: single<TaskEvent>(taskEventSchema),
+  query: byType<TaskManagerQuery>(querySchemas),
+  reply: single<TaskManagerReply>(replySchema),
+} as const;
