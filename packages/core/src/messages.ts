@@ -255,8 +255,30 @@ export interface GetTasksReply {
   tasks: (TaskView | null)[];
 }
 
+/** Executor → task-manager: cancel a task now and answer with its new state. */
+export interface CancelTaskQuery {
+  type: 'cancel_task';
+  task_id: string;
+}
+
+/** The answer to a {@link CancelTaskQuery}. `task` is null when the task is unknown. */
+export interface CancelTaskReply {
+  type: 'cancel_result';
+  task: TaskView | null;
+  /** The status before the cancel. */
+  previous_status?: TaskStatus;
+  /** False when the task was already final (nothing changed). */
+  changed: boolean;
+}
+
+/** A query failed on the task-manager side. */
+export interface ErrorReply {
+  type: 'error';
+  error: SerializedError;
+}
+
 /** Every query the task-manager answers. */
-export type TaskManagerQuery = GetTasksQuery;
+export type TaskManagerQuery = GetTasksQuery | CancelTaskQuery;
 
 /** Every reply the task-manager sends to a query. */
-export type TaskManagerReply = GetTasksReply | { type: 'error'; error: SerializedError };
+export type TaskManagerReply = GetTasksReply | CancelTaskReply | ErrorReply;

@@ -255,12 +255,25 @@ const querySchemas = {
     required: ['type', 'task_ids'],
     properties: { type: { const: 'get_tasks' }, task_ids: { type: 'array', maxItems: 10_000, items: taskId } },
   },
+  cancel_task: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', 'task_id'],
+    properties: { type: { const: 'cancel_task' }, task_id: taskId },
+  },
 } as const;
 
 const replySchema = {
   type: 'object',
   required: ['type'],
-  properties: { type: { enum: ['tasks', 'error'] }, tasks: { type: 'array' }, error: serializedErrorSchema },
+  properties: {
+    type: { enum: ['tasks', 'cancel_result', 'error'] },
+    tasks: { type: 'array' },
+    task: { type: ['object', 'null'] },
+    previous_status: { enum: TASK_STATUSES },
+    changed: { type: 'boolean' },
+    error: serializedErrorSchema,
+  },
 } as const;
 
 /** The result of validating a value: the typed value, or a reason naming the field. */
