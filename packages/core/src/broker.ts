@@ -39,6 +39,8 @@ export interface Delivery {
   readonly raw: ConsumeMessage;
   /** Whether the broker delivered this message before. */
   readonly redelivered: boolean;
+  /** The channel it arrived on; with {@link Broker.ack} it acknowledges a deferred delivery. */
+  readonly channel: Channel;
 }
 
 /** What to do with a message whose handler threw. */
@@ -302,11 +304,16 @@ export class Broker extends EventEmitter {
       return;
     }
     try {
-      const verdict = await c.handler(check.value, { raw: msg, redelivered: msg.fields.redelivered });
+      const verdict = await c.handler(check.value, { raw: msg, redelivered: msg.fields.redelivered, channel: ch });
       if (verdict !== 'defer' && !c.options.noAck) safeAck(ch, msg);
     } catch (err) {
       if (c.options.noAck) return;
       const reason = err instanceof Error ? err.message : String(err);
+      if (err instanceof BrokerUnavailableError) {
+        // Not the message's fault: the broker went away mid-work. Put it back (a no-op if the channel is gone).
+        safeNack(ch, msg, true);
+        return;
+      }
       if ((c.options.onError ?? 'requeue-once') === 'requeue-once' && !msg.fields.redelivered && !(err instanceof SjeError && err.code === ErrorCode.MESSAGE_INVALID)) {
         this.log.warn('message handler failed, requeueing once', { queue: c.queue, err: reason });
         safeNack(ch, msg, true);

@@ -1,0 +1,153 @@
+/**
+ * The task-manager's single writer: every state change goes through this
+ * loop. Jobs that arrive together are applied in one store transaction, their
+ * messages published with confirms, and only then acknowledged — batching
+ * adapts to load (one job at idle, hundreds under a backlog).
+ */
+import type { Logger, PluginHost } from '@sje/core';
+import type { OutboxPublisher } from './outbox-publisher.js';
+import type { TaskStore } from './store/task-store.js';
+import { UnitOfWork } from './unit-of-work.js';
+
+/** One unit of work for the loop. */
+export interface LoopJob {
+  /** Applies the job's changes to the batch. */
+  apply(uow: UnitOfWork): Promise<void>;
+  /** After commit and publish. */
+  done(): void;
+  /** The job could not be applied (alone). */
+  failed(err: unknown): void;
+}
+
+/** Options of {@link CommandLoop}. */
+export interface CommandLoopOptions {
+  store: TaskStore;
+  outbox: OutboxPublisher;
+  plugins: PluginHost;
+  logger: Logger;
+  /** Most jobs in one batch. @defaultValue 500 */
+  maxBatch?: number;
+  /** Called after each committed batch with its earliest due time. */
+  onCommitted?: (earliestDue: string | undefined) => void;
+}
+
+/** Serialises and batches all writes. */
+export class CommandLoop {
+  private readonly queue: LoopJob[] = [];
+  private running = false;
+  private idleWaiters: (() => void)[] = [];
+  private outboxDirty = false;
+  private flushTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: CommandLoopOptions) {}
+
+  /** Adds a job; it runs in the next batch. */
+  push(job: LoopJob): void {
+    this.queue.push(job);
+    if (!this.running) void this.drain();
+  }
+
+  /** Runs `apply` as a job and resolves with its result once committed and published. */
+  run<T>(apply: (uow: UnitOfWork) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let value: T;
+      this.push({
+        apply: async (uow) => {
+          value = await apply(uow);
+        },
+        done: () => resolve(value),
+        failed: reject,
+      });
+    });
+  }
+
+  /** Jobs waiting. */
+  get backlog(): number {
+    return this.queue.length;
+  }
+
+  /** Resolves when no job is waiting or running. */
+  async idle(): Promise<void> {
+    if (!this.running && this.queue.length === 0) return;
+    await new Promise<void>((r) => this.idleWaiters.push(r));
+  }
+
+  /**
+   * Marks the outbox as holding rows that may not be published (after a
+   * failed publish, or at start-up); the loop drains it before its next batch.
+   */
+  flushOutbox(): void {
+    this.outboxDirty = true;
+    if (!this.running) void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      for (;;) {
+        if (this.outboxDirty) {
+          try {
+            await this.options.outbox.drain();
+            this.outboxDirty = false;
+          } catch (err) {
+            this.options.logger.warn('outbox not drained yet; will retry', { err: (err as Error).message });
+            this.scheduleFlush();
+          }
+        }
+        if (this.queue.length === 0) break;
+        const batch = this.queue.splice(0, this.options.maxBatch ?? 500);
+        await this.runBatch(batch, true);
+      }
+    } finally {
+      this.running = false;
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flushOutbox();
+    }, 1000);
+    this.flushTimer.unref?.();
+  }
+
+  /** Stops the retry timer. */
+  stop(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+  }
+
+  private async runBatch(jobs: LoopJob[], splitOnError: boolean): Promise<void> {
+    const uow = new UnitOfWork(this.options.store, new Date());
+    let rows: Awaited<ReturnType<TaskStore['commit']>> = [];
+    try {
+      for (const job of jobs) await job.apply(uow);
+      if (!uow.isEmpty) rows = await this.options.store.commit(uow.toCommit());
+    } catch (err) {
+      if (splitOnError && jobs.length > 1) {
+        // Find the culprit: apply each job alone.
+        for (const job of jobs) await this.runBatch([job], false);
+        return;
+      }
+      for (const job of jobs) job.failed(err);
+      return;
+    }
+    // Committed: from here on the outbox holds the messages, whatever happens to the broker.
+    for (const event of uow.events) await this.options.plugins.run('onTaskStateChange', { event });
+    this.options.onCommitted?.(uow.earliestDue);
+    try {
+      await this.options.outbox.publish(rows);
+    } catch (err) {
+      this.options.logger.warn('publishing committed messages failed; they stay in the outbox', { err: (err as Error).message });
+      this.outboxDirty = true;
+      this.scheduleFlush();
+      for (const job of jobs) job.failed(err);
+      return;
+    }
+    for (const job of jobs) job.done();
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * `submit`: stores new tasks (a batch atomically), then queues those that
+ * can run. Re-submitting an identical task changes nothing; a different spec
+ * under an existing id is refused.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { ErrorCode, SjeError, type SubmitCommand, type TaskSpec } from '@sje/core';
+import { enqueueTask } from '../dispatcher.js';
+import { specOf, type TaskRecord } from '../store/task-record.js';
+import { recordEvent, buildEvent, transition } from '../transitions.js';
+import type { UnitOfWork } from '../unit-of-work.js';
+import type { CommandContext } from './command-context.js';
+
+function newRecord(spec: TaskSpec, workflowId: string | undefined, now: string): TaskRecord {
+  const r: TaskRecord = {
+    ...spec,
+    status: 'pending',
+    attempt: 0,
+    deliveries: 0,
+    deps_remaining: 0,
+    created_at: now,
+    history: [{ status: 'pending', at: now, attempt: 0 }],
+  };
+  if (workflowId !== undefined) r.workflow_id = workflowId;
+  if (spec.delay_ms !== undefined) r.not_before = new Date(Date.parse(now) + spec.delay_ms).toISOString();
+  return r;
+}
+
+/** Applies a submit command. */
+export async function applySubmit(uow: UnitOfWork, ctx: CommandContext, cmd: SubmitCommand): Promise<void> {
+  const existing = await uow.getMany(cmd.tasks.map((t) => t.task_id));
+  const fresh: TaskRecord[] = [];
+  for (const spec of cmd.tasks) {
+    const stored = existing.get(spec.task_id);
+    if (stored) {
+      if (!isDeepStrictEqual(specOf(stored), spec)) {
+        throw new SjeError(ErrorCode.TASK_ID_CONFLICT, `task ${spec.task_id} already exists with a different spec`, { data: { task_id: spec.task_id } });
+      }
+      continue;
+    }
+    const record = newRecord(spec, cmd.workflow_id, uow.nowIso);
+    uow.insert(record);
+    fresh.push(record);
+  }
+  for (const record of fresh) {
+    recordEvent(uow, ctx.topology, buildEvent(record, undefined, uow.nowIso));
+    const deps = await ctx.dependencies.evaluate(uow, record);
+    record.deps_remaining = deps.remaining;
+    if (deps.blockedBy !== undefined) {
+      transition(uow, ctx.topology, record, 'skipped', { reason: deps.blockedBy });
+      await ctx.dependencies.onBlocked(uow, record);
+      continue;
+    }
+    if (record.deps_remaining > 0) continue;
+    if (record.not_before !== undefined && record.not_before > uow.nowIso) {
+      uow.noteDue(record.not_before);
+      continue;
+    }
+    await enqueueTask(uow, ctx.topology, record, { newAttempt: true });
+  }
+}

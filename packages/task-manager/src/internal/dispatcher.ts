@@ -1,0 +1,51 @@
+/**
+ * Hands a task to its worker pool: a fresh lease, `queued`, and a `dispatch`
+ * message (with the results of its dependencies) in the outbox.
+ */
+import { uuidv7, type DispatchMessage, type Topology } from '@sje/core';
+import type { TaskRecord } from './store/task-record.js';
+import { transition } from './transitions.js';
+import type { UnitOfWork } from './unit-of-work.js';
+
+/** Options of {@link enqueueTask}. */
+export interface EnqueueOptions {
+  /** A new attempt (first run or a retry) rather than a re-run of the same attempt. */
+  newAttempt: boolean;
+  reason?: string;
+}
+
+/** Moves a task to `queued` under a new lease and queues its dispatch. */
+export async function enqueueTask(uow: UnitOfWork, topology: Topology, record: TaskRecord, options: EnqueueOptions): Promise<void> {
+  if (options.newAttempt) record.attempt += 1;
+  record.lease_id = uuidv7();
+  delete record.worker_id;
+  delete record.worker_host;
+  delete record.progress;
+  delete record.started_at;
+  transition(uow, topology, record, 'queued', options.reason === undefined ? {} : { reason: options.reason });
+  const message: DispatchMessage = {
+    type: 'dispatch',
+    task_id: record.task_id,
+    lease_id: record.lease_id,
+    function: record.function,
+    params: record.params,
+    attempt: record.attempt,
+    queue: record.queue,
+    priority: record.priority,
+    labels: record.labels,
+  };
+  if (record.timeout_ms !== undefined) message.timeout_ms = record.timeout_ms;
+  if (record.workflow_id !== undefined) message.workflow_id = record.workflow_id;
+  if (record.depends_on.length > 0) {
+    const deps = await uow.getMany(record.depends_on);
+    const results: Record<string, unknown> = {};
+    for (const id of record.depends_on) results[id] = deps.get(id)?.result ?? null;
+    message.dependencies = results;
+  }
+  uow.send({ exchange: topology.exchanges.tasks, routing_key: record.queue, body: message, priority: record.priority });
+}
+
+/** Whether a waiting task may be queued now (no dependency left, not delayed). */
+export function isDue(record: TaskRecord, nowIso: string): boolean {
+  return record.deps_remaining === 0 && (record.not_before === undefined || record.not_before <= nowIso);
+}

@@ -1,0 +1,206 @@
+/**
+ * The embedded task store: one SQLite file (`<data_dir>/tasks.db`, WAL mode).
+ * Needs no server. Each record is kept whole as JSON next to the columns the
+ * task-manager queries by.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { TaskStatus } from '@sje/core';
+import type { OutboxRow, TaskRecord } from './task-record.js';
+import type { StoreCommit, TaskStore } from './task-store.js';
+
+/** Versioned schema migrations; each runs once, in order, at start-up. */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE tasks (
+     task_id TEXT PRIMARY KEY,
+     workflow_id TEXT,
+     status TEXT NOT NULL,
+     function TEXT NOT NULL,
+     queue TEXT NOT NULL,
+     worker_id TEXT,
+     not_before TEXT,
+     deps_remaining INTEGER NOT NULL DEFAULT 0,
+     updated_at TEXT NOT NULL,
+     data TEXT NOT NULL
+   );
+   CREATE INDEX tasks_running ON tasks (worker_id) WHERE status = 'running';
+   CREATE INDEX tasks_waiting ON tasks (not_before) WHERE status IN ('pending', 'retrying') AND deps_remaining = 0;
+   CREATE INDEX tasks_workflow ON tasks (workflow_id) WHERE workflow_id IS NOT NULL;
+   CREATE TABLE task_deps (
+     task_id TEXT NOT NULL,
+     depends_on TEXT NOT NULL,
+     PRIMARY KEY (depends_on, task_id)
+   );
+   CREATE TABLE outbox (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     exchange TEXT NOT NULL,
+     routing_key TEXT NOT NULL,
+     priority INTEGER,
+     body TEXT NOT NULL
+   );`,
+];
+
+/** Options of {@link SqliteTaskStore}. */
+export interface SqliteTaskStoreOptions {
+  /** Directory holding `tasks.db`; created if missing. */
+  dataDir: string;
+}
+
+/** The embedded SQLite task store. */
+export class SqliteTaskStore implements TaskStore {
+  private db: Database.Database | undefined;
+  private readonly path: string;
+  private prepared: ReturnType<SqliteTaskStore['prepare']> | undefined;
+
+  constructor(options: SqliteTaskStoreOptions) {
+    mkdirSync(options.dataDir, { recursive: true });
+    this.path = join(options.dataDir, 'tasks.db');
+  }
+
+  /** Path of the database file. */
+  get file(): string {
+    return this.path;
+  }
+
+  async init(): Promise<void> {
+    const db = new Database(this.path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      db.transaction(() => {
+        db.exec(MIGRATIONS[v] ?? '');
+        db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+    this.db = db;
+    this.prepared = this.prepare(db);
+  }
+
+  private prepare(db: Database.Database) {
+    return {
+      get: db.prepare<[string], { data: string }>('SELECT data FROM tasks WHERE task_id = ?'),
+      upsert: db.prepare(
+        `INSERT INTO tasks (task_id, workflow_id, status, function, queue, worker_id, not_before, deps_remaining, updated_at, data)
+         VALUES (@task_id, @workflow_id, @status, @function, @queue, @worker_id, @not_before, @deps_remaining, @updated_at, @data)
+         ON CONFLICT(task_id) DO UPDATE SET status = excluded.status, worker_id = excluded.worker_id, not_before = excluded.not_before,
+           deps_remaining = excluded.deps_remaining, updated_at = excluded.updated_at, data = excluded.data`,
+      ),
+      insertDep: db.prepare('INSERT OR IGNORE INTO task_deps (task_id, depends_on) VALUES (?, ?)'),
+      dependents: db.prepare<[string], { task_id: string }>('SELECT task_id FROM task_deps WHERE depends_on = ?'),
+      runningAll: db.prepare<[], { data: string }>("SELECT data FROM tasks WHERE status = 'running'"),
+      runningOf: db.prepare<[string], { data: string }>("SELECT data FROM tasks WHERE status = 'running' AND worker_id = ?"),
+      due: db.prepare<[string, number], { data: string }>(
+        "SELECT data FROM tasks WHERE status IN ('pending', 'retrying') AND deps_remaining = 0 AND not_before <= ? ORDER BY not_before LIMIT ?",
+      ),
+      dueUnset: db.prepare<[number], { data: string }>(
+        "SELECT data FROM tasks WHERE status IN ('pending', 'retrying') AND deps_remaining = 0 AND not_before IS NULL LIMIT ?",
+      ),
+      nextDue: db.prepare<[], { t: string | null }>(
+        "SELECT MIN(not_before) AS t FROM tasks WHERE status IN ('pending', 'retrying') AND deps_remaining = 0",
+      ),
+      outboxInsert: db.prepare('INSERT INTO outbox (exchange, routing_key, priority, body) VALUES (?, ?, ?, ?)'),
+      outboxLoad: db.prepare<[number], { id: number; exchange: string; routing_key: string; priority: number | null; body: string }>(
+        'SELECT id, exchange, routing_key, priority, body FROM outbox ORDER BY id LIMIT ?',
+      ),
+      outboxDelete: db.prepare('DELETE FROM outbox WHERE id = ?'),
+      counts: db.prepare<[], { status: TaskStatus; n: number }>('SELECT status, COUNT(*) AS n FROM tasks GROUP BY status'),
+    };
+  }
+
+  private get stmts(): ReturnType<SqliteTaskStore['prepare']> {
+    if (!this.prepared) throw new Error('task store is not open');
+    return this.prepared;
+  }
+
+  private get conn(): Database.Database {
+    if (!this.db) throw new Error('task store is not open');
+    return this.db;
+  }
+
+  async close(): Promise<void> {
+    this.db?.close();
+    this.db = undefined;
+    this.prepared = undefined;
+  }
+
+  async getTasks(ids: readonly string[]): Promise<Map<string, TaskRecord>> {
+    const out = new Map<string, TaskRecord>();
+    for (const id of ids) {
+      const row = this.stmts.get.get(id);
+      if (row) out.set(id, JSON.parse(row.data) as TaskRecord);
+    }
+    return out;
+  }
+
+  async getDependents(taskId: string): Promise<string[]> {
+    return this.stmts.dependents.all(taskId).map((r) => r.task_id);
+  }
+
+  async getRunningTasks(workerId?: string): Promise<TaskRecord[]> {
+    const rows = workerId === undefined ? this.stmts.runningAll.all() : this.stmts.runningOf.all(workerId);
+    return rows.map((r) => JSON.parse(r.data) as TaskRecord);
+  }
+
+  async getDueTasks(now: string, limit: number): Promise<TaskRecord[]> {
+    const rows = [...this.stmts.dueUnset.all(limit), ...this.stmts.due.all(now, limit)].slice(0, limit);
+    return rows.map((r) => JSON.parse(r.data) as TaskRecord);
+  }
+
+  async nextDueTime(): Promise<string | undefined> {
+    return this.stmts.nextDue.get()?.t ?? undefined;
+  }
+
+  async commit(batch: StoreCommit): Promise<OutboxRow[]> {
+    const db = this.conn;
+    const now = new Date().toISOString();
+    return db.transaction(() => {
+      for (const t of batch.tasks) {
+        this.stmts.upsert.run({
+          task_id: t.task_id,
+          workflow_id: t.workflow_id ?? null,
+          status: t.status,
+          function: t.function,
+          queue: t.queue,
+          worker_id: t.worker_id ?? null,
+          not_before: t.not_before ?? null,
+          deps_remaining: t.deps_remaining,
+          updated_at: now,
+          data: JSON.stringify(t),
+        });
+        for (const dep of t.depends_on) this.stmts.insertDep.run(t.task_id, dep);
+      }
+      const rows: OutboxRow[] = [];
+      for (const m of batch.outbox) {
+        const info = this.stmts.outboxInsert.run(m.exchange, m.routing_key, m.priority ?? null, JSON.stringify(m.body));
+        const row: OutboxRow = { id: Number(info.lastInsertRowid), exchange: m.exchange, routing_key: m.routing_key, body: m.body };
+        if (m.priority !== undefined) row.priority = m.priority;
+        rows.push(row);
+      }
+      return rows;
+    })();
+  }
+
+  async loadOutbox(limit: number): Promise<OutboxRow[]> {
+    return this.stmts.outboxLoad.all(limit).map((r) => {
+      const row: OutboxRow = { id: r.id, exchange: r.exchange, routing_key: r.routing_key, body: JSON.parse(r.body) as unknown };
+      if (r.priority !== null) row.priority = r.priority;
+      return row;
+    });
+  }
+
+  async deleteOutbox(ids: readonly number[]): Promise<void> {
+    const db = this.conn;
+    db.transaction(() => {
+      for (const id of ids) this.stmts.outboxDelete.run(id);
+    })();
+  }
+
+  async countByStatus(): Promise<Partial<Record<TaskStatus, number>>> {
+    const out: Partial<Record<TaskStatus, number>> = {};
+    for (const r of this.stmts.counts.all()) out[r.status] = r.n;
+    return out;
+  }
+}

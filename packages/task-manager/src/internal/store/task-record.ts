@@ -1,0 +1,107 @@
+/**
+ * The task record the task-manager keeps, and its public view.
+ */
+import type { HistoryEntry, RetryPolicy, SerializedError, TaskSpec, TaskStatus, TaskView } from '@sje/core';
+
+/** A task as stored: its spec, its state and bookkeeping. */
+export interface TaskRecord {
+  task_id: string;
+  workflow_id?: string;
+  function: string;
+  queue: string;
+  priority: number;
+  params: Record<string, unknown>;
+  depends_on: string[];
+  labels: Record<string, string>;
+  retry?: RetryPolicy;
+  timeout_ms?: number;
+  delay_ms?: number;
+  status: TaskStatus;
+  /** Number of the current (or last) attempt; 0 before the first dispatch. */
+  attempt: number;
+  /** Runs started (claims granted) in total, across attempts and re-queues. */
+  deliveries: number;
+  /** Dependencies not yet succeeded. */
+  deps_remaining: number;
+  lease_id?: string;
+  worker_id?: string;
+  worker_host?: string;
+  result?: unknown;
+  error?: SerializedError;
+  progress?: number;
+  created_at: string;
+  queued_at?: string;
+  started_at?: string;
+  finished_at?: string;
+  not_before?: string;
+  history: HistoryEntry[];
+}
+
+/** A message waiting in the outbox to be published. */
+export interface OutboxMessage {
+  exchange: string;
+  routing_key: string;
+  body: unknown;
+  /** AMQP priority (dispatches). */
+  priority?: number;
+}
+
+/** An outbox message with its row id. */
+export interface OutboxRow extends OutboxMessage {
+  id: number;
+}
+
+/** The spec fields a client controls, used to compare a resubmission with the stored task. */
+export function specOf(r: TaskRecord): TaskSpec {
+  const spec: TaskSpec = {
+    task_id: r.task_id,
+    function: r.function,
+    params: r.params,
+    queue: r.queue,
+    priority: r.priority,
+    depends_on: r.depends_on,
+    labels: r.labels,
+  };
+  if (r.retry !== undefined) spec.retry = r.retry;
+  if (r.timeout_ms !== undefined) spec.timeout_ms = r.timeout_ms;
+  if (r.delay_ms !== undefined) spec.delay_ms = r.delay_ms;
+  return spec;
+}
+
+function ms(from: string | undefined, to: string | undefined): number | undefined {
+  if (!from || !to) return undefined;
+  return Math.max(0, Date.parse(to) - Date.parse(from));
+}
+
+/** The public view of a record (`GET /status`). */
+export function toView(r: TaskRecord): TaskView {
+  const view: TaskView = {
+    task_id: r.task_id,
+    function: r.function,
+    queue: r.queue,
+    priority: r.priority,
+    status: r.status,
+    attempt: r.attempt,
+    params: r.params,
+    depends_on: r.depends_on,
+    labels: r.labels,
+    created_at: r.created_at,
+    history: r.history,
+  };
+  if (r.retry !== undefined) view.retry = r.retry;
+  if (r.timeout_ms !== undefined) view.timeout_ms = r.timeout_ms;
+  if (r.workflow_id !== undefined) view.workflow_id = r.workflow_id;
+  if (r.result !== undefined) view.result = r.result;
+  if (r.error !== undefined) view.error = r.error;
+  if (r.progress !== undefined) view.progress = r.progress;
+  if (r.worker_id !== undefined) view.worker = { id: r.worker_id, host: r.worker_host ?? '' };
+  if (r.queued_at !== undefined) view.queued_at = r.queued_at;
+  if (r.started_at !== undefined) view.started_at = r.started_at;
+  if (r.finished_at !== undefined) view.finished_at = r.finished_at;
+  if (r.not_before !== undefined) view.not_before = r.not_before;
+  const wait = ms(r.queued_at, r.started_at);
+  if (wait !== undefined) view.queue_wait_ms = wait;
+  const run = ms(r.started_at, r.finished_at);
+  if (run !== undefined) view.run_ms = run;
+  return view;
+}

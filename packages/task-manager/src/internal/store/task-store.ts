@@ -1,0 +1,40 @@
+/**
+ * The task store interface. The embedded SQLite store implements it; a
+ * PostgreSQL store joins it later. Only the task-manager's command loop
+ * writes, through {@link TaskStore.commit}; reads may come from anywhere.
+ */
+import type { TaskStatus } from '@sje/core';
+import type { OutboxMessage, OutboxRow, TaskRecord } from './task-record.js';
+
+/** Everything one command-loop batch changes, committed atomically. */
+export interface StoreCommit {
+  /** Tasks created or changed (whole records). */
+  tasks: TaskRecord[];
+  /** Messages to publish once committed. */
+  outbox: OutboxMessage[];
+}
+
+/** The durable store of tasks, their history and the outbox. */
+export interface TaskStore {
+  /** Opens the store and runs migrations. */
+  init(): Promise<void>;
+  close(): Promise<void>;
+  /** Records by id; unknown ids are absent from the map. */
+  getTasks(ids: readonly string[]): Promise<Map<string, TaskRecord>>;
+  /** Ids of the tasks that depend on `taskId`. */
+  getDependents(taskId: string): Promise<string[]>;
+  /** Tasks in `running`, optionally only those held by one worker. */
+  getRunningTasks(workerId?: string): Promise<TaskRecord[]>;
+  /** `pending`/`retrying` tasks with no dependency left whose `not_before` has passed. */
+  getDueTasks(now: string, limit: number): Promise<TaskRecord[]>;
+  /** The earliest `not_before` of a waiting task with no dependency left. */
+  nextDueTime(): Promise<string | undefined>;
+  /** Commits a batch atomically; returns the outbox rows written, in order. */
+  commit(batch: StoreCommit): Promise<OutboxRow[]>;
+  /** Outbox rows not yet published (after a crash), oldest first. */
+  loadOutbox(limit: number): Promise<OutboxRow[]>;
+  /** Removes published outbox rows. */
+  deleteOutbox(ids: readonly number[]): Promise<void>;
+  /** Number of tasks in each status. */
+  countByStatus(): Promise<Partial<Record<TaskStatus, number>>>;
+}

@@ -1,0 +1,101 @@
+/**
+ * One command-loop batch: the records it loaded and changed, the messages it
+ * will publish and the events it raises, committed to the store at once.
+ */
+import type { TaskEvent } from '@sje/core';
+import type { OutboxMessage, TaskRecord } from './store/task-record.js';
+import type { StoreCommit, TaskStore } from './store/task-store.js';
+
+/** Collects the changes of one batch; reads go through it so later commands see earlier changes. */
+export class UnitOfWork {
+  private readonly cache = new Map<string, TaskRecord | null>();
+  private readonly dirty = new Set<string>();
+  private readonly messages: OutboxMessage[] = [];
+  /** State events raised by this batch (handed to plugins after the commit). */
+  readonly events: TaskEvent[] = [];
+  /** Earliest `not_before` set by this batch (the scheduler re-arms its timer). */
+  earliestDue: string | undefined;
+
+  constructor(
+    private readonly store: TaskStore,
+    /** The batch's clock: every timestamp of one batch is the same instant. */
+    readonly now: Date,
+  ) {}
+
+  /** The batch's time as ISO text. */
+  get nowIso(): string {
+    return this.now.toISOString();
+  }
+
+  /** Loads one record (from this batch's changes first). */
+  async get(id: string): Promise<TaskRecord | undefined> {
+    const map = await this.getMany([id]);
+    return map.get(id);
+  }
+
+  /** Loads records by id; unknown ids are absent. */
+  async getMany(ids: readonly string[]): Promise<Map<string, TaskRecord>> {
+    const missing = ids.filter((id) => !this.cache.has(id));
+    if (missing.length > 0) {
+      const loaded = await this.store.getTasks(missing);
+      for (const id of missing) this.cache.set(id, loaded.get(id) ?? null);
+    }
+    const out = new Map<string, TaskRecord>();
+    for (const id of ids) {
+      const r = this.cache.get(id);
+      if (r) out.set(id, r);
+    }
+    return out;
+  }
+
+  private readonly newDependents = new Map<string, string[]>();
+
+  /** Adds a new record. */
+  insert(record: TaskRecord): void {
+    this.cache.set(record.task_id, record);
+    this.dirty.add(record.task_id);
+    for (const dep of record.depends_on) {
+      const list = this.newDependents.get(dep) ?? [];
+      list.push(record.task_id);
+      this.newDependents.set(dep, list);
+    }
+  }
+
+  /** Ids of tasks depending on `taskId`: stored ones and those inserted by this batch. */
+  async getDependents(taskId: string): Promise<string[]> {
+    const stored = await this.store.getDependents(taskId);
+    const added = this.newDependents.get(taskId) ?? [];
+    return added.length === 0 ? stored : [...new Set([...stored, ...added])];
+  }
+
+  /** Marks a loaded record as changed. */
+  touch(record: TaskRecord): void {
+    this.cache.set(record.task_id, record);
+    this.dirty.add(record.task_id);
+  }
+
+  /** Queues a message to publish after the commit. */
+  send(message: OutboxMessage): void {
+    this.messages.push(message);
+  }
+
+  /** Notes a due time so the scheduler wakes up for it. */
+  noteDue(at: string): void {
+    if (this.earliestDue === undefined || at < this.earliestDue) this.earliestDue = at;
+  }
+
+  /** Whether the batch changed anything. */
+  get isEmpty(): boolean {
+    return this.dirty.size === 0 && this.messages.length === 0;
+  }
+
+  /** What to commit. */
+  toCommit(): StoreCommit {
+    const tasks: TaskRecord[] = [];
+    for (const id of this.dirty) {
+      const r = this.cache.get(id);
+      if (r) tasks.push(r);
+    }
+    return { tasks, outbox: this.messages };
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The worker registry: who is online, with what, and when each was last
+ * heard from. A worker silent for longer than the timeout is lost, and the
+ * tasks it held are re-queued. Heartbeats that mention a lease the store no
+ * longer considers live get an `abort` back.
+ */
+import type { AbortCommand, Broker, Logger, PluginHost, WorkerHeartbeat, WorkerInfo, WorkerMessage } from '@sje/core';
+import type { TaskStore } from './store/task-store.js';
+
+interface Entry {
+  info: WorkerInfo;
+  lastSeen: number;
+  /** Known only from the store (running tasks at start-up), not yet heard from. */
+  provisional: boolean;
+}
+
+/** Options of {@link WorkerRegistry}. */
+export interface WorkerRegistryOptions {
+  broker: Broker;
+  store: TaskStore;
+  plugins: PluginHost;
+  logger: Logger;
+  /** Silence after which a worker is lost. */
+  timeoutMs: number;
+  /** Called for each lost worker (re-queue its tasks). */
+  onLost: (workerId: string) => Promise<void>;
+}
+
+/** Tracks worker liveness. */
+export class WorkerRegistry {
+  private readonly workers = new Map<string, Entry>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: WorkerRegistryOptions) {}
+
+  /** Workers heard from (not provisional). */
+  get online(): WorkerInfo[] {
+    return [...this.workers.values()].filter((e) => !e.provisional).map((e) => e.info);
+  }
+
+  /**
+   * Starts the liveness check. Workers that hold running tasks in the store
+   * get `timeoutMs` from now to speak up before their tasks are re-queued.
+   */
+  async start(): Promise<void> {
+    const now = Date.now();
+    for (const t of await this.options.store.getRunningTasks()) {
+      if (t.worker_id === undefined || this.workers.has(t.worker_id)) continue;
+      this.workers.set(t.worker_id, {
+        info: { worker_id: t.worker_id, host: t.worker_host ?? '', queues: [], functions: [], concurrency: 0 },
+        lastSeen: now,
+        provisional: true,
+      });
+    }
+    const every = Math.max(100, Math.min(1000, Math.floor(this.options.timeoutMs / 4)));
+    this.timer = setInterval(() => void this.sweep(), every);
+    this.timer.unref?.();
+  }
+
+  /**
+   * Restarts every worker's silence clock: after this task-manager was cut off
+   * from the broker, silence says nothing about the workers.
+   */
+  forgiveSilence(): void {
+    const now = Date.now();
+    for (const entry of this.workers.values()) entry.lastSeen = now;
+  }
+
+  /** Stops the liveness check. */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Handles a register, heartbeat or deregister message. */
+  async handle(msg: WorkerMessage): Promise<void> {
+    const now = Date.now();
+    switch (msg.type) {
+      case 'register': {
+        const info: WorkerInfo = { worker_id: msg.worker_id, host: msg.host, queues: msg.queues, functions: msg.functions, concurrency: msg.concurrency };
+        const known = this.workers.get(msg.worker_id);
+        this.workers.set(msg.worker_id, { info, lastSeen: now, provisional: false });
+        if (!known || known.provisional) {
+          this.options.logger.info('worker online', { worker_id: msg.worker_id, host: msg.host, queues: msg.queues, concurrency: msg.concurrency });
+          await this.options.plugins.run('onWorkerOnline', { worker: info });
+        }
+        return;
+      }
+      case 'heartbeat': {
+        const known = this.workers.get(msg.worker_id);
+        if (known) {
+          known.lastSeen = now;
+          if (known.provisional) {
+            known.provisional = false;
+            known.info.host = msg.host;
+            await this.options.plugins.run('onWorkerOnline', { worker: known.info });
+          }
+        } else {
+          const info: WorkerInfo = { worker_id: msg.worker_id, host: msg.host, queues: [], functions: [], concurrency: 0 };
+          this.workers.set(msg.worker_id, { info, lastSeen: now, provisional: false });
+          await this.options.plugins.run('onWorkerOnline', { worker: info });
+        }
+        await this.abortDeadLeases(msg);
+        return;
+      }
+      case 'deregister': {
+        const known = this.workers.get(msg.worker_id);
+        if (!known) return;
+        this.workers.delete(msg.worker_id);
+        this.options.logger.info('worker offline', { worker_id: msg.worker_id });
+        await this.options.plugins.run('onWorkerOffline', { worker: known.info, reason: 'deregistered' });
+        // Anything it still held is handed on at once.
+        await this.options.onLost(msg.worker_id);
+        return;
+      }
+    }
+  }
+
+  private async abortDeadLeases(hb: WorkerHeartbeat): Promise<void> {
+    if (hb.running.length === 0) return;
+    const tasks = await this.options.store.getTasks(hb.running.map((r) => r.task_id));
+    for (const r of hb.running) {
+      const t = tasks.get(r.task_id);
+      const live = t !== undefined && t.status === 'running' && t.lease_id === r.lease_id && t.worker_id === hb.worker_id;
+      // A lease still being claimed (task queued under this lease) is not dead.
+      const claiming = t !== undefined && t.status === 'queued' && t.lease_id === r.lease_id;
+      if (live || claiming) continue;
+      const abort: AbortCommand = { type: 'abort', task_id: r.task_id, lease_id: r.lease_id, reason: t?.status === 'cancelled' ? 'cancelled' : 'lease_lost' };
+      this.options.logger.info('telling worker to drop a dead lease', { task_id: r.task_id, worker_id: hb.worker_id, status: t?.status });
+      await this.options.broker
+        .publish(this.options.broker.topology.exchanges.control, this.options.broker.topology.controlKeyFor(hb.worker_id), abort, { persistent: false })
+        .catch(() => undefined);
+    }
+  }
+
+  private async sweep(): Promise<void> {
+    if (!this.options.broker.connected) return;
+    const deadline = Date.now() - this.options.timeoutMs;
+    for (const [id, entry] of [...this.workers]) {
+      if (entry.lastSeen >= deadline) continue;
+      this.workers.delete(id);
+      this.options.logger.warn('worker lost (no heartbeat); re-queueing its tasks', { worker_id: id, silent_ms: Date.now() - entry.lastSeen });
+      if (!entry.provisional) await this.options.plugins.run('onWorkerOffline', { worker: entry.info, reason: 'lost' });
+      try {
+        await this.options.onLost(id);
+      } catch (err) {
+        this.options.logger.error('re-queueing the tasks of a lost worker failed; will retry', { worker_id: id, err: (err as Error).message });
+        entry.lastSeen = Date.now() - this.options.timeoutMs;
+        this.workers.set(id, entry);
+      }
+    }
+  }
+}

@@ -1,0 +1,247 @@
+/**
+ * The task-manager: a thin composition of the store, the command loop, the
+ * dependency resolver, the due-task scheduler, the worker registry, the
+ * outbox publisher and the query service.
+ */
+import {
+  ErrorCode,
+  loadConfig,
+  createRuntime,
+  SjeError,
+  startOpsServer,
+  validators,
+  type Logger,
+  type ModuleImporter,
+  type OpsServer,
+  type ServiceRuntime,
+  type SjeConfig,
+  type SjePlugin,
+  type TaskManagerCommand,
+} from '@sje/core';
+import { Gauge } from 'prom-client';
+import { CommandLoop } from './internal/command-loop.js';
+import { applyCancel } from './internal/commands/cancel.js';
+import { applyClaim } from './internal/commands/claim.js';
+import type { CommandContext } from './internal/commands/command-context.js';
+import { applyOutcome } from './internal/commands/outcome.js';
+import { applyProgress } from './internal/commands/progress.js';
+import { requeueLostTasks } from './internal/commands/requeue-lost.js';
+import { applySubmit } from './internal/commands/submit.js';
+import { DependencyResolver } from './internal/dependency-resolver.js';
+import { DueTaskScheduler } from './internal/due-task-scheduler.js';
+import { OutboxPublisher } from './internal/outbox-publisher.js';
+import { QueryService } from './internal/query-service.js';
+import { SqliteTaskStore } from './internal/store/sqlite-task-store.js';
+import type { TaskStore } from './internal/store/task-store.js';
+import type { UnitOfWork } from './internal/unit-of-work.js';
+import { WorkerRegistry } from './internal/worker-registry.js';
+
+/** Options of {@link createTaskManager}. */
+export interface TaskManagerOptions {
+  /** @defaultValue loadConfig() (zero config) */
+  config?: SjeConfig;
+  logger?: Logger;
+  /** Plugin objects registered before the configured ones. */
+  plugins?: { plugin: SjePlugin; options?: Record<string, unknown> }[];
+  /** Imports configured plugins by name. */
+  importer?: ModuleImporter;
+  /** The task store. @defaultValue the SQLite store under `task_manager.data_dir` */
+  store?: TaskStore;
+  /** Port of /healthz, /readyz, /metrics; `false` for none. @defaultValue config.task_manager.ops_port */
+  opsPort?: number | false;
+}
+
+/** A running (or startable) task-manager. */
+export interface TaskManager {
+  /** Opens the store, connects, starts consuming. */
+  start(): Promise<void>;
+  /** Stops consuming, finishes the current batch, closes everything. Idempotent. */
+  close(): Promise<void>;
+  /** The port of the ops endpoint, once started. */
+  readonly opsPort: number | undefined;
+  /** The task store. */
+  readonly store: TaskStore;
+  /** The service runtime (broker, logger, metrics, plugins). */
+  readonly runtime: ServiceRuntime;
+}
+
+/**
+ * Builds a task-manager (no I/O until `start`).
+ * @example
+ * ```ts
+ * const tm = await createTaskManager({ config: loadConfig() });
+ * await tm.start();
+ * ```
+ */
+export async function createTaskManager(options: TaskManagerOptions = {}): Promise<TaskManager> {
+  const config = options.config ?? loadConfig();
+  const runtimeOptions: Parameters<typeof createRuntime>[2] = {};
+  if (options.logger) runtimeOptions.logger = options.logger;
+  if (options.plugins) runtimeOptions.plugins = options.plugins;
+  if (options.importer) runtimeOptions.importer = options.importer;
+  const rt = await createRuntime('task-manager', config, runtimeOptions);
+  const { broker, logger, plugins } = rt;
+  const topology = broker.topology;
+  const store = options.store ?? new SqliteTaskStore({ dataDir: config.task_manager.data_dir });
+  const outbox = new OutboxPublisher(broker, store, logger);
+  let scheduler: DueTaskScheduler | undefined;
+  const loop = new CommandLoop({ store, outbox, plugins, logger, onCommitted: (due) => scheduler?.notify(due) });
+  const ctx: CommandContext = {
+    topology,
+    dependencies: new DependencyResolver(topology),
+    plugins,
+    logger,
+    maxDeliveries: config.task_manager.max_deliveries,
+  };
+  scheduler = new DueTaskScheduler({ store, loop, topology, logger, maxSleepMs: config.task_manager.scheduler_tick_ms });
+  const registry = new WorkerRegistry({
+    broker,
+    store,
+    plugins,
+    logger,
+    timeoutMs: config.task_manager.worker_timeout_ms,
+    onLost: async (workerId) => {
+      const running = await store.getRunningTasks(workerId);
+      if (running.length === 0) return;
+      const n = await loop.run((uow) => requeueLostTasks(uow, ctx, workerId, running));
+      if (n > 0) logger.warn('re-queued the tasks of a lost worker', { worker_id: workerId, tasks: n });
+    },
+  });
+  const queries = new QueryService(broker, store, loop, ctx, logger);
+
+  const applyCommand = async (uow: UnitOfWork, cmd: TaskManagerCommand): Promise<void> => {
+    switch (cmd.type) {
+      case 'submit':
+        return applySubmit(uow, ctx, cmd);
+      case 'cancel':
+        await applyCancel(uow, ctx, cmd.task_id);
+        return;
+      case 'started':
+        return applyClaim(uow, ctx, cmd);
+      case 'progress':
+        return applyProgress(uow, ctx, cmd);
+      case 'outcome':
+        await applyOutcome(uow, ctx, cmd);
+        return;
+    }
+  };
+
+  registerServiceMetrics(rt, store, outbox, loop, registry);
+
+  let ops: OpsServer | undefined;
+  let started = false;
+  let closing: Promise<void> | undefined;
+
+  return {
+    get opsPort() {
+      return ops?.port;
+    },
+    store,
+    runtime: rt,
+    async start() {
+      if (started) return;
+      started = true;
+      await store.init();
+      broker.on('connected', () => {
+        registry.forgiveSilence();
+        loop.flushOutbox();
+      });
+      await broker.consume<TaskManagerCommand>(
+        topology.queues.commands,
+        async (cmd, delivery) => {
+          try {
+            await loop.run((uow) => applyCommand(uow, cmd));
+          } catch (err) {
+            if (err instanceof SjeError && err.code === ErrorCode.TASK_ID_CONFLICT) {
+              await broker.deadLetter(delivery.channel, delivery.raw, topology.queues.commands, `${err.code}: ${err.message}`);
+              return 'defer';
+            }
+            throw err;
+          }
+          return 'ack';
+        },
+        { validate: validators.command, prefetch: config.task_manager.prefetch },
+      );
+      await broker.consume(topology.queues.workers, (msg, _d) => registry.handle(msg), { validate: validators.worker, prefetch: 100, onError: 'dead-letter' });
+      await broker.consume(topology.queues.queries, (q, d) => queries.handle(q, d), { validate: validators.query, prefetch: 100, onError: 'dead-letter' });
+      await broker.start(0);
+      await registry.start();
+      scheduler?.start();
+      loop.flushOutbox();
+      if (options.opsPort !== false) {
+        ops = await startOpsServer({
+          host: config.task_manager.ops_host,
+          port: options.opsPort ?? config.task_manager.ops_port,
+          registry: rt.metrics,
+          readiness: () => ({ ready: broker.connected && !closing, checks: { broker: broker.connected, store: true, shutting_down: closing !== undefined } }),
+        });
+        logger.info('task-manager ops endpoint listening', { port: ops.port });
+      }
+      await plugins.run('onReady', { service: 'task-manager' });
+      logger.info('task-manager started', { store: store.constructor.name, prefix: topology.prefix });
+    },
+    close() {
+      closing ??= (async () => {
+        await broker.pauseAll();
+        await loop.idle();
+        loop.stop();
+        scheduler?.stop();
+        registry.stop();
+        await ops?.close();
+        await plugins.close();
+        await broker.close();
+        await store.close();
+        logger.info('task-manager stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+function registerServiceMetrics(rt: ServiceRuntime, store: TaskStore, outbox: OutboxPublisher, loop: CommandLoop, registry: WorkerRegistry): void {
+  const { broker, metrics } = rt;
+  new Gauge({
+    name: 'sje_queue_depth',
+    help: 'Messages ready in each worker pool queue (for autoscalers)',
+    labelNames: ['queue'],
+    registers: [metrics],
+    async collect() {
+      this.reset();
+      if (!broker.connected) return;
+      for (const q of outbox.queues) {
+        try {
+          const info = await broker.withChannel((ch) => ch.checkQueue(broker.topology.taskQueue(q)));
+          this.set({ queue: q }, info.messageCount);
+        } catch {
+          // queue vanished; skip
+        }
+      }
+    },
+  });
+  new Gauge({
+    name: 'sje_tasks',
+    help: 'Tasks in the store by status',
+    labelNames: ['status'],
+    registers: [metrics],
+    async collect() {
+      this.reset();
+      for (const [status, n] of Object.entries(await store.countByStatus())) this.set({ status }, n ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'sje_task_manager_backlog',
+    help: 'Commands waiting in the task-manager command loop',
+    registers: [metrics],
+    collect() {
+      this.set(loop.backlog);
+    },
+  });
+  new Gauge({
+    name: 'sje_workers_registered',
+    help: 'Workers the task-manager has heard from',
+    registers: [metrics],
+    collect() {
+      this.set(registry.online.length);
+    },
+  });
+}
