@@ -1,0 +1,217 @@
+/**
+ * The task-manager against the real RabbitMQ, with the worker side played by
+ * hand: dispatch → claim → grant → outcome, cancellation, stale reports,
+ * lost workers, retries, restarts and dead-lettering.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Broker, createLogger, createTopology, uuidv7, validators, type DispatchMessage, type LeaseGrant, type SjeConfig, type SjePlugin, type TaskSpec } from '../packages/core/src/index.js';
+import { createTaskManager, type TaskManager } from '../packages/task-manager/src/index.js';
+import { drainQueue, publishRaw } from './helpers/broker.js';
+import { disposeTestConfig, testConfig } from './helpers/stack.js';
+
+const silent = createLogger({ service: 'test', silent: true });
+
+function spec(fn: string, extra: Partial<TaskSpec> = {}): TaskSpec {
+  return { task_id: uuidv7(), function: fn, params: {}, queue: 'default', priority: 0, depends_on: [], labels: {}, ...extra };
+}
+
+/** Plays a worker by hand: reads dispatches, claims, reports. */
+class HandWorker {
+  readonly grants: LeaseGrant[] = [];
+  private broker: Broker;
+  constructor(
+    private readonly config: SjeConfig,
+    readonly id = `hand-${uuidv7().slice(-6)}`,
+  ) {
+    const topology = createTopology({ prefix: config.topology.prefix, queueType: config.topology.queue_type });
+    this.broker = new Broker({
+      url: config.amqp.url,
+      topology,
+      logger: silent,
+      service: 'worker',
+      onConnect: async (ch) => {
+        await ch.assertQueue(topology.workerControlQueue(this.id), { exclusive: true, autoDelete: true, durable: false });
+        await ch.bindQueue(topology.workerControlQueue(this.id), topology.exchanges.control, topology.controlKeyFor(this.id));
+      },
+    });
+  }
+  async start(): Promise<void> {
+    await this.broker.start();
+    await this.broker.consume(this.broker.topology.workerControlQueue(this.id), async (m) => {
+      if (m.type === 'grant') this.grants.push(m);
+    }, { validate: validators.control, prefetch: 10, exclusive: true });
+  }
+  async nextDispatches(n: number, queue = 'default'): Promise<DispatchMessage[]> {
+    const got = await drainQueue(this.config.amqp.url, this.broker.topology.taskQueue(queue), { min: n, timeoutMs: 5000 });
+    return got.map((m) => m.body as DispatchMessage);
+  }
+  async claim(d: DispatchMessage): Promise<LeaseGrant> {
+    await this.broker.publish(this.broker.topology.exchanges.commands, 'command', { type: 'started', task_id: d.task_id, lease_id: d.lease_id, worker_id: this.id, host: 'test', at: new Date().toISOString() });
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const g = this.grants.find((x) => x.lease_id === d.lease_id);
+      if (g) {
+        this.grants.splice(this.grants.indexOf(g), 1);
+        return g;
+      }
+      if (Date.now() > deadline) throw new Error('no grant');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+  async report(d: DispatchMessage, outcome: 'succeeded' | 'failed' | 'requeue', extra: Record<string, unknown> = {}): Promise<void> {
+    await this.broker.publish(this.broker.topology.exchanges.commands, 'command', { type: 'outcome', task_id: d.task_id, lease_id: d.lease_id, worker_id: this.id, outcome, at: new Date().toISOString(), ...extra });
+  }
+  async heartbeat(): Promise<void> {
+    await this.broker.publish(this.broker.topology.exchanges.commands, 'worker', { type: 'heartbeat', worker_id: this.id, host: 'test', running: [], at: new Date().toISOString() });
+  }
+  async close(): Promise<void> {
+    await this.broker.close();
+  }
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function setup(overrides: Parameters<typeof testConfig>[0] = {}, plugins: SjePlugin[] = []) {
+  const config = await testConfig(overrides);
+  const make = () => createTaskManager({ config, logger: silent, opsPort: false, plugins: plugins.map((plugin) => ({ plugin })) });
+  let tm: TaskManager = await make();
+  await tm.start();
+  const executor = new Broker({ url: config.amqp.url, topology: createTopology({ prefix: config.topology.prefix }), logger: silent, service: 'executor' });
+  await executor.start();
+  const worker = new HandWorker(config);
+  await worker.start();
+  cleanups.push(async () => {
+    await worker.close();
+    await executor.close();
+    await tm.close();
+    await disposeTestConfig(config);
+  });
+  const submit = (tasks: TaskSpec[]) => executor.publish(executor.topology.exchanges.commands, 'command', { type: 'submit', tasks, submitted_at: new Date().toISOString() });
+  const status = async (id: string) => (await tm.store.getTasks([id])).get(id);
+  const waitStatus = async (id: string, want: string, ms = 5000) => {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const t = await status(id);
+      if (t?.status === want) return t;
+      if (Date.now() > deadline) throw new Error(`task ${id} is ${t?.status}, wanted ${want}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const restart = async () => {
+    await tm.close();
+    tm = await make();
+    await tm.start();
+  };
+  return { config, tm: () => tm, executor, worker, submit, status, waitStatus, restart };
+}
+
+describe('task-manager', () => {
+  it('dispatches a submitted task, grants the first claim, records the result once', async () => {
+    const s = await setup();
+    const task = spec('echo', { params: { x: 1 } });
+    await s.submit([task]);
+    const [d] = await s.worker.nextDispatches(1);
+    expect(d).toMatchObject({ task_id: task.task_id, function: 'echo', params: { x: 1 }, attempt: 1 });
+    const grant = await s.worker.claim(d!);
+    expect(grant.granted).toBe(true);
+    await s.waitStatus(task.task_id, 'running');
+    await s.worker.report(d!, 'succeeded', { result: { x: 1 } });
+    const done = await s.waitStatus(task.task_id, 'succeeded');
+    expect(done.result).toEqual({ x: 1 });
+    // A duplicate report changes nothing.
+    await s.worker.report(d!, 'failed', { error: { name: 'Error', code: 'X', message: 'late', retryable: true } });
+    await new Promise((r) => setTimeout(r, 300));
+    const after = await s.status(task.task_id);
+    expect(after?.status).toBe('succeeded');
+    expect(after?.history.map((h) => h.status)).toEqual(['pending', 'queued', 'running', 'succeeded']);
+    // A second worker claiming the same lease is refused.
+    const other = new HandWorker(s.config);
+    await other.start();
+    expect((await other.claim(d!)).granted).toBe(false);
+    await other.close();
+  });
+
+  it('cancels a queued task so that its dispatch is refused at claim time', async () => {
+    const s = await setup();
+    const task = spec('echo');
+    await s.submit([task]);
+    const [d] = await s.worker.nextDispatches(1);
+    await s.waitStatus(task.task_id, 'queued');
+    await s.executor.publish(s.executor.topology.exchanges.commands, 'command', { type: 'cancel', task_id: task.task_id, requested_at: new Date().toISOString() });
+    await s.waitStatus(task.task_id, 'cancelled');
+    const grant = await s.worker.claim(d!);
+    expect(grant.granted).toBe(false);
+  });
+
+  it('re-queues the tasks of a worker that stops heartbeating, and ignores its late result', async () => {
+    const s = await setup({ task_manager: { worker_timeout_ms: 800 } });
+    const task = spec('echo');
+    await s.submit([task]);
+    const [d] = await s.worker.nextDispatches(1);
+    await s.worker.heartbeat();
+    expect((await s.worker.claim(d!)).granted).toBe(true);
+    const [again] = await s.worker.nextDispatches(1);
+    expect(again!.task_id).toBe(task.task_id);
+    expect(again!.lease_id).not.toBe(d!.lease_id);
+    await s.worker.report(d!, 'succeeded', { result: 'late' });
+    await new Promise((r) => setTimeout(r, 300));
+    const t = await s.status(task.task_id);
+    expect(t?.status).toBe('queued');
+    expect(t?.history.some((h) => h.reason?.includes('lost'))).toBe(true);
+  });
+
+  it('retries through the retryDecision interceptor with the wait in the store, surviving a restart', async () => {
+    const retry: SjePlugin = { name: 'test-retry', interceptors: { retryDecision: async ({ task }) => ({ retry: task.attempt < 2, delay_ms: 600 }) } };
+    const s = await setup({}, [retry]);
+    const task = spec('flaky');
+    await s.submit([task]);
+    const [d1] = await s.worker.nextDispatches(1);
+    await s.worker.claim(d1!);
+    await s.worker.report(d1!, 'failed', { error: { name: 'Error', code: 'SJE_ERR_HANDLER_ERROR', message: 'boom', retryable: true } });
+    const waiting = await s.waitStatus(task.task_id, 'retrying');
+    expect(waiting.not_before).toBeDefined();
+    await s.restart();
+    const [d2] = await s.worker.nextDispatches(1);
+    expect(d2!.attempt).toBe(2);
+    await s.worker.claim(d2!);
+    await s.worker.report(d2!, 'failed', { error: { name: 'Error', code: 'SJE_ERR_HANDLER_ERROR', message: 'boom', retryable: true } });
+    const failed = await s.waitStatus(task.task_id, 'failed');
+    expect(failed.attempt).toBe(2);
+    const retrying = failed.history.find((h) => h.status === 'retrying')!;
+    const requeued = failed.history.find((h) => h.status === 'queued' && h.attempt === 2)!;
+    expect(Date.parse(requeued.at) - Date.parse(retrying.at)).toBeGreaterThanOrEqual(550);
+  });
+
+  it('dispatches a dependent only after its dependency succeeded, with its result, and skips on failure', async () => {
+    const s = await setup();
+    const a = spec('echo');
+    const b = spec('echo', { depends_on: [a.task_id] });
+    const c = spec('echo', { depends_on: [b.task_id] });
+    await s.submit([a, b, c]);
+    const [da] = await s.worker.nextDispatches(1);
+    expect(da!.task_id).toBe(a.task_id);
+    expect((await s.status(b.task_id))?.status).toBe('pending');
+    await s.worker.claim(da!);
+    await s.worker.report(da!, 'succeeded', { result: 42 });
+    const [db] = await s.worker.nextDispatches(1);
+    expect(db!.task_id).toBe(b.task_id);
+    expect(db!.dependencies).toEqual({ [a.task_id]: 42 });
+    await s.worker.claim(db!);
+    await s.worker.report(db!, 'failed', { error: { name: 'Error', code: 'E', message: 'no', retryable: false } });
+    const skipped = await s.waitStatus(c.task_id, 'skipped');
+    expect(skipped.history.at(-1)?.reason).toContain(b.task_id);
+  });
+
+  it('dead-letters a schema-invalid command with its reason and keeps working', async () => {
+    const s = await setup();
+    await publishRaw(s.config.amqp.url, s.executor.topology.exchanges.commands, 'command', JSON.stringify({ type: 'submit', tasks: 'nope' }));
+    const dead = await drainQueue(s.config.amqp.url, s.executor.topology.queues.deadLetter, { min: 1, timeoutMs: 5000 });
+    expect(String(dead[0]?.headers['x-sje-reason'])).toMatch(/schema validation failed/);
+    const task = spec('echo');
+    await s.submit([task]);
+    await s.waitStatus(task.task_id, 'queued');
+  });
+});
