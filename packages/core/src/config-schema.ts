@@ -58,6 +58,9 @@ export const configSchema = {
     shutdown_grace_ms: { doc: 'On SIGTERM, how long in-flight requests may take to finish.', format: 'nat', default: 10_000 },
   },
   task_manager: {
+    store: { doc: 'Task store: sqlite (embedded file, one task-manager) or postgres (shared server; allows a standby task-manager).', format: ['sqlite', 'postgres'], default: 'sqlite' },
+    postgres_url: { doc: 'PostgreSQL connection string for store: postgres.', format: String, default: 'postgres://postgres@127.0.0.1:5432/postgres', sensitive: true },
+    postgres_table_prefix: { doc: 'Prefix of the PostgreSQL table names (several installations in one database).', format: String, default: 'sje_' },
     data_dir: { doc: 'Directory of the embedded task store (SQLite file tasks.db).', format: String, default: './data' },
     ops_port: { doc: 'Port of /healthz, /readyz and /metrics of the task-manager (0: any free port).', format: 'port', default: 8081 },
     ops_host: { doc: 'Address of the task-manager ops endpoint.', format: String, default: '0.0.0.0' },

@@ -25,6 +25,9 @@ export interface SjeConfig {
     shutdown_grace_ms: number;
   };
   task_manager: {
+    store: 'sqlite' | 'postgres';
+    postgres_url: string;
+    postgres_table_prefix: string;
     data_dir: string;
     ops_port: number;
     ops_host: string;
@@ -189,6 +192,8 @@ function checkKnownKeys(data: Record<string, unknown>, schema: Record<string, un
 /** The configuration with secrets replaced by `***` (for logs and `sje config`). */
 export function redactConfig(config: SjeConfig): SjeConfig {
   const copy = structuredClone(config);
-  copy.amqp.url = copy.amqp.url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
+  const hide = (url: string): string => url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
+  copy.amqp.url = hide(copy.amqp.url);
+  copy.task_manager.postgres_url = hide(copy.task_manager.postgres_url);
   return copy;
 }

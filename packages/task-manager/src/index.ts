@@ -15,6 +15,8 @@
 export { createTaskManager } from './task-manager.js';
 export type { TaskManager, TaskManagerOptions } from './task-manager.js';
 export { SqliteTaskStore } from './internal/store/sqlite-task-store.js';
+export { PostgresTaskStore } from './internal/store/postgres-task-store.js';
+export type { PostgresTaskStoreOptions } from './internal/store/postgres-task-store.js';
 export type { SqliteTaskStoreOptions } from './internal/store/sqlite-task-store.js';
 export type { StoreCommit, TaskStore } from './internal/store/task-store.js';
 export type { OutboxMessage, OutboxRow, TaskRecord } from './internal/store/task-record.js';

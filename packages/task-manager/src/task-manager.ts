@@ -31,6 +31,7 @@ import { DependencyResolver } from './internal/dependency-resolver.js';
 import { DueTaskScheduler } from './internal/due-task-scheduler.js';
 import { OutboxPublisher } from './internal/outbox-publisher.js';
 import { QueryService } from './internal/query-service.js';
+import { PostgresTaskStore } from './internal/store/postgres-task-store.js';
 import { SqliteTaskStore } from './internal/store/sqlite-task-store.js';
 import type { TaskStore } from './internal/store/task-store.js';
 import type { UnitOfWork } from './internal/unit-of-work.js';
@@ -82,7 +83,7 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
   const rt = await createRuntime('task-manager', config, runtimeOptions);
   const { broker, logger, plugins } = rt;
   const topology = broker.topology;
-  const store = options.store ?? new SqliteTaskStore({ dataDir: config.task_manager.data_dir });
+  const store = options.store ?? createStore(config);
   const outbox = new OutboxPublisher(broker, store, logger);
   let scheduler: DueTaskScheduler | undefined;
   const loop = new CommandLoop({ store, outbox, plugins, logger, onCommitted: (due) => scheduler?.notify(due) });
@@ -130,6 +131,8 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
 
   let ops: OpsServer | undefined;
   let started = false;
+  let leader = false;
+  const standby = new AbortController();
   let closing: Promise<void> | undefined;
 
   return {
@@ -142,6 +145,24 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
       if (started) return;
       started = true;
       await store.init();
+      if (options.opsPort !== false) {
+        ops = await startOpsServer({
+          host: config.task_manager.ops_host,
+          port: options.opsPort ?? config.task_manager.ops_port,
+          registry: rt.metrics,
+          readiness: () => ({
+            ready: broker.connected && leader && !closing,
+            checks: { broker: broker.connected, role: leader ? 'active' : 'standby', shutting_down: closing !== undefined },
+          }),
+        });
+        logger.info('task-manager ops endpoint listening', { port: ops.port });
+      }
+      if (store instanceof PostgresTaskStore) {
+        logger.info('waiting to become the active task-manager (standby until then)');
+        if (!(await store.acquireLeadership(standby.signal))) return;
+        logger.info('this task-manager is now active');
+      }
+      leader = true;
       broker.on('connected', () => {
         registry.forgiveSilence();
         loop.flushOutbox();
@@ -168,20 +189,12 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
       await registry.start();
       scheduler?.start();
       loop.flushOutbox();
-      if (options.opsPort !== false) {
-        ops = await startOpsServer({
-          host: config.task_manager.ops_host,
-          port: options.opsPort ?? config.task_manager.ops_port,
-          registry: rt.metrics,
-          readiness: () => ({ ready: broker.connected && !closing, checks: { broker: broker.connected, store: true, shutting_down: closing !== undefined } }),
-        });
-        logger.info('task-manager ops endpoint listening', { port: ops.port });
-      }
       await plugins.run('onReady', { service: 'task-manager' });
       logger.info('task-manager started', { store: store.constructor.name, prefix: topology.prefix });
     },
     close() {
       closing ??= (async () => {
+        standby.abort();
         await broker.pauseAll();
         await loop.idle();
         loop.stop();
@@ -196,6 +209,13 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
       return closing;
     },
   };
+}
+
+function createStore(config: SjeConfig): TaskStore {
+  if (config.task_manager.store === 'postgres') {
+    return new PostgresTaskStore({ url: config.task_manager.postgres_url, tablePrefix: config.task_manager.postgres_table_prefix });
+  }
+  return new SqliteTaskStore({ dataDir: config.task_manager.data_dir });
 }
 
 function registerServiceMetrics(rt: ServiceRuntime, store: TaskStore, outbox: OutboxPublisher, loop: CommandLoop, registry: WorkerRegistry): void {

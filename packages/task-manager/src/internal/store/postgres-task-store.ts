@@ -1,0 +1,248 @@
+/**
+ * The PostgreSQL task store: the same records, history and outbox as the
+ * embedded store, in a server several hosts can reach, so a standby
+ * task-manager can take over (see {@link PostgresTaskStore.acquireLeadership}).
+ */
+import pg from 'pg';
+import type { TaskStatus } from '@sje/core';
+import type { OutboxRow, TaskRecord } from './task-record.js';
+import type { StoreCommit, TaskStore } from './task-store.js';
+
+/** Versioned schema migrations; each runs once, in order, at start-up, under a lock. */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS {p}tasks (
+     task_id TEXT PRIMARY KEY,
+     workflow_id TEXT,
+     status TEXT NOT NULL,
+     function TEXT NOT NULL,
+     queue TEXT NOT NULL,
+     worker_id TEXT,
+     not_before TEXT,
+     deps_remaining INTEGER NOT NULL DEFAULT 0,
+     updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     data JSONB NOT NULL
+   );
+   CREATE INDEX IF NOT EXISTS {p}tasks_running ON {p}tasks (worker_id) WHERE status = 'running';
+   CREATE INDEX IF NOT EXISTS {p}tasks_waiting ON {p}tasks (not_before) WHERE status IN ('pending', 'retrying') AND deps_remaining = 0;
+   CREATE INDEX IF NOT EXISTS {p}tasks_workflow ON {p}tasks (workflow_id) WHERE workflow_id IS NOT NULL;
+   CREATE TABLE IF NOT EXISTS {p}task_deps (
+     task_id TEXT NOT NULL,
+     depends_on TEXT NOT NULL,
+     PRIMARY KEY (depends_on, task_id)
+   );
+   CREATE TABLE IF NOT EXISTS {p}outbox (
+     id BIGSERIAL PRIMARY KEY,
+     exchange TEXT NOT NULL,
+     routing_key TEXT NOT NULL,
+     priority INTEGER,
+     body JSONB NOT NULL
+   );`,
+];
+
+/** Options of {@link PostgresTaskStore}. */
+export interface PostgresTaskStoreOptions {
+  /** Connection string, e.g. `postgres://postgres@127.0.0.1:5432/sje`. */
+  url: string;
+  /** Prefix of table names (several installations in one database). @defaultValue 'sje_' */
+  tablePrefix?: string;
+  /** Pool size. @defaultValue 5 */
+  poolSize?: number;
+}
+
+function lockKey(prefix: string): number {
+  let h = 0;
+  for (const c of `sje-leader:${prefix}`) h = (Math.imul(h, 31) + c.charCodeAt(0)) | 0;
+  return h;
+}
+
+/** The PostgreSQL task store. */
+export class PostgresTaskStore implements TaskStore {
+  private readonly pool: pg.Pool;
+  private readonly p: string;
+  private leaderClient: pg.PoolClient | undefined;
+
+  constructor(options: PostgresTaskStoreOptions) {
+    this.p = options.tablePrefix ?? 'sje_';
+    if (!/^[a-z_][a-z0-9_]*$/.test(this.p)) throw new Error(`invalid table prefix '${this.p}'`);
+    this.pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 5 });
+    this.pool.on('error', () => undefined);
+  }
+
+  private sql(text: string): string {
+    return text.replaceAll('{p}', this.p);
+  }
+
+  async init(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [lockKey(`${this.p}migrate`)]);
+      await client.query(this.sql('CREATE TABLE IF NOT EXISTS {p}schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())'));
+      const { rows } = await client.query<{ v: number | null }>(this.sql('SELECT MAX(version) AS v FROM {p}schema_migrations'));
+      for (let v = rows[0]?.v ?? 0; v < MIGRATIONS.length; v++) {
+        await client.query('BEGIN');
+        await client.query(this.sql(MIGRATIONS[v] ?? ''));
+        await client.query(this.sql('INSERT INTO {p}schema_migrations (version) VALUES ($1)'), [v + 1]);
+        await client.query('COMMIT');
+      }
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [lockKey(`${this.p}migrate`)]).catch(() => undefined);
+      client.release();
+    }
+  }
+
+  /**
+   * Waits until this process is the only active task-manager of the store (a
+   * session advisory lock: released by PostgreSQL when the holder dies).
+   * @param signal - stops waiting when aborted.
+   */
+  async acquireLeadership(signal?: AbortSignal, pollMs = 500): Promise<boolean> {
+    const key = lockKey(this.p);
+    while (!signal?.aborted) {
+      const client = await this.pool.connect();
+      const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [key]);
+      if (rows[0]?.ok) {
+        this.leaderClient = client;
+        client.on('error', () => undefined);
+        return true;
+      }
+      client.release();
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+    return false;
+  }
+
+  async close(): Promise<void> {
+    if (this.leaderClient) {
+      this.leaderClient.release(true);
+      this.leaderClient = undefined;
+    }
+    await this.pool.end().catch(() => undefined);
+  }
+
+  async getTasks(ids: readonly string[]): Promise<Map<string, TaskRecord>> {
+    const out = new Map<string, TaskRecord>();
+    if (ids.length === 0) return out;
+    const { rows } = await this.pool.query<{ task_id: string; data: TaskRecord }>(this.sql('SELECT task_id, data FROM {p}tasks WHERE task_id = ANY($1)'), [ids]);
+    for (const r of rows) out.set(r.task_id, r.data);
+    return out;
+  }
+
+  async getDependents(taskId: string): Promise<string[]> {
+    const { rows } = await this.pool.query<{ task_id: string }>(this.sql('SELECT task_id FROM {p}task_deps WHERE depends_on = $1'), [taskId]);
+    return rows.map((r) => r.task_id);
+  }
+
+  async getRunningTasks(workerId?: string): Promise<TaskRecord[]> {
+    const { rows } =
+      workerId === undefined
+        ? await this.pool.query<{ data: TaskRecord }>(this.sql("SELECT data FROM {p}tasks WHERE status = 'running'"))
+        : await this.pool.query<{ data: TaskRecord }>(this.sql("SELECT data FROM {p}tasks WHERE status = 'running' AND worker_id = $1"), [workerId]);
+    return rows.map((r) => r.data);
+  }
+
+  async getDueTasks(now: string, limit: number): Promise<TaskRecord[]> {
+    const { rows } = await this.pool.query<{ data: TaskRecord }>(
+      this.sql(
+        "SELECT data FROM {p}tasks WHERE status IN ('pending', 'retrying') AND deps_remaining = 0 AND (not_before IS NULL OR not_before <= $1) ORDER BY not_before NULLS FIRST LIMIT $2",
+      ),
+      [now, limit],
+    );
+    return rows.map((r) => r.data);
+  }
+
+  async nextDueTime(): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ t: string | null }>(
+      this.sql("SELECT MIN(not_before) AS t FROM {p}tasks WHERE status IN ('pending', 'retrying') AND deps_remaining = 0"),
+    );
+    return rows[0]?.t ?? undefined;
+  }
+
+  async commit(batch: StoreCommit): Promise<OutboxRow[]> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      if (batch.tasks.length > 0) {
+        const t = batch.tasks;
+        await client.query(
+          this.sql(
+            `INSERT INTO {p}tasks (task_id, workflow_id, status, function, queue, worker_id, not_before, deps_remaining, data)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::jsonb[])
+             ON CONFLICT (task_id) DO UPDATE SET status = excluded.status, worker_id = excluded.worker_id, not_before = excluded.not_before,
+               deps_remaining = excluded.deps_remaining, data = excluded.data, updated_at = now()`,
+          ),
+          [
+            t.map((r) => r.task_id),
+            t.map((r) => r.workflow_id ?? null),
+            t.map((r) => r.status),
+            t.map((r) => r.function),
+            t.map((r) => r.queue),
+            t.map((r) => r.worker_id ?? null),
+            t.map((r) => r.not_before ?? null),
+            t.map((r) => r.deps_remaining),
+            t.map((r) => JSON.stringify(r)),
+          ],
+        );
+        const depTask: string[] = [];
+        const depOn: string[] = [];
+        for (const r of t) for (const d of r.depends_on) (depTask.push(r.task_id), depOn.push(d));
+        if (depTask.length > 0) {
+          await client.query(this.sql('INSERT INTO {p}task_deps (task_id, depends_on) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING'), [depTask, depOn]);
+        }
+      }
+      const rows: OutboxRow[] = [];
+      if (batch.outbox.length > 0) {
+        const o = batch.outbox;
+        const res = await client.query<{ id: string }>(
+          this.sql(
+            'INSERT INTO {p}outbox (exchange, routing_key, priority, body) SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::jsonb[]) RETURNING id',
+          ),
+          [o.map((m) => m.exchange), o.map((m) => m.routing_key), o.map((m) => m.priority ?? null), o.map((m) => JSON.stringify(m.body))],
+        );
+        o.forEach((m, i) => {
+          const row: OutboxRow = { id: Number(res.rows[i]?.id), exchange: m.exchange, routing_key: m.routing_key, body: m.body };
+          if (m.priority !== undefined) row.priority = m.priority;
+          rows.push(row);
+        });
+      }
+      await client.query('COMMIT');
+      return rows;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async loadOutbox(limit: number): Promise<OutboxRow[]> {
+    const { rows } = await this.pool.query<{ id: string; exchange: string; routing_key: string; priority: number | null; body: unknown }>(
+      this.sql('SELECT id, exchange, routing_key, priority, body FROM {p}outbox ORDER BY id LIMIT $1'),
+      [limit],
+    );
+    return rows.map((r) => {
+      const row: OutboxRow = { id: Number(r.id), exchange: r.exchange, routing_key: r.routing_key, body: r.body };
+      if (r.priority !== null) row.priority = r.priority;
+      return row;
+    });
+  }
+
+  async deleteOutbox(ids: readonly number[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.pool.query(this.sql('DELETE FROM {p}outbox WHERE id = ANY($1::bigint[])'), [ids]);
+  }
+
+  async countByStatus(): Promise<Partial<Record<TaskStatus, number>>> {
+    const { rows } = await this.pool.query<{ status: TaskStatus; n: string }>(this.sql('SELECT status, COUNT(*) AS n FROM {p}tasks GROUP BY status'));
+    const out: Partial<Record<TaskStatus, number>> = {};
+    for (const r of rows) out[r.status] = Number(r.n);
+    return out;
+  }
+
+  /** Drops every table of this prefix (tests). */
+  async dropAll(): Promise<void> {
+    for (const t of ['tasks', 'task_deps', 'outbox', 'schema_migrations']) await this.pool.query(this.sql(`DROP TABLE IF EXISTS {p}${t}`));
+  }
+}
