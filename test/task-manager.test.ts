@@ -205,6 +205,55 @@ describe('task-manager', () => {
     expect(skipped.history.at(-1)?.reason).toContain(b.task_id);
   });
 
+  it('runs an all_done dependent after a failure, holds an approval gate, and aggregates the workflow', async () => {
+    const s = await setup();
+    const workflow_id = uuidv7();
+    const a = spec('echo');
+    const cleanup = spec('echo', { depends_on: [a.task_id], trigger_rule: 'all_done' });
+    const gate = spec('approval', { kind: 'approval', depends_on: [cleanup.task_id] });
+    const after = spec('echo', { depends_on: [gate.task_id] });
+    await s.executor.publish(s.executor.topology.exchanges.commands, 'command', { type: 'submit', tasks: [a, cleanup, gate, after], workflow_id, submitted_at: new Date().toISOString() });
+    const [da] = await s.worker.nextDispatches(1);
+    await s.worker.claim(da!);
+    await s.worker.report(da!, 'failed', { error: { name: 'Error', code: 'E', message: 'no', retryable: false } });
+    const [dc] = await s.worker.nextDispatches(1);
+    expect(dc!.task_id).toBe(cleanup.task_id);
+    await s.worker.claim(dc!);
+    await s.worker.report(dc!, 'succeeded', { result: 'cleaned' });
+    await s.waitStatus(gate.task_id, 'waiting_approval');
+    expect((await s.status(after.task_id))?.status).toBe('pending');
+    const ask = (q: object) => s.executor.request('query', q, validators.reply, 3000);
+    const wf = await ask({ type: 'get_workflow', workflow_id });
+    expect(wf).toMatchObject({ type: 'workflow', workflow: { status: 'running', total: 4 } });
+    const decided = await ask({ type: 'decide_approval', task_id: gate.task_id, approve: true, comment: 'looks good' });
+    expect(decided).toMatchObject({ type: 'approval_result', changed: true, task: { status: 'succeeded' } });
+    const [dd] = await s.worker.nextDispatches(1);
+    expect(dd!.task_id).toBe(after.task_id);
+    await s.worker.claim(dd!);
+    await s.worker.report(dd!, 'succeeded', { result: 1 });
+    await s.waitStatus(after.task_id, 'succeeded');
+    const final = await ask({ type: 'get_workflow', workflow_id });
+    expect(final).toMatchObject({ workflow: { status: 'failed', counts: { failed: 1, succeeded: 3 } } });
+    if (final.type !== 'workflow' || !final.workflow) throw new Error('no workflow');
+    expect(final.workflow.edges).toContainEqual([a.task_id, cleanup.task_id]);
+    const gateView = await s.status(gate.task_id);
+    expect(gateView?.history.at(-1)?.reason).toBe('approved: looks good');
+  });
+
+  it('cancels a whole workflow: pending tasks never run', async () => {
+    const s = await setup();
+    const workflow_id = uuidv7();
+    const a = spec('echo');
+    const b = spec('echo', { depends_on: [a.task_id] });
+    await s.executor.publish(s.executor.topology.exchanges.commands, 'command', { type: 'submit', tasks: [a, b], workflow_id, submitted_at: new Date().toISOString() });
+    const [da] = await s.worker.nextDispatches(1);
+    await s.worker.claim(da!);
+    const reply = await s.executor.request('query', { type: 'cancel_workflow', workflow_id }, validators.reply, 3000);
+    expect(reply).toMatchObject({ workflow: { status: 'cancelled' } });
+    expect((await s.status(a.task_id))?.status).toBe('cancelled');
+    expect((await s.status(b.task_id))?.status).toMatch(/cancelled|skipped/);
+  });
+
   it('dead-letters a schema-invalid command with its reason and keeps working', async () => {
     const s = await setup();
     await publishRaw(s.config.amqp.url, s.executor.topology.exchanges.commands, 'command', JSON.stringify({ type: 'submit', tasks: 'nope' }));

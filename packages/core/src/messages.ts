@@ -20,10 +20,24 @@ export interface RetryPolicy {
   jitter?: boolean;
 }
 
-/** A task as a client submits it (`POST /submit`). Only `function` is required. */
+/**
+ * When a task with dependencies runs: `all_success` (default) only when every
+ * dependency succeeded; `all_done` once every dependency is final, whatever
+ * its outcome.
+ */
+export type TriggerRule = 'all_success' | 'all_done';
+
+/** `task` runs a handler; `approval` waits for a person (`POST /approve` or `/reject`). */
+export type TaskKind = 'task' | 'approval';
+
+/** A task as a client submits it (`POST /submit`). Only `function` is required (not for approvals). */
 export interface TaskInput {
   task_id?: string;
-  function: string;
+  function?: string;
+  kind?: TaskKind;
+  trigger_rule?: TriggerRule;
+  /** Expand into one task per point of the cartesian product of these parameter values. */
+  scan?: Record<string, unknown[]>;
   params?: Record<string, unknown>;
   queue?: string;
   priority?: number;
@@ -38,6 +52,8 @@ export interface TaskInput {
 export interface TaskSpec {
   task_id: string;
   function: string;
+  kind?: TaskKind;
+  trigger_rule?: TriggerRule;
   params: Record<string, unknown>;
   queue: string;
   priority: number;
@@ -67,6 +83,8 @@ export interface WorkerRef {
 export interface TaskView {
   task_id: string;
   function: string;
+  kind?: TaskKind;
+  trigger_rule?: TriggerRule;
   queue: string;
   priority: number;
   status: TaskStatus;
@@ -99,6 +117,8 @@ export interface SubmitCommand {
   type: 'submit';
   tasks: TaskSpec[];
   workflow_id?: string;
+  /** Name of the workflow template the batch came from. */
+  template?: string;
   submitted_at: string;
 }
 
@@ -277,8 +297,83 @@ export interface ErrorReply {
   error: SerializedError;
 }
 
+/** Aggregated state of a workflow. */
+export type WorkflowStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'partially_succeeded';
+
+/** One task inside a {@link WorkflowView}. */
+export interface WorkflowTaskView {
+  task_id: string;
+  function: string;
+  status: TaskStatus;
+  attempt: number;
+  depends_on: string[];
+  result?: unknown;
+  error?: SerializedError;
+}
+
+/** What `GET /workflows/:id` returns. */
+export interface WorkflowView {
+  workflow_id: string;
+  /** Template it came from, if any. */
+  template?: string;
+  status: WorkflowStatus;
+  counts: Partial<Record<TaskStatus, number>>;
+  total: number;
+  tasks: WorkflowTaskView[];
+  /** `[from, to]`: `to` depends on `from`. */
+  edges: [string, string][];
+  created_at: string;
+  finished_at?: string;
+}
+
+/** Task-manager → anyone: a workflow's aggregate status changed. Routing key `workflow.<status>`. */
+export interface WorkflowEvent {
+  type: 'workflow_event';
+  workflow_id: string;
+  status: WorkflowStatus;
+  previous_status?: WorkflowStatus;
+  counts: Partial<Record<TaskStatus, number>>;
+  total: number;
+  at: string;
+}
+
+/** Executor → task-manager: read a workflow. */
+export interface GetWorkflowQuery {
+  type: 'get_workflow';
+  workflow_id: string;
+}
+
+/** Executor → task-manager: cancel every task of a workflow that is not final. */
+export interface CancelWorkflowQuery {
+  type: 'cancel_workflow';
+  workflow_id: string;
+}
+
+/** The answer to a workflow query: null when unknown. */
+export interface WorkflowReply {
+  type: 'workflow';
+  workflow: WorkflowView | null;
+}
+
+/** Executor → task-manager: decide an approval gate. */
+export interface DecideApprovalQuery {
+  type: 'decide_approval';
+  task_id: string;
+  approve: boolean;
+  comment?: string;
+}
+
+/** The answer to a {@link DecideApprovalQuery}. */
+export interface ApprovalReply {
+  type: 'approval_result';
+  task: TaskView | null;
+  previous_status?: TaskStatus;
+  /** False when the task was not waiting for approval (nothing changed). */
+  changed: boolean;
+}
+
 /** Every query the task-manager answers. */
-export type TaskManagerQuery = GetTasksQuery | CancelTaskQuery;
+export type TaskManagerQuery = GetTasksQuery | CancelTaskQuery | GetWorkflowQuery | CancelWorkflowQuery | DecideApprovalQuery;
 
 /** Every reply the task-manager sends to a query. */
-export type TaskManagerReply = GetTasksReply | CancelTaskReply | ErrorReply;
+export type TaskManagerReply = GetTasksReply | CancelTaskReply | WorkflowReply | ApprovalReply | ErrorReply;

@@ -15,6 +15,7 @@ import type {
   TaskManagerQuery,
   TaskManagerReply,
   WorkerMessage,
+  WorkflowEvent,
 } from './messages.js';
 
 const taskId = { type: 'string', pattern: TASK_ID_PATTERN } as const;
@@ -48,10 +49,22 @@ export const retryPolicySchema = {
 export const taskInputSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['function'],
+  // `function` is required except for approval gates, which run no handler.
+  if: { required: ['kind'], properties: { kind: { const: 'approval' } } },
+  then: {},
+  else: { required: ['function'] },
   properties: {
     task_id: taskId,
     function: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,200}$' },
+    kind: { enum: ['task', 'approval'] },
+    trigger_rule: { enum: ['all_success', 'all_done'] },
+    scan: {
+      type: 'object',
+      minProperties: 1,
+      maxProperties: 8,
+      propertyNames: { pattern: '^[A-Za-z0-9_]{1,100}$' },
+      additionalProperties: { type: 'array', minItems: 1, maxItems: 10_000 },
+    },
     params: paramsObject,
     queue: queueName,
     priority: { type: 'integer', minimum: 0, maximum: 9 },
@@ -63,11 +76,12 @@ export const taskInputSchema = {
   },
 } as const;
 
+const { scan: _scan, ...specProperties } = taskInputSchema.properties;
 const taskSpecSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['task_id', 'function', 'params', 'queue', 'priority', 'depends_on', 'labels'],
-  properties: { ...taskInputSchema.properties },
+  properties: specProperties,
 } as const;
 
 const serializedErrorSchema = {
@@ -91,6 +105,7 @@ const commandSchemas = {
       type: { const: 'submit' },
       tasks: { type: 'array', minItems: 1, items: taskSpecSchema },
       workflow_id: taskId,
+      template: { type: 'string', maxLength: 200 },
       submitted_at: timestamp,
     },
   },
@@ -248,6 +263,19 @@ const taskEventSchema = {
   },
 } as const;
 
+const workflowEventSchema = {
+  type: 'object',
+  required: ['type', 'workflow_id', 'status', 'counts', 'total', 'at'],
+  properties: {
+    type: { const: 'workflow_event' },
+    workflow_id: taskId,
+    status: { enum: ['pending', 'running', 'succeeded', 'failed', 'cancelled', 'partially_succeeded'] },
+    counts: { type: 'object' },
+    total: { type: 'integer' },
+    at: timestamp,
+  },
+} as const;
+
 const querySchemas = {
   get_tasks: {
     type: 'object',
@@ -261,14 +289,33 @@ const querySchemas = {
     required: ['type', 'task_id'],
     properties: { type: { const: 'cancel_task' }, task_id: taskId },
   },
+  get_workflow: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', 'workflow_id'],
+    properties: { type: { const: 'get_workflow' }, workflow_id: taskId },
+  },
+  cancel_workflow: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', 'workflow_id'],
+    properties: { type: { const: 'cancel_workflow' }, workflow_id: taskId },
+  },
+  decide_approval: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', 'task_id', 'approve'],
+    properties: { type: { const: 'decide_approval' }, task_id: taskId, approve: { type: 'boolean' }, comment: { type: 'string', maxLength: 10_000 } },
+  },
 } as const;
 
 const replySchema = {
   type: 'object',
   required: ['type'],
   properties: {
-    type: { enum: ['tasks', 'cancel_result', 'error'] },
+    type: { enum: ['tasks', 'cancel_result', 'workflow', 'approval_result', 'error'] },
     tasks: { type: 'array' },
+    workflow: { type: ['object', 'null'] },
     task: { type: ['object', 'null'] },
     previous_status: { enum: TASK_STATUSES },
     changed: { type: 'boolean' },
@@ -282,7 +329,7 @@ export type Validation<T> = { ok: true; value: T } | { ok: false; reason: string
 /** A validator for one message family. */
 export type Validator<T> = (data: unknown) => Validation<T>;
 
-const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
+const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true });
 
 /** Turns an ajv error into a field path (`tasks[0].priority`) and a sentence. */
 export function describeSchemaError(err: ErrorObject | undefined): { field: string; reason: string } {
@@ -333,6 +380,7 @@ export const validators = {
   dispatch: single<DispatchMessage>(dispatchSchema),
   control: byType<ControlMessage>(controlSchemas),
   event: single<TaskEvent>(taskEventSchema),
+  workflowEvent: single<WorkflowEvent>(workflowEventSchema),
   query: byType<TaskManagerQuery>(querySchemas),
   reply: single<TaskManagerReply>(replySchema),
 } as const;

@@ -9,6 +9,7 @@ export const TaskStatus = {
   QUEUED: 'queued',
   RUNNING: 'running',
   RETRYING: 'retrying',
+  WAITING_APPROVAL: 'waiting_approval',
   SUCCEEDED: 'succeeded',
   FAILED: 'failed',
   TIMED_OUT: 'timed_out',
@@ -32,7 +33,8 @@ export const FINAL_STATUSES: ReadonlySet<TaskStatus> = new Set<TaskStatus>([
 ]);
 
 const TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
-  pending: ['queued', 'cancelled', 'skipped'],
+  pending: ['queued', 'waiting_approval', 'cancelled', 'skipped'],
+  waiting_approval: ['succeeded', 'failed', 'cancelled'],
   queued: ['running', 'cancelled', 'pending'],
   running: ['succeeded', 'failed', 'timed_out', 'cancelled', 'retrying', 'queued'],
   retrying: ['queued', 'cancelled', 'pending'],

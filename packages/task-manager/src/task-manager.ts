@@ -36,6 +36,7 @@ import { SqliteTaskStore } from './internal/store/sqlite-task-store.js';
 import type { TaskStore } from './internal/store/task-store.js';
 import type { UnitOfWork } from './internal/unit-of-work.js';
 import { WorkerRegistry } from './internal/worker-registry.js';
+import { WorkflowTracker } from './internal/workflow-tracker.js';
 
 /** Options of {@link createTaskManager}. */
 export interface TaskManagerOptions {
@@ -86,7 +87,8 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
   const store = options.store ?? createStore(config);
   const outbox = new OutboxPublisher(broker, store, logger);
   let scheduler: DueTaskScheduler | undefined;
-  const loop = new CommandLoop({ store, outbox, plugins, logger, onCommitted: (due) => scheduler?.notify(due) });
+  const workflows = new WorkflowTracker(store, topology);
+  const loop = new CommandLoop({ store, outbox, plugins, logger, beforeCommit: (uow) => workflows.update(uow), onCommitted: (due) => scheduler?.notify(due) });
   const ctx: CommandContext = {
     topology,
     dependencies: new DependencyResolver(topology),
@@ -108,7 +110,7 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
       if (n > 0) logger.warn('re-queued the tasks of a lost worker', { worker_id: workerId, tasks: n });
     },
   });
-  const queries = new QueryService(broker, store, loop, ctx, logger);
+  const queries = new QueryService(broker, store, loop, ctx, workflows, logger);
 
   const applyCommand = async (uow: UnitOfWork, cmd: TaskManagerCommand): Promise<void> => {
     switch (cmd.type) {

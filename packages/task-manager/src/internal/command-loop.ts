@@ -27,6 +27,8 @@ export interface CommandLoopOptions {
   logger: Logger;
   /** Most jobs in one batch. @defaultValue 500 */
   maxBatch?: number;
+  /** Last changes before a batch is committed (workflow aggregates). */
+  beforeCommit?: (uow: UnitOfWork) => Promise<void>;
   /** Called after each committed batch with its earliest due time. */
   onCommitted?: (earliestDue: string | undefined) => void;
 }
@@ -126,6 +128,7 @@ export class CommandLoop {
     let rows: Awaited<ReturnType<TaskStore['commit']>> = [];
     try {
       for (const job of jobs) await job.apply(uow);
+      if (this.options.beforeCommit) await this.options.beforeCommit(uow);
       if (!uow.isEmpty) rows = await this.options.store.commit(uow.toCommit());
     } catch (err) {
       if (splitOnError && jobs.length > 1) {

@@ -45,6 +45,18 @@ export async function enqueueTask(uow: UnitOfWork, topology: Topology, record: T
   uow.send({ exchange: topology.exchanges.tasks, routing_key: record.queue, body: message, priority: record.priority });
 }
 
+/**
+ * A waiting task may go on: an approval gate starts waiting for its decision,
+ * any other task is queued.
+ */
+export async function releaseTask(uow: UnitOfWork, topology: Topology, record: TaskRecord, reason: string): Promise<void> {
+  if (record.kind === 'approval') {
+    transition(uow, topology, record, 'waiting_approval', { reason });
+    return;
+  }
+  await enqueueTask(uow, topology, record, { newAttempt: true, reason });
+}
+
 /** Whether a waiting task may be queued now (no dependency left, not delayed). */
 export function isDue(record: TaskRecord, nowIso: string): boolean {
   return record.deps_remaining === 0 && (record.not_before === undefined || record.not_before <= nowIso);

@@ -5,7 +5,7 @@
  */
 import type { Logger, Topology } from '@sje/core';
 import type { CommandLoop } from './command-loop.js';
-import { enqueueTask, isDue } from './dispatcher.js';
+import { enqueueTask, isDue, releaseTask } from './dispatcher.js';
 import type { TaskStore } from './store/task-store.js';
 
 /** Options of {@link DueTaskScheduler}. */
@@ -71,7 +71,8 @@ export class DueTaskScheduler {
           for (const stale of due) {
             const record = await uow.get(stale.task_id);
             if (!record || (record.status !== 'pending' && record.status !== 'retrying') || !isDue(record, uow.nowIso)) continue;
-            await enqueueTask(uow, this.options.topology, record, { newAttempt: true, reason: record.status === 'retrying' ? 'retry due' : 'delay elapsed' });
+            if (record.status === 'retrying') await enqueueTask(uow, this.options.topology, record, { newAttempt: true, reason: 'retry due' });
+            else await releaseTask(uow, this.options.topology, record, 'delay elapsed');
             n += 1;
           }
           return n;

@@ -3,7 +3,7 @@
  * will publish and the events it raises, committed to the store at once.
  */
 import type { TaskEvent } from '@sje/core';
-import type { OutboxMessage, TaskRecord } from './store/task-record.js';
+import type { OutboxMessage, TaskRecord, WorkflowRecord } from './store/task-record.js';
 import type { StoreCommit, TaskStore } from './store/task-store.js';
 
 /** Collects the changes of one batch; reads go through it so later commands see earlier changes. */
@@ -84,9 +84,36 @@ export class UnitOfWork {
     if (this.earliestDue === undefined || at < this.earliestDue) this.earliestDue = at;
   }
 
+  /** Workflows created by this batch: template name and size. */
+  readonly newWorkflows = new Map<string, { template: string | undefined; total: number }>();
+  /** Workflow records changed by this batch. */
+  readonly workflows = new Map<string, WorkflowRecord>();
+
+  /** Notes that a submit created (or added to) a workflow. */
+  registerWorkflow(workflowId: string, template: string | undefined, total: number): void {
+    if (!this.newWorkflows.has(workflowId)) this.newWorkflows.set(workflowId, { template, total });
+  }
+
+  /** Ids of the workflows whose tasks this batch changed. */
+  touchedWorkflows(): Set<string> {
+    const ids = new Set<string>(this.newWorkflows.keys());
+    for (const id of this.dirty) {
+      const w = this.cache.get(id)?.workflow_id;
+      if (w !== undefined) ids.add(w);
+    }
+    return ids;
+  }
+
+  /** Tasks of a workflow inserted by this batch (not yet in the store). */
+  insertedTasksOf(workflowId: string): string[] {
+    const out: string[] = [];
+    for (const id of this.dirty) if (this.cache.get(id)?.workflow_id === workflowId) out.push(id);
+    return out;
+  }
+
   /** Whether the batch changed anything. */
   get isEmpty(): boolean {
-    return this.dirty.size === 0 && this.messages.length === 0;
+    return this.dirty.size === 0 && this.messages.length === 0 && this.workflows.size === 0;
   }
 
   /** What to commit. */
@@ -96,6 +123,6 @@ export class UnitOfWork {
       const r = this.cache.get(id);
       if (r) tasks.push(r);
     }
-    return { tasks, outbox: this.messages };
+    return { tasks, outbox: this.messages, workflows: [...this.workflows.values()] };
   }
 }

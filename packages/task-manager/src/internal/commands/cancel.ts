@@ -16,6 +16,13 @@ export interface CancelResult {
   changed: boolean;
 }
 
+/** Cancels every task of a workflow that is not final; returns how many changed. */
+export async function applyCancelWorkflow(uow: UnitOfWork, ctx: CommandContext, taskIds: readonly string[]): Promise<number> {
+  let n = 0;
+  for (const id of taskIds) if ((await applyCancel(uow, ctx, id)).changed) n += 1;
+  return n;
+}
+
 /** Applies a cancel request. */
 export async function applyCancel(uow: UnitOfWork, ctx: CommandContext, taskId: string): Promise<CancelResult> {
   const record = await uow.get(taskId);
@@ -28,6 +35,6 @@ export async function applyCancel(uow: UnitOfWork, ctx: CommandContext, taskId: 
     uow.send({ exchange: ctx.topology.exchanges.control, routing_key: ctx.topology.routingKeys.controlBroadcast, body: abort });
   }
   transition(uow, ctx.topology, record, 'cancelled', { reason: 'cancelled by request' });
-  await ctx.dependencies.onBlocked(uow, record);
+  await ctx.dependencies.onFinal(uow, record);
   return { record, previous, changed: true };
 }

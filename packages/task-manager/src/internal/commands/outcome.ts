@@ -22,12 +22,12 @@ export async function applyOutcome(uow: UnitOfWork, ctx: CommandContext, report:
       record.result = report.result ?? null;
       delete record.error;
       transition(uow, ctx.topology, record, 'succeeded');
-      await ctx.dependencies.onSucceeded(uow, record);
+      await ctx.dependencies.onFinal(uow, record);
       return true;
     case 'cancelled':
       record.error = report.error ?? { name: 'SjeError', code: ErrorCode.TASK_CANCELLED, message: 'cancelled', retryable: false };
       transition(uow, ctx.topology, record, 'cancelled', { reason: 'aborted by worker' });
-      await ctx.dependencies.onBlocked(uow, record);
+      await ctx.dependencies.onFinal(uow, record);
       return true;
     case 'requeue':
       await enqueueTask(uow, ctx.topology, record, { newAttempt: false, reason: `worker ${report.worker_id} shut down` });
@@ -61,5 +61,5 @@ export async function applyFailure(
     return;
   }
   transition(uow, ctx.topology, record, outcome, decision.reason === undefined ? {} : { reason: decision.reason });
-  await ctx.dependencies.onBlocked(uow, record);
+  await ctx.dependencies.onFinal(uow, record);
 }

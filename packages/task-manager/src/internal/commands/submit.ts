@@ -5,7 +5,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { ErrorCode, SjeError, type SubmitCommand, type TaskSpec } from '@sje/core';
-import { enqueueTask } from '../dispatcher.js';
+import { releaseTask } from '../dispatcher.js';
 import { specOf, type TaskRecord } from '../store/task-record.js';
 import { recordEvent, buildEvent, transition } from '../transitions.js';
 import type { UnitOfWork } from '../unit-of-work.js';
@@ -44,11 +44,12 @@ export async function applySubmit(uow: UnitOfWork, ctx: CommandContext, cmd: Sub
   }
   for (const record of fresh) {
     recordEvent(uow, ctx.topology, buildEvent(record, undefined, uow.nowIso));
+    if (cmd.workflow_id !== undefined) uow.registerWorkflow(cmd.workflow_id, cmd.template, cmd.tasks.length);
     const deps = await ctx.dependencies.evaluate(uow, record);
     record.deps_remaining = deps.remaining;
     if (deps.blockedBy !== undefined) {
       transition(uow, ctx.topology, record, 'skipped', { reason: deps.blockedBy });
-      await ctx.dependencies.onBlocked(uow, record);
+      await ctx.dependencies.onFinal(uow, record);
       continue;
     }
     if (record.deps_remaining > 0) continue;
@@ -56,6 +57,6 @@ export async function applySubmit(uow: UnitOfWork, ctx: CommandContext, cmd: Sub
       uow.noteDue(record.not_before);
       continue;
     }
-    await enqueueTask(uow, ctx.topology, record, { newAttempt: true });
+    await releaseTask(uow, ctx.topology, record, 'submitted');
   }
 }

@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import type { TaskStatus } from '@sje/core';
-import type { OutboxRow, TaskRecord } from './task-record.js';
+import type { OutboxRow, TaskRecord, WorkflowRecord } from './task-record.js';
 import type { StoreCommit, TaskStore } from './task-store.js';
 
 /** Versioned schema migrations; each runs once, in order, at start-up, under a lock. */
@@ -37,6 +37,12 @@ const MIGRATIONS: readonly string[] = [
      priority INTEGER,
      body JSONB NOT NULL
    );`,
+  `CREATE TABLE IF NOT EXISTS {p}workflows (
+     workflow_id TEXT PRIMARY KEY,
+     data JSONB NOT NULL
+   );
+   ALTER TABLE {p}tasks ADD COLUMN IF NOT EXISTS seq BIGSERIAL;
+   CREATE INDEX IF NOT EXISTS {p}tasks_workflow_seq ON {p}tasks (workflow_id, seq) WHERE workflow_id IS NOT NULL;`,
 ];
 
 /** Options of {@link PostgresTaskStore}. */
@@ -192,6 +198,15 @@ export class PostgresTaskStore implements TaskStore {
           await client.query(this.sql('INSERT INTO {p}task_deps (task_id, depends_on) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING'), [depTask, depOn]);
         }
       }
+      const workflows = batch.workflows ?? [];
+      if (workflows.length > 0) {
+        await client.query(
+          this.sql(
+            'INSERT INTO {p}workflows (workflow_id, data) SELECT * FROM unnest($1::text[], $2::jsonb[]) ON CONFLICT (workflow_id) DO UPDATE SET data = excluded.data',
+          ),
+          [workflows.map((w) => w.workflow_id), workflows.map((w) => JSON.stringify(w))],
+        );
+      }
       const rows: OutboxRow[] = [];
       if (batch.outbox.length > 0) {
         const o = batch.outbox;
@@ -234,6 +249,16 @@ export class PostgresTaskStore implements TaskStore {
     await this.pool.query(this.sql('DELETE FROM {p}outbox WHERE id = ANY($1::bigint[])'), [ids]);
   }
 
+  async getWorkflow(workflowId: string): Promise<WorkflowRecord | undefined> {
+    const { rows } = await this.pool.query<{ data: WorkflowRecord }>(this.sql('SELECT data FROM {p}workflows WHERE workflow_id = $1'), [workflowId]);
+    return rows[0]?.data;
+  }
+
+  async getWorkflowTasks(workflowId: string): Promise<TaskRecord[]> {
+    const { rows } = await this.pool.query<{ data: TaskRecord }>(this.sql('SELECT data FROM {p}tasks WHERE workflow_id = $1 ORDER BY seq'), [workflowId]);
+    return rows.map((r) => r.data);
+  }
+
   async countByStatus(): Promise<Partial<Record<TaskStatus, number>>> {
     const { rows } = await this.pool.query<{ status: TaskStatus; n: string }>(this.sql('SELECT status, COUNT(*) AS n FROM {p}tasks GROUP BY status'));
     const out: Partial<Record<TaskStatus, number>> = {};
@@ -243,6 +268,6 @@ export class PostgresTaskStore implements TaskStore {
 
   /** Drops every table of this prefix (tests). */
   async dropAll(): Promise<void> {
-    for (const t of ['tasks', 'task_deps', 'outbox', 'schema_migrations']) await this.pool.query(this.sql(`DROP TABLE IF EXISTS {p}${t}`));
+    for (const t of ['tasks', 'task_deps', 'outbox', 'workflows', 'schema_migrations']) await this.pool.query(this.sql(`DROP TABLE IF EXISTS {p}${t}`));
   }
 }

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { TaskStatus } from '@sje/core';
-import type { OutboxRow, TaskRecord } from './task-record.js';
+import type { OutboxRow, TaskRecord, WorkflowRecord } from './task-record.js';
 import type { StoreCommit, TaskStore } from './task-store.js';
 
 /** Versioned schema migrations; each runs once, in order, at start-up. */
@@ -39,6 +39,12 @@ const MIGRATIONS: readonly string[] = [
      priority INTEGER,
      body TEXT NOT NULL
    );`,
+  `CREATE TABLE workflows (
+     workflow_id TEXT PRIMARY KEY,
+     data TEXT NOT NULL
+   );
+   ALTER TABLE tasks ADD COLUMN seq INTEGER;
+   CREATE INDEX tasks_workflow_seq ON tasks (workflow_id, seq) WHERE workflow_id IS NOT NULL;`,
 ];
 
 /** Options of {@link SqliteTaskStore}. */
@@ -83,8 +89,9 @@ export class SqliteTaskStore implements TaskStore {
     return {
       get: db.prepare<[string], { data: string }>('SELECT data FROM tasks WHERE task_id = ?'),
       upsert: db.prepare(
-        `INSERT INTO tasks (task_id, workflow_id, status, function, queue, worker_id, not_before, deps_remaining, updated_at, data)
-         VALUES (@task_id, @workflow_id, @status, @function, @queue, @worker_id, @not_before, @deps_remaining, @updated_at, @data)
+        `INSERT INTO tasks (task_id, workflow_id, status, function, queue, worker_id, not_before, deps_remaining, updated_at, data, seq)
+         VALUES (@task_id, @workflow_id, @status, @function, @queue, @worker_id, @not_before, @deps_remaining, @updated_at, @data,
+                 (SELECT COALESCE(MAX(rowid), 0) + 1 FROM tasks))
          ON CONFLICT(task_id) DO UPDATE SET status = excluded.status, worker_id = excluded.worker_id, not_before = excluded.not_before,
            deps_remaining = excluded.deps_remaining, updated_at = excluded.updated_at, data = excluded.data`,
       ),
@@ -106,6 +113,9 @@ export class SqliteTaskStore implements TaskStore {
         'SELECT id, exchange, routing_key, priority, body FROM outbox ORDER BY id LIMIT ?',
       ),
       outboxDelete: db.prepare('DELETE FROM outbox WHERE id = ?'),
+      workflowGet: db.prepare<[string], { data: string }>('SELECT data FROM workflows WHERE workflow_id = ?'),
+      workflowUpsert: db.prepare('INSERT INTO workflows (workflow_id, data) VALUES (?, ?) ON CONFLICT(workflow_id) DO UPDATE SET data = excluded.data'),
+      workflowTasks: db.prepare<[string], { data: string }>('SELECT data FROM tasks WHERE workflow_id = ? ORDER BY seq, rowid'),
       counts: db.prepare<[], { status: TaskStatus; n: number }>('SELECT status, COUNT(*) AS n FROM tasks GROUP BY status'),
     };
   }
@@ -172,6 +182,7 @@ export class SqliteTaskStore implements TaskStore {
         });
         for (const dep of t.depends_on) this.stmts.insertDep.run(t.task_id, dep);
       }
+      for (const w of batch.workflows ?? []) this.stmts.workflowUpsert.run(w.workflow_id, JSON.stringify(w));
       const rows: OutboxRow[] = [];
       for (const m of batch.outbox) {
         const info = this.stmts.outboxInsert.run(m.exchange, m.routing_key, m.priority ?? null, JSON.stringify(m.body));
@@ -196,6 +207,15 @@ export class SqliteTaskStore implements TaskStore {
     db.transaction(() => {
       for (const id of ids) this.stmts.outboxDelete.run(id);
     })();
+  }
+
+  async getWorkflow(workflowId: string): Promise<WorkflowRecord | undefined> {
+    const row = this.stmts.workflowGet.get(workflowId);
+    return row ? (JSON.parse(row.data) as WorkflowRecord) : undefined;
+  }
+
+  async getWorkflowTasks(workflowId: string): Promise<TaskRecord[]> {
+    return this.stmts.workflowTasks.all(workflowId).map((r) => JSON.parse(r.data) as TaskRecord);
   }
 
   async countByStatus(): Promise<Partial<Record<TaskStatus, number>>> {

@@ -1,13 +1,15 @@
 /**
  * The task record the task-manager keeps, and its public view.
  */
-import type { HistoryEntry, RetryPolicy, SerializedError, TaskSpec, TaskStatus, TaskView } from '@sje/core';
+import type { HistoryEntry, RetryPolicy, SerializedError, TaskKind, TaskSpec, TaskStatus, TaskView, TriggerRule, WorkflowStatus } from '@sje/core';
 
 /** A task as stored: its spec, its state and bookkeeping. */
 export interface TaskRecord {
   task_id: string;
   workflow_id?: string;
   function: string;
+  kind?: TaskKind;
+  trigger_rule?: TriggerRule;
   queue: string;
   priority: number;
   params: Record<string, unknown>;
@@ -37,6 +39,16 @@ export interface TaskRecord {
   history: HistoryEntry[];
 }
 
+/** A workflow (one batch submit) as stored: its aggregate status. */
+export interface WorkflowRecord {
+  workflow_id: string;
+  template?: string;
+  status: WorkflowStatus;
+  total: number;
+  created_at: string;
+  finished_at?: string;
+}
+
 /** A message waiting in the outbox to be published. */
 export interface OutboxMessage {
   exchange: string;
@@ -62,6 +74,8 @@ export function specOf(r: TaskRecord): TaskSpec {
     depends_on: r.depends_on,
     labels: r.labels,
   };
+  if (r.kind !== undefined) spec.kind = r.kind;
+  if (r.trigger_rule !== undefined) spec.trigger_rule = r.trigger_rule;
   if (r.retry !== undefined) spec.retry = r.retry;
   if (r.timeout_ms !== undefined) spec.timeout_ms = r.timeout_ms;
   if (r.delay_ms !== undefined) spec.delay_ms = r.delay_ms;
@@ -88,6 +102,8 @@ export function toView(r: TaskRecord): TaskView {
     created_at: r.created_at,
     history: r.history,
   };
+  if (r.kind !== undefined) view.kind = r.kind;
+  if (r.trigger_rule !== undefined) view.trigger_rule = r.trigger_rule;
   if (r.retry !== undefined) view.retry = r.retry;
   if (r.timeout_ms !== undefined) view.timeout_ms = r.timeout_ms;
   if (r.workflow_id !== undefined) view.workflow_id = r.workflow_id;

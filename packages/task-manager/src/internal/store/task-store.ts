@@ -4,7 +4,7 @@
  * writes, through {@link TaskStore.commit}; reads may come from anywhere.
  */
 import type { TaskStatus } from '@sje/core';
-import type { OutboxMessage, OutboxRow, TaskRecord } from './task-record.js';
+import type { OutboxMessage, OutboxRow, TaskRecord, WorkflowRecord } from './task-record.js';
 
 /** Everything one command-loop batch changes, committed atomically. */
 export interface StoreCommit {
@@ -12,6 +12,8 @@ export interface StoreCommit {
   tasks: TaskRecord[];
   /** Messages to publish once committed. */
   outbox: OutboxMessage[];
+  /** Workflows created or changed. */
+  workflows?: WorkflowRecord[];
 }
 
 /** The durable store of tasks, their history and the outbox. */
@@ -35,6 +37,10 @@ export interface TaskStore {
   loadOutbox(limit: number): Promise<OutboxRow[]>;
   /** Removes published outbox rows. */
   deleteOutbox(ids: readonly number[]): Promise<void>;
+  /** A workflow's record. */
+  getWorkflow(workflowId: string): Promise<WorkflowRecord | undefined>;
+  /** Every task of a workflow, in submission order. */
+  getWorkflowTasks(workflowId: string): Promise<TaskRecord[]>;
   /** Number of tasks in each status. */
   countByStatus(): Promise<Partial<Record<TaskStatus, number>>>;
 }
