@@ -36,6 +36,8 @@ export type {
   InterceptorName,
   ModuleImporter,
   PluginContext,
+  PluginTaskContext,
+  PluginTaskHandler,
   RetryDecision,
   ServiceName,
   SjePlugin,

@@ -113,6 +113,21 @@ export interface PluginContext {
 }
 
 /**
+ * A task handler contributed by a plugin; workers register it like their own.
+ * The context is the worker's `TaskContext` (taskId, attempt, signal, progress, log, ...).
+ */
+export type PluginTaskHandler = (params: Record<string, unknown>, ctx: PluginTaskContext) => Promise<unknown> | unknown;
+
+/** The part of the worker's task context a plugin handler can rely on. */
+export interface PluginTaskContext {
+  taskId: string;
+  attempt: number;
+  signal: AbortSignal;
+  progress(pct: number): void;
+  log: Logger;
+}
+
+/**
  * A plugin.
  * @example
  * ```ts
@@ -130,6 +145,11 @@ export interface SjePlugin {
   setup?: (ctx: PluginContext) => Promise<void> | void;
   hooks?: { [K in HookName]?: Hook<K> };
   interceptors?: { [K in InterceptorName]?: Interceptor<K> };
+  /**
+   * Task handlers this plugin provides (workers register them). `setup` may
+   * fill this object from the plugin's options.
+   */
+  handlers?: Record<string, PluginTaskHandler>;
   /** Called at shutdown, in reverse registration order. */
   close?: () => Promise<void> | void;
 }
@@ -144,7 +164,7 @@ export function validatePlugin(plugin: unknown, source = 'plugin'): asserts plug
   const p = plugin as Record<string, unknown>;
   if (typeof p['name'] !== 'string' || p['name'].length === 0) throw pluginError(`${source} has no 'name'`);
   const name = p['name'];
-  const allowed = new Set(['name', 'dependencies', 'setup', 'hooks', 'interceptors', 'close']);
+  const allowed = new Set(['name', 'dependencies', 'setup', 'hooks', 'interceptors', 'handlers', 'close']);
   for (const key of Object.keys(p)) if (!allowed.has(key)) throw pluginError(`plugin '${name}': unknown property '${key}'`);
   for (const fnKey of ['setup', 'close'] as const) {
     if (p[fnKey] !== undefined && typeof p[fnKey] !== 'function') throw pluginError(`plugin '${name}': '${fnKey}' must be a function`);
@@ -214,6 +234,22 @@ export class PluginHost {
     }
   }
 
+  /**
+   * Handlers contributed by plugins (read after registration, so `setup` can
+   * fill them). Two plugins contributing the same name is an error.
+   */
+  contributedHandlers(): Record<string, PluginTaskHandler> {
+    const out: Record<string, PluginTaskHandler> = {};
+    for (const p of this.plugins) {
+      for (const [name, fn] of Object.entries(p.handlers ?? {})) {
+        if (typeof fn !== 'function') throw pluginError(`plugin '${p.name}': handler '${name}' must be a function`);
+        if (out[name]) throw pluginError(`handler '${name}' is contributed by more than one plugin`);
+        out[name] = fn;
+      }
+    }
+    return out;
+  }
+
   /** Whether any plugin registered this hook (lets callers skip building payloads). */
   has(name: HookName): boolean {
     return (this.hookLists.get(name)?.length ?? 0) > 0;
@@ -274,6 +310,7 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, string>> = {
   logging: '@sje/plugin-logging',
   retry: '@sje/plugin-retry',
   metrics: '@sje/plugin-metrics',
+  exec: '@sje/plugin-exec',
 };
 
 /** Imports a module by specifier, from the caller's own module context (pnpm keeps packages private). */
