@@ -1,0 +1,89 @@
+/**
+ * `pnpm bench`: measures the raw RabbitMQ limit and SJE in the same run
+ * against the same broker, prints a table with the ratios, and writes
+ * `bench/results/latest.json`.
+ *
+ * Flags: --tasks N (20000) --batch N (500) --latency N (500) --workers N (1)
+ * --concurrency N (64) --rest-clients N (32) --rest-tasks N (5000)
+ * --queue-type quorum|classic (quorum) --skip-raw --skip-sje
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, hostname, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { getBrokerUrl } from '../test/helpers/broker.js';
+import { runRawBaseline, type RawBaselineResult } from './raw-baseline.js';
+import { runSjeBench, type SjeBenchResult } from './sje-bench.js';
+import { round } from './stats.js';
+
+const { values } = parseArgs({
+  options: {
+    tasks: { type: 'string', default: '20000' },
+    batch: { type: 'string', default: '500' },
+    latency: { type: 'string', default: '500' },
+    workers: { type: 'string', default: '1' },
+    concurrency: { type: 'string', default: '64' },
+    'rest-clients': { type: 'string', default: '32' },
+    'rest-tasks': { type: 'string', default: '5000' },
+    'queue-type': { type: 'string', default: 'quorum' },
+    'skip-raw': { type: 'boolean', default: false },
+    'skip-sje': { type: 'boolean', default: false },
+  },
+});
+const int = (name: keyof typeof values): number => {
+  const n = Number(values[name]);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer`);
+  return n;
+};
+const queueType = values['queue-type'] === 'classic' ? 'classic' : 'quorum';
+const settings = {
+  tasks: int('tasks'),
+  batchSize: int('batch'),
+  latencySamples: int('latency'),
+  workers: int('workers'),
+  workerConcurrency: int('concurrency'),
+  restClients: int('rest-clients'),
+  restTasks: int('rest-tasks'),
+  queueType,
+} as const;
+const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
+
+const url = await getBrokerUrl();
+let raw: RawBaselineResult | undefined;
+let sje: SjeBenchResult | undefined;
+if (!values['skip-raw']) {
+  log(`raw baseline: ${settings.tasks} tasks on ${queueType} queues`);
+  raw = await runRawBaseline({ url, queueType, tasks: settings.tasks, latencySamples: settings.latencySamples, window: 64 });
+  log(`raw: ${Math.round(raw.throughput_per_s)} tasks/s, p50 ${raw.latency_ms.p50} ms`);
+}
+if (!values['skip-sje']) sje = await runSjeBench(settings, log);
+
+const rows: [string, string, string, string][] = [];
+const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? '-' : `${round(a / b, 2)}×`);
+const fmt = (n: number | undefined, unit: string): string => (n === undefined ? '-' : `${round(n, 1)} ${unit}`);
+rows.push(['end-to-end throughput (batched submit)', fmt(sje?.end_to_end_per_s, 'tasks/s'), fmt(raw?.throughput_per_s, 'tasks/s'), ratio(sje?.end_to_end_per_s, raw?.throughput_per_s)]);
+rows.push(['submit throughput (batched)', fmt(sje?.submit_per_s, 'tasks/s'), '-', '-']);
+rows.push(['single-task latency p50', fmt(sje?.latency_ms.p50, 'ms'), fmt(raw?.latency_ms.p50, 'ms'), ratio(sje?.latency_ms.p50, raw?.latency_ms.p50)]);
+rows.push(['single-task latency p99', fmt(sje?.latency_ms.p99, 'ms'), fmt(raw?.latency_ms.p99, 'ms'), ratio(sje?.latency_ms.p99, raw?.latency_ms.p99)]);
+rows.push(['single-task latency max', fmt(sje?.latency_ms.max, 'ms'), fmt(raw?.latency_ms.max, 'ms'), ratio(sje?.latency_ms.max, raw?.latency_ms.max)]);
+rows.push([`REST one task per request (${settings.restClients} clients)`, fmt(sje?.rest_single_submit_per_s, 'req/s'), '-', '-']);
+rows.push(['  its request latency p50 / p99', sje ? `${sje.rest_single_request_ms.p50} / ${sje.rest_single_request_ms.p99} ms` : '-', '-', '-']);
+rows.push(['  its end-to-end throughput', fmt(sje?.rest_single_end_to_end_per_s, 'tasks/s'), fmt(raw?.throughput_per_s, 'tasks/s'), ratio(sje?.rest_single_end_to_end_per_s, raw?.throughput_per_s)]);
+const widths = [0, 1, 2, 3].map((i) => Math.max(...[['figure', 'SJE', 'raw 2-hop', 'SJE/raw'], ...rows].map((r) => r[i]!.length)));
+const line = (r: readonly string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join(' | ');
+console.log(line(['figure', 'SJE', 'raw 2-hop', 'SJE/raw']));
+console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
+for (const r of rows) console.log(line(r));
+
+const out = {
+  at: new Date().toISOString(),
+  machine: { host: hostname(), cpus: cpus().length, cpu_model: cpus()[0]?.model, memory_gb: round(totalmem() / 2 ** 30, 1), node: process.version },
+  settings,
+  raw,
+  sje,
+};
+const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
+mkdirSync(dir, { recursive: true });
+writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(out, null, 2)}\n`);
+log(`written ${join(dir, 'latest.json')}`);

@@ -1,0 +1,125 @@
+/**
+ * Measures SJE itself: real executor, task-manager and worker processes,
+ * tasks submitted through the public REST API, completion observed through
+ * the events exchange.
+ */
+import { uuidv7 } from '../packages/core/src/index.js';
+import { disposeAll, spawnService, testConfig, type SpawnedService } from '../test/helpers/stack.js';
+import { EventWatcher } from './event-watcher.js';
+import { percentiles, type LatencyFigures } from './stats.js';
+
+/** Options of the SJE benchmark. */
+export interface SjeBenchOptions {
+  tasks: number;
+  batchSize: number;
+  latencySamples: number;
+  workers: number;
+  workerConcurrency: number;
+  restClients: number;
+  restTasks: number;
+  queueType: 'quorum' | 'classic';
+}
+
+/** What the SJE benchmark measured. */
+export interface SjeBenchResult {
+  end_to_end_per_s: number;
+  submit_per_s: number;
+  latency_ms: LatencyFigures;
+  rest_single_submit_per_s: number;
+  rest_single_request_ms: LatencyFigures;
+  rest_single_end_to_end_per_s: number;
+}
+
+async function post(url: string, body: unknown): Promise<{ task_id?: string; tasks?: { task_id: string }[] }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (res.status !== 201) throw new Error(`submit answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as { task_id?: string; tasks?: { task_id: string }[] };
+}
+
+/** Starts the services, runs every phase, stops them. */
+export async function runSjeBench(options: SjeBenchOptions, log: (line: string) => void): Promise<SjeBenchResult> {
+  const config = await testConfig({
+    topology: { queue_type: options.queueType },
+    log: { level: 'warn' },
+    plugins: [],
+    worker: { concurrency: options.workerConcurrency },
+  });
+  const watcher = new EventWatcher();
+  try {
+    const tm = await spawnService('task-manager', config);
+    const workers: SpawnedService[] = [];
+    for (let i = 0; i < options.workers; i++) workers.push(await spawnService('worker', config));
+    const executor = await spawnService('executor', config);
+    await watcher.start(config.amqp.url, config.topology.prefix);
+    const submitUrl = `${executor.baseUrl}/submit`;
+    log(`services up: task-manager :${tm.port}, ${workers.length} worker(s), executor :${executor.port}`);
+
+    // Warm-up.
+    await post(submitUrl, { tasks: Array.from({ length: 200 }, () => ({ function: 'echo' })) });
+    await watcher.total(200);
+    watcher.reset();
+
+    // 1. Throughput: batches through the REST API, first submit → last succeeded.
+    const batches = Math.ceil(options.tasks / options.batchSize);
+    const t0 = performance.now();
+    let submitted = 0;
+    let nextBatch = 0;
+    const submitter = async (): Promise<void> => {
+      while (nextBatch < batches) {
+        nextBatch += 1;
+        const size = Math.min(options.batchSize, options.tasks - submitted);
+        submitted += size;
+        await post(submitUrl, { tasks: Array.from({ length: size }, () => ({ function: 'echo' })) });
+      }
+    };
+    await Promise.all(Array.from({ length: 4 }, submitter));
+    const tSubmitted = performance.now();
+    const tDone = await watcher.total(options.tasks);
+    const end_to_end_per_s = options.tasks / ((tDone - t0) / 1000);
+    const submit_per_s = options.tasks / ((tSubmitted - t0) / 1000);
+    log(`throughput: ${Math.round(end_to_end_per_s)} tasks/s end to end, ${Math.round(submit_per_s)} tasks/s submitted`);
+    watcher.reset();
+
+    // 2. Latency at idle: one task at a time, submit → succeeded event.
+    const samples: number[] = [];
+    for (let i = 0; i < options.latencySamples; i++) {
+      const task_id = uuidv7();
+      const s = performance.now();
+      const done = watcher.succeeded(task_id);
+      await post(submitUrl, { task_id, function: 'echo' });
+      samples.push((await done) - s);
+    }
+    const latency_ms = percentiles(samples);
+    log(`latency: p50 ${latency_ms.p50} ms, p99 ${latency_ms.p99} ms`);
+    watcher.reset();
+
+    // 3. One task per request under concurrent HTTP clients.
+    const requestTimes: number[] = [];
+    let issued = 0;
+    const r0 = performance.now();
+    const client = async (): Promise<void> => {
+      while (issued < options.restTasks) {
+        issued += 1;
+        const s = performance.now();
+        await post(submitUrl, { function: 'echo' });
+        requestTimes.push(performance.now() - s);
+      }
+    };
+    await Promise.all(Array.from({ length: options.restClients }, client));
+    const rSubmitted = performance.now();
+    const rDone = await watcher.total(options.restTasks);
+    const result: SjeBenchResult = {
+      end_to_end_per_s,
+      submit_per_s,
+      latency_ms,
+      rest_single_submit_per_s: options.restTasks / ((rSubmitted - r0) / 1000),
+      rest_single_request_ms: percentiles(requestTimes),
+      rest_single_end_to_end_per_s: options.restTasks / ((rDone - r0) / 1000),
+    };
+    log(`REST one-at-a-time: ${Math.round(result.rest_single_submit_per_s)} req/s with ${options.restClients} clients`);
+    return result;
+  } finally {
+    await watcher.close();
+    await disposeAll();
+  }
+}
