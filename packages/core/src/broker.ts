@@ -11,6 +11,7 @@ import { BrokerUnavailableError, ErrorCode, SjeError } from './errors.js';
 import { uuidv7 } from './ids.js';
 import type { Logger } from './logger.js';
 import type { Validator } from './schemas.js';
+import { detectCapabilities, unsupportedReason, type BrokerCapabilities } from './broker-capabilities.js';
 import { assertTopology, DeadLetterHeaders, type Topology } from './topology.js';
 
 /** Options for {@link Broker}. */
@@ -119,6 +120,9 @@ export class Broker extends EventEmitter {
   private firstConnect: { resolve: () => void; promise: Promise<void> };
   /** Server properties of the broker, once connected (product, version, capabilities). */
   serverProperties: Record<string, unknown> = {};
+  /** What the broker supports, once connected. */
+  capabilities: BrokerCapabilities | undefined;
+  private fatal: Error | undefined;
 
   constructor(options: BrokerOptions) {
     super();
@@ -156,6 +160,7 @@ export class Broker extends EventEmitter {
   /** Waits until connected, up to `ms`. */
   async waitConnected(ms: number): Promise<void> {
     if (this.connected) return;
+    if (this.fatal) throw this.fatal;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new BrokerUnavailableError(`no connection to the broker within ${ms} ms`)), ms);
@@ -206,6 +211,23 @@ export class Broker extends EventEmitter {
       model.on('error', (err: Error) => this.log.warn('broker connection error', { err: err.message }));
       model.on('close', () => this.onConnectionLost(conn));
       this.serverProperties = (model.connection as unknown as { serverProperties?: Record<string, unknown> }).serverProperties ?? {};
+      const caps = detectCapabilities(this.serverProperties);
+      if (this.capabilities?.version !== caps.version) {
+        this.log.info('broker capabilities', { ...caps });
+        if (!caps.quorumPriorities && this.topology.queueType === 'quorum') {
+          this.log.info('task priorities are applied by the task-manager only: this broker does not prioritise quorum queues (RabbitMQ 4.0+ does, or use queue_type classic)');
+        }
+      }
+      this.capabilities = caps;
+      const refusal = unsupportedReason(caps, this.topology.queueType);
+      if (refusal) {
+        this.fatal = new SjeError(ErrorCode.CONFIG_INVALID, refusal);
+        this.log.error('refusing to run on this broker', { reason: refusal });
+        this.closed = true;
+        await model.close().catch(() => undefined);
+        this.emit('fatal', this.fatal);
+        return true;
+      }
       const setup = await model.createChannel();
       await assertTopology(setup, this.topology);
       if (this.opts.onConnect) await this.opts.onConnect(setup);

@@ -13,6 +13,8 @@
  * @module
  */
 export { Broker, redactUrl } from './broker.js';
+export { detectCapabilities, unsupportedReason } from './broker-capabilities.js';
+export type { BrokerCapabilities } from './broker-capabilities.js';
 export type { AckToken, BrokerOptions, ConsumeOptions, ConsumerHandle, Delivery, HandlerFailurePolicy, MessageHandler } from './broker.js';
 export { configSchema } from './config-schema.js';
 export type { PluginEntry } from './config-schema.js';

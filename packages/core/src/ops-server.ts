@@ -21,6 +21,11 @@ export interface OpsServerOptions {
   port: number;
   registry: Registry;
   readiness: () => Readiness;
+  /**
+   * Extra read-only GET routes: return an answer for a path this service
+   * serves, or undefined for 404.
+   */
+  routes?: (path: string) => Promise<{ status: number; body: unknown } | undefined>;
 }
 
 /** A running ops endpoint. */
@@ -51,7 +56,12 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
         .catch((err: unknown) => send(500, { error: { code: 'SJE_ERR_INTERNAL', message: String(err) } }));
       return;
     }
-    return send(404, { error: { code: 'SJE_ERR_NOT_FOUND', message: `no route ${path}` } });
+    const notFound = (): void => send(404, { error: { code: 'SJE_ERR_NOT_FOUND', message: `no route ${path}` } });
+    if (!options.routes) return notFound();
+    options
+      .routes(path ?? '/')
+      .then((answer) => (answer ? send(answer.status, answer.body) : notFound()))
+      .catch((err: unknown) => send(500, { error: { code: 'SJE_ERR_INTERNAL', message: err instanceof Error ? err.message : String(err) } }));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

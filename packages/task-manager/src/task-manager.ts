@@ -33,6 +33,7 @@ import { OutboxPublisher } from './internal/outbox-publisher.js';
 import { QueryService } from './internal/query-service.js';
 import { PostgresTaskStore } from './internal/store/postgres-task-store.js';
 import { SqliteTaskStore } from './internal/store/sqlite-task-store.js';
+import { toView } from './internal/store/task-record.js';
 import type { TaskStore } from './internal/store/task-store.js';
 import type { UnitOfWork } from './internal/unit-of-work.js';
 import { WorkerRegistry } from './internal/worker-registry.js';
@@ -152,6 +153,14 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
           host: config.task_manager.ops_host,
           port: options.opsPort ?? config.task_manager.ops_port,
           registry: rt.metrics,
+          routes: async (path) => {
+            // Read-only task lookups over HTTP, so executors can answer /status while the broker is away.
+            const m = /^\/tasks\/([^/]+)$/.exec(path);
+            if (!m) return undefined;
+            const id = decodeURIComponent(m[1] ?? '');
+            const found = (await store.getTasks([id])).get(id);
+            return found ? { status: 200, body: toView(found) } : { status: 404, body: { error: { code: ErrorCode.TASK_NOT_FOUND, message: `task ${id} not found` } } };
+          },
           readiness: () => ({
             ready: broker.connected && leader && !closing,
             checks: { broker: broker.connected, role: leader ? 'active' : 'standby', shutting_down: closing !== undefined },

@@ -1,0 +1,107 @@
+import type { AckToken, DispatchMessage } from '@sje/core';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { LeaseBook } from './lease-book.js';
+
+function task(lease: string, id = `task-${lease}`): DispatchMessage {
+  return { type: 'dispatch', task_id: id, lease_id: lease, function: 'echo', params: {}, attempt: 1, queue: 'default', priority: 0, labels: {} };
+}
+const token = (n: number): AckToken => ({ channel: {} as AckToken['channel'], message: { n } as unknown as AckToken['message'] });
+
+describe('LeaseBook', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('tells a new lease, a repeat to acknowledge later and a repeat to acknowledge now', () => {
+    const book = new LeaseBook(() => Promise.resolve());
+    expect(book.admit(task('a'), token(1))).toBe('new');
+    expect(book.admit(task('a'), token(2))).toBe('attached');
+    expect(book.get('a')?.tokens).toHaveLength(2);
+    const entry = book.get('a');
+    if (entry) entry.state = 'running';
+    expect(book.admit(task('a'), token(3))).toBe('duplicate');
+    expect(book.get('a')?.tokens).toHaveLength(2);
+  });
+
+  it('sends a claim, repeats it every resend interval until answered', async () => {
+    const sent: string[] = [];
+    const book = new LeaseBook((t) => (sent.push(t.lease_id), Promise.resolve()), 5000);
+    book.admit(task('a'), token(1));
+    const answer = book.claim('a');
+    expect(sent).toEqual(['a']);
+    vi.advanceTimersByTime(4999);
+    expect(sent).toEqual(['a']);
+    vi.advanceTimersByTime(1);
+    expect(sent).toEqual(['a', 'a']);
+    vi.advanceTimersByTime(5000);
+    expect(sent).toHaveLength(3);
+    expect(book.answer('task-a', 'a', true)).toBe(true);
+    await expect(answer).resolves.toBe(true);
+    vi.advanceTimersByTime(20_000);
+    expect(sent).toHaveLength(3);
+  });
+
+  it('repeats a claim whose publish failed', async () => {
+    let fail = true;
+    const errors: string[] = [];
+    const sent: string[] = [];
+    const book = new LeaseBook(
+      (t) => {
+        if (fail) return Promise.reject(new Error('no connection'));
+        sent.push(t.lease_id);
+        return Promise.resolve();
+      },
+      5000,
+      (_t, err) => errors.push((err as Error).message),
+    );
+    book.admit(task('a'), token(1));
+    void book.claim('a');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(errors).toEqual(['no connection']);
+    fail = false;
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(sent).toEqual(['a']);
+  });
+
+  it('resendAll re-sends pending claims at once', () => {
+    const sent: string[] = [];
+    const book = new LeaseBook((t) => (sent.push(t.lease_id), Promise.resolve()), 5000);
+    book.admit(task('a'), token(1));
+    book.admit(task('b'), token(2));
+    void book.claim('a');
+    sent.length = 0;
+    book.resendAll();
+    expect(sent).toEqual(['a']);
+  });
+
+  it('ignores an answer for another task, a lease not claimed, or a refusal twice', async () => {
+    const book = new LeaseBook(() => Promise.resolve());
+    book.admit(task('a'), token(1));
+    expect(book.answer('task-a', 'a', true)).toBe(false); // not claimed yet
+    const answer = book.claim('a');
+    expect(book.answer('other-task', 'a', true)).toBe(false);
+    expect(book.answer('task-a', 'zzz', true)).toBe(false);
+    expect(book.answer('task-a', 'a', false)).toBe(true);
+    expect(book.answer('task-a', 'a', true)).toBe(false);
+    await expect(answer).resolves.toBe(false);
+  });
+
+  it('abandonClaims gives up pending claims; held() lists running and reporting leases', async () => {
+    const book = new LeaseBook(() => Promise.resolve());
+    book.admit(task('a'), token(1));
+    book.admit(task('b'), token(2));
+    book.admit(task('c'), token(3));
+    const a = book.claim('a');
+    const b = book.get('b');
+    const c = book.get('c');
+    if (b) b.state = 'running';
+    if (c) c.state = 'reporting';
+    expect(book.held()).toEqual([
+      { task_id: 'task-b', lease_id: 'b' },
+      { task_id: 'task-c', lease_id: 'c' },
+    ]);
+    book.abandonClaims();
+    await expect(a).resolves.toBeUndefined();
+    book.remove('b');
+    expect(book.size).toBe(2);
+  });
+});

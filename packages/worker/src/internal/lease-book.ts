@@ -1,0 +1,138 @@
+import type { AckToken, DispatchMessage } from '@sje/core';
+import type { TaskRun } from './task-run.js';
+
+/**
+ * Where a lease stands on this worker:
+ * - `waiting`: its dispatch waits for a free slot (not yet claimed);
+ * - `claiming`: a `started` claim is out, no answer yet;
+ * - `running`: granted, the handler runs;
+ * - `reporting`: the run ended, its outcome is not yet confirmed by the broker.
+ */
+export type LeaseState = 'waiting' | 'claiming' | 'running' | 'reporting';
+
+/** One lease this worker holds or wants. */
+export interface LeaseEntry {
+  readonly task: DispatchMessage;
+  state: LeaseState;
+  /** Deliveries of this dispatch to acknowledge once the claim is answered. */
+  tokens: AckToken[];
+  run?: TaskRun;
+  /** Settles the pending claim: `true` granted, `false` refused, `undefined` given up. */
+  answer?: (granted: boolean | undefined) => void;
+  resendTimer?: NodeJS.Timeout;
+}
+
+/** What {@link LeaseBook.admit} did with a delivery. */
+export type Admission =
+  /** A lease not seen before: an entry in state `waiting` was made. */
+  | 'new'
+  /** A repeat of a lease still waiting or claiming: the delivery is acknowledged with the first. */
+  | 'attached'
+  /** A repeat of a lease already running or reporting: acknowledge it now and ignore it. */
+  | 'duplicate';
+
+/**
+ * The leases of one worker and their claims. A claim (`started` report) is
+ * sent at once, re-sent every `resendMs` while unanswered, and re-sent at once
+ * by {@link LeaseBook.resendAll} after a reconnect.
+ */
+export class LeaseBook {
+  private readonly entries = new Map<string, LeaseEntry>();
+
+  /**
+   * @param sendClaim - publishes the `started` claim of a task; a rejection is retried on the next resend.
+   * @param resendMs - gap between repeats of an unanswered claim.
+   * @param onSendError - told about a claim that could not be published.
+   */
+  constructor(
+    private readonly sendClaim: (task: DispatchMessage) => Promise<void>,
+    private readonly resendMs = 5000,
+    private readonly onSendError: (task: DispatchMessage, err: unknown) => void = () => undefined,
+  ) {}
+
+  /** Leases held, in any state. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The entry of a lease. */
+  get(leaseId: string): LeaseEntry | undefined {
+    return this.entries.get(leaseId);
+  }
+
+  /** Records a delivered dispatch. */
+  admit(task: DispatchMessage, token: AckToken): Admission {
+    const existing = this.entries.get(task.lease_id);
+    if (existing) {
+      if (existing.state === 'waiting' || existing.state === 'claiming') {
+        existing.tokens.push(token);
+        return 'attached';
+      }
+      return 'duplicate';
+    }
+    this.entries.set(task.lease_id, { task, state: 'waiting', tokens: [token] });
+    return 'new';
+  }
+
+  /**
+   * Claims a waiting lease and resolves with the answer: `true` granted,
+   * `false` refused, `undefined` when the claim was given up ({@link abandonClaims}).
+   */
+  claim(leaseId: string): Promise<boolean | undefined> {
+    const entry = this.entries.get(leaseId);
+    if (!entry || entry.state !== 'waiting') return Promise.resolve(undefined);
+    entry.state = 'claiming';
+    return new Promise<boolean | undefined>((resolve) => {
+      entry.answer = (granted) => {
+        if (entry.resendTimer) clearTimeout(entry.resendTimer);
+        delete entry.resendTimer;
+        delete entry.answer;
+        resolve(granted);
+      };
+      this.send(entry);
+    });
+  }
+
+  /** Applies a `grant` answer. Returns `false` when no claim of that lease is pending. */
+  answer(taskId: string, leaseId: string, granted: boolean): boolean {
+    const entry = this.entries.get(leaseId);
+    if (!entry || entry.state !== 'claiming' || entry.task.task_id !== taskId || !entry.answer) return false;
+    entry.answer(granted);
+    return true;
+  }
+
+  /** Re-sends every pending claim now (after a reconnect). */
+  resendAll(): void {
+    for (const entry of this.entries.values()) if (entry.state === 'claiming' && entry.answer) this.send(entry);
+  }
+
+  /** Gives up every pending claim (shutdown); their deliveries go back to the queue. */
+  abandonClaims(): void {
+    for (const entry of this.entries.values()) entry.answer?.(undefined);
+  }
+
+  /** Entries in one of `states`. */
+  inState(...states: LeaseState[]): LeaseEntry[] {
+    return [...this.entries.values()].filter((e) => states.includes(e.state));
+  }
+
+  /** The leases a heartbeat lists: running, or ended with the outcome not yet confirmed. */
+  held(): { task_id: string; lease_id: string }[] {
+    return this.inState('running', 'reporting').map((e) => ({ task_id: e.task.task_id, lease_id: e.task.lease_id }));
+  }
+
+  /** Forgets a lease. */
+  remove(leaseId: string): void {
+    const entry = this.entries.get(leaseId);
+    if (entry?.resendTimer) clearTimeout(entry.resendTimer);
+    this.entries.delete(leaseId);
+  }
+
+  private send(entry: LeaseEntry): void {
+    if (entry.resendTimer) clearTimeout(entry.resendTimer);
+    entry.resendTimer = setTimeout(() => {
+      if (entry.state === 'claiming' && entry.answer) this.send(entry);
+    }, this.resendMs);
+    new Promise<void>((resolve) => resolve(this.sendClaim(entry.task))).catch((err: unknown) => this.onSendError(entry.task, err));
+  }
+}

@@ -1,0 +1,61 @@
+import { ErrorCode, serializeError, SjeError, type RunOutcome, type SerializedError } from '@sje/core';
+import type { AbortReason } from '../task-handler.js';
+
+/** How a run ended, before it is put on the wire. */
+export interface RunReport {
+  outcome: RunOutcome;
+  result?: unknown;
+  error?: SerializedError;
+}
+
+/** What a handler's call came to: its value, or what it threw. */
+export type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * The JSON form of a handler's result: `undefined` becomes `null`, anything
+ * `JSON.stringify` refuses (BigInt, cycles, a bare function) is an error.
+ */
+export function toJsonResult(value: unknown): { ok: true; value: unknown } | { ok: false; error: SerializedError } {
+  if (value === undefined) return { ok: true, value: null };
+  let text: string | undefined;
+  let reason = 'it has no JSON form';
+  try {
+    text = JSON.stringify(value);
+  } catch (err) {
+    reason = err instanceof Error ? err.message : String(err);
+  }
+  if (text === undefined) {
+    const error = new SjeError(ErrorCode.RESULT_NOT_SERIALIZABLE, `the handler's result is not JSON-serializable: ${reason}`, { retryable: false });
+    return { ok: false, error: serializeError(error) };
+  }
+  return { ok: true, value: JSON.parse(text) as unknown };
+}
+
+/** The report of a run whose handler settled on its own. */
+export function settledReport(settled: Settled): RunReport {
+  if (!settled.ok) return { outcome: 'failed', error: serializeError(settled.error) };
+  const json = toJsonResult(settled.value);
+  return json.ok ? { outcome: 'succeeded', result: json.value } : { outcome: 'failed', error: json.error };
+}
+
+/** The report of a run ended by its abort signal. */
+export function abortReport(reason: AbortReason, timeoutMs?: number): RunReport {
+  switch (reason) {
+    case 'timed_out': {
+      const message = timeoutMs === undefined ? 'the task timed out' : `the task did not finish within its timeout of ${timeoutMs} ms`;
+      return { outcome: 'timed_out', error: serializeError(new SjeError(ErrorCode.TASK_TIMEOUT, message, { retryable: true })) };
+    }
+    case 'cancelled':
+      return { outcome: 'cancelled', error: serializeError(new SjeError(ErrorCode.TASK_CANCELLED, 'the task was cancelled')) };
+    case 'lease_lost':
+      return {
+        outcome: 'cancelled',
+        error: serializeError(new SjeError(ErrorCode.TASK_CANCELLED, 'the run was aborted: the task-manager no longer holds its lease')),
+      };
+    case 'shutdown':
+      return {
+        outcome: 'requeue',
+        error: serializeError(new SjeError(ErrorCode.SHUTTING_DOWN, 'the worker shut down before the task finished', { retryable: true })),
+      };
+  }
+}

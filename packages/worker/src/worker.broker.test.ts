@@ -1,0 +1,364 @@
+/**
+ * The worker against a real RabbitMQ, with the task-manager's side played by
+ * hand: dispatches go to the task queue, claims are read from the commands
+ * queue and answered on the control exchange.
+ */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import {
+  assertTaskQueue,
+  assertTopology,
+  createLogger,
+  createTopology,
+  deleteTopology,
+  ErrorCode,
+  loadConfig,
+  type AbortCommand,
+  type DispatchMessage,
+  type LeaseGrant,
+  type OutcomeReport,
+  type ProgressReport,
+  type SjePlugin,
+  type StartedReport,
+  type Topology,
+  type WorkerMessage,
+} from '@sje/core';
+import { sleep } from '@sje/examples';
+import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { TaskHandler } from './task-handler.js';
+import { createWorker, type Worker } from './worker.js';
+
+const AMQP_URL = process.env['AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
+const run = promisify(execFile);
+
+/** Closes this process's worker connection from the broker side; false when rabbitmqctl is not usable here. */
+async function dropWorkerConnection(): Promise<boolean> {
+  try {
+    const { stdout } = await run('rabbitmqctl', ['-q', '--no-table-headers', 'list_connections', 'pid', 'client_properties'], { timeout: 10_000 });
+    const line = stdout.split('\n').find((l) => l.includes(`{"connection_name","sje-worker-${process.pid}"}`));
+    if (!line) return false;
+    await run('rabbitmqctl', ['close_connection', line.split('\t')[0] ?? '', 'test: connection dropped'], { timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+type Report = StartedReport | ProgressReport | OutcomeReport;
+
+/** The task-manager's side of the protocol, by hand. */
+class Harness {
+  readonly reports: Report[] = [];
+  readonly workerMessages: WorkerMessage[] = [];
+  /** When set, every claim is answered with this. */
+  autoGrant: boolean | undefined;
+  worker!: Worker;
+
+  private constructor(
+    readonly topology: Topology,
+    private readonly conn: ChannelModel,
+    readonly ch: ConfirmChannel,
+  ) {}
+
+  static async open(): Promise<Harness> {
+    const topology = createTopology({ prefix: `t-${randomUUID().slice(0, 8)}` });
+    const conn = await connect(AMQP_URL, { noDelay: true });
+    const ch = await conn.createConfirmChannel();
+    await assertTopology(ch, topology);
+    await assertTaskQueue(ch, topology, 'default');
+    const h = new Harness(topology, conn, ch);
+    await ch.consume(
+      topology.queues.commands,
+      (msg) => {
+        if (!msg) return;
+        const report = JSON.parse(msg.content.toString()) as Report;
+        h.reports.push(report);
+        if (report.type === 'started' && h.autoGrant !== undefined) void h.grant(report.task_id, report.lease_id, h.autoGrant);
+      },
+      { noAck: true },
+    );
+    await ch.consume(topology.queues.workers, (msg) => msg && h.workerMessages.push(JSON.parse(msg.content.toString()) as WorkerMessage), { noAck: true });
+    return h;
+  }
+
+  async startWorker(handlers: Record<string, TaskHandler>, concurrency = 4, plugins: SjePlugin[] = []): Promise<Worker> {
+    const config = loadConfig({ env: {}, overrides: { topology: { prefix: this.topology.prefix }, worker: { heartbeat_ms: 200 } } });
+    this.worker = await createWorker({
+      handlers,
+      config,
+      concurrency,
+      workerId: `w-${this.topology.prefix}`,
+      logger: createLogger({ service: 'worker', silent: true }),
+      opsPort: 0,
+      plugins: plugins.map((plugin) => ({ plugin })),
+    });
+    await this.worker.start();
+    await this.until(() => this.workerMessages.some((m) => m.type === 'register'));
+    return this.worker;
+  }
+
+  async dispatch(fn: string, params: Record<string, unknown> = {}, extra: Partial<DispatchMessage> = {}): Promise<DispatchMessage> {
+    const id = randomUUID();
+    const msg: DispatchMessage = { type: 'dispatch', task_id: `task-${id}`, lease_id: `lease-${id}`, function: fn, params, attempt: 1, queue: 'default', priority: 0, labels: {}, ...extra };
+    this.ch.publish(this.topology.exchanges.tasks, 'default', Buffer.from(JSON.stringify(msg)), { persistent: true });
+    await this.ch.waitForConfirms();
+    return msg;
+  }
+
+  async grant(taskId: string, leaseId: string, granted: boolean): Promise<void> {
+    const msg: LeaseGrant = { type: 'grant', task_id: taskId, lease_id: leaseId, granted, ...(granted ? {} : { reason: 'task cancelled' }) };
+    this.ch.publish(this.topology.exchanges.control, this.topology.controlKeyFor(this.worker.id), Buffer.from(JSON.stringify(msg)));
+    await this.ch.waitForConfirms();
+  }
+
+  async abort(msg: AbortCommand): Promise<void> {
+    this.ch.publish(this.topology.exchanges.control, this.topology.routingKeys.controlBroadcast, Buffer.from(JSON.stringify(msg)));
+    await this.ch.waitForConfirms();
+  }
+
+  claims(leaseId?: string): StartedReport[] {
+    return this.reports.filter((r): r is StartedReport => r.type === 'started' && (leaseId === undefined || r.lease_id === leaseId));
+  }
+
+  outcomes(leaseId?: string): OutcomeReport[] {
+    return this.reports.filter((r): r is OutcomeReport => r.type === 'outcome' && (leaseId === undefined || r.lease_id === leaseId));
+  }
+
+  async outcome(leaseId: string, timeoutMs = 5000): Promise<OutcomeReport> {
+    await this.until(() => this.outcomes(leaseId).length > 0, timeoutMs);
+    return this.outcomes(leaseId)[0] as OutcomeReport;
+  }
+
+  async until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!cond()) {
+      if (Date.now() > deadline) throw new Error('condition not met in time');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  async readyCount(): Promise<number> {
+    return (await this.ch.checkQueue(this.topology.taskQueue('default'))).messageCount;
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.close({ graceMs: 0 });
+    await deleteTopology(this.ch, this.topology, ['default']);
+    await this.ch.close();
+    await this.conn.close();
+  }
+}
+
+let harness: Harness | undefined;
+async function open(): Promise<Harness> {
+  harness = await Harness.open();
+  return harness;
+}
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+describe('worker against RabbitMQ', () => {
+  it('registers, claims a dispatch, runs it once granted and reports the result', async () => {
+    const h = await open();
+    const worker = await h.startWorker({ echo: (p: unknown) => p });
+    const register = h.workerMessages.find((m) => m.type === 'register');
+    expect(register).toMatchObject({ worker_id: worker.id, queues: ['default'], functions: ['echo'], concurrency: 4, pid: process.pid });
+    expect(worker.opsPort).toBeGreaterThan(0);
+    const ready = await fetch(`http://127.0.0.1:${worker.opsPort}/readyz`);
+    expect(ready.status).toBe(200);
+
+    const task = await h.dispatch('echo', { hello: 'world', n: [1, 2] });
+    await h.until(() => h.claims(task.lease_id).length === 1);
+    expect(h.claims(task.lease_id)[0]).toMatchObject({ task_id: task.task_id, worker_id: worker.id });
+    expect(h.outcomes()).toHaveLength(0);
+    await h.grant(task.task_id, task.lease_id, true);
+    const outcome = await h.outcome(task.lease_id);
+    expect(outcome).toMatchObject({ type: 'outcome', task_id: task.task_id, worker_id: worker.id, outcome: 'succeeded', result: { hello: 'world', n: [1, 2] } });
+    await worker.close({ graceMs: 0 });
+    expect(await h.readyCount()).toBe(0);
+    expect(h.workerMessages.at(-1)).toMatchObject({ type: 'deregister', worker_id: worker.id });
+  });
+
+  it('never runs a task whose claim is refused, and acks its dispatch', async () => {
+    const h = await open();
+    let calls = 0;
+    const worker = await h.startWorker({ spy: () => ++calls });
+    const task = await h.dispatch('spy');
+    await h.until(() => h.claims(task.lease_id).length === 1);
+    await h.grant(task.task_id, task.lease_id, false);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(calls).toBe(0);
+    expect(h.outcomes()).toHaveLength(0);
+    await worker.close({ graceMs: 0 });
+    expect(await h.readyCount()).toBe(0);
+  });
+
+  it('repeats an unanswered claim every 5 s', async () => {
+    const h = await open();
+    await h.startWorker({ echo: (p: unknown) => p });
+    const task = await h.dispatch('echo', { a: 1 });
+    await h.until(() => h.claims(task.lease_id).length === 1);
+    const first = Date.now();
+    await h.until(() => h.claims(task.lease_id).length === 2, 8000);
+    expect(Date.now() - first).toBeGreaterThanOrEqual(4500);
+    await h.grant(task.task_id, task.lease_id, true);
+    expect((await h.outcome(task.lease_id)).outcome).toBe('succeeded');
+  });
+
+  it('aborts a running task on an abort command and reports it cancelled; heartbeats list it meanwhile', async () => {
+    const h = await open();
+    let signalReason: unknown;
+    await h.startWorker({
+      sleep: async (p: { ms: number }, ctx) => {
+        ctx.signal.addEventListener('abort', () => (signalReason = ctx.signal.reason));
+        return await sleep(p, ctx);
+      },
+    });
+    h.autoGrant = true;
+    const task = await h.dispatch('sleep', { ms: 30_000 });
+    await h.until(() => h.workerMessages.some((m) => m.type === 'heartbeat' && m.running.some((r) => r.lease_id === task.lease_id)));
+    await h.until(() => h.reports.some((r) => r.type === 'progress' && r.lease_id === task.lease_id), 3000);
+    const t0 = Date.now();
+    await h.abort({ type: 'abort', task_id: task.task_id, lease_id: task.lease_id, reason: 'cancelled' });
+    const outcome = await h.outcome(task.lease_id);
+    expect(Date.now() - t0).toBeLessThan(1500);
+    expect(outcome).toMatchObject({ outcome: 'cancelled', error: { code: ErrorCode.TASK_CANCELLED } });
+    expect(signalReason).toBe('cancelled');
+    expect(h.worker.running).toBe(0);
+  });
+
+  it('ignores an abort for another lease of the same task', async () => {
+    const h = await open();
+    await h.startWorker({ sleep });
+    h.autoGrant = true;
+    const task = await h.dispatch('sleep', { ms: 600 });
+    await h.until(() => h.worker.running === 1);
+    await h.abort({ type: 'abort', task_id: task.task_id, lease_id: 'an-older-lease', reason: 'cancelled' });
+    expect((await h.outcome(task.lease_id)).outcome).toBe('succeeded');
+  });
+
+  it('runs at most `concurrency` tasks at once and claims no more than it can run', async () => {
+    const h = await open();
+    let active = 0;
+    let maxActive = 0;
+    const tracked: TaskHandler<{ ms: number }> = async (p, ctx) => {
+      active += 1;
+      maxActive = Math.max(maxActive, active);
+      try {
+        return await sleep(p, ctx);
+      } finally {
+        active -= 1;
+      }
+    };
+    await h.startWorker({ sleep: tracked }, 2);
+    const tasks = [];
+    for (let i = 0; i < 5; i++) tasks.push(await h.dispatch('sleep', { ms: 200 }));
+    await h.until(() => h.claims().length === 2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(h.claims()).toHaveLength(2);
+    h.autoGrant = true;
+    for (const c of h.claims()) await h.grant(c.task_id, c.lease_id, true);
+    await h.until(() => h.outcomes().length === 5, 10_000);
+    expect(h.outcomes().every((o) => o.outcome === 'succeeded')).toBe(true);
+    expect(new Set(h.outcomes().map((o) => o.lease_id))).toEqual(new Set(tasks.map((t) => t.lease_id)));
+    expect(maxActive).toBe(2);
+  });
+
+  it('reports timed_out when a handler ignoring its signal outlives timeout_ms', async () => {
+    const h = await open();
+    await h.startWorker({ deaf: () => new Promise((r) => setTimeout(r, 3000)) });
+    h.autoGrant = true;
+    const task = await h.dispatch('deaf', {}, { timeout_ms: 300 });
+    const outcome = await h.outcome(task.lease_id, 2000);
+    expect(outcome).toMatchObject({ outcome: 'timed_out', error: { code: ErrorCode.TASK_TIMEOUT } });
+  });
+
+  it('fails an unknown function after claiming it, without retry', async () => {
+    const h = await open();
+    await h.startWorker({ echo: (p: unknown) => p });
+    h.autoGrant = true;
+    const task = await h.dispatch('no_such_function');
+    const outcome = await h.outcome(task.lease_id);
+    expect(h.claims(task.lease_id)).toHaveLength(1);
+    expect(outcome).toMatchObject({ outcome: 'failed', error: { code: ErrorCode.UNKNOWN_FUNCTION, retryable: false } });
+  });
+
+  it('acks and ignores a second dispatch of a lease it is already running', async () => {
+    const h = await open();
+    let calls = 0;
+    await h.startWorker({
+      slow: async () => {
+        calls += 1;
+        await new Promise((r) => setTimeout(r, 500));
+        return 'done';
+      },
+    });
+    h.autoGrant = true;
+    const task = await h.dispatch('slow');
+    await h.until(() => calls === 1);
+    await h.dispatch('slow', {}, { task_id: task.task_id, lease_id: task.lease_id });
+    await h.outcome(task.lease_id);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(calls).toBe(1);
+    expect(h.claims(task.lease_id)).toHaveLength(1);
+    expect(h.outcomes(task.lease_id)).toHaveLength(1);
+    expect(await h.readyCount()).toBe(0);
+  });
+
+  it('on close, aborts tasks that outlive the grace time and reports them as requeue, then deregisters', async () => {
+    const h = await open();
+    await h.startWorker({ sleep });
+    h.autoGrant = true;
+    const task = await h.dispatch('sleep', { ms: 30_000 });
+    await h.until(() => h.worker.running === 1);
+    const t0 = Date.now();
+    await h.worker.close({ graceMs: 300 });
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(h.outcomes(task.lease_id)).toEqual([expect.objectContaining({ outcome: 'requeue', error: expect.objectContaining({ code: ErrorCode.SHUTTING_DOWN }) as unknown })]);
+    await h.until(() => h.workerMessages.some((m) => m.type === 'deregister'));
+  });
+
+  it('on close, lets a task finish within the grace time', async () => {
+    const h = await open();
+    await h.startWorker({ sleep });
+    h.autoGrant = true;
+    const task = await h.dispatch('sleep', { ms: 300 });
+    await h.until(() => h.worker.running === 1);
+    await h.worker.close({ graceMs: 5000 });
+    expect(h.outcomes(task.lease_id)).toEqual([expect.objectContaining({ outcome: 'succeeded', result: { slept_ms: 300 } })]);
+  });
+
+  it('after a dropped connection, re-registers, repeats its claim at once and still runs the task once', async (ctx) => {
+    const h = await open();
+    let calls = 0;
+    await h.startWorker({ echo: (p: unknown) => (calls++, p) });
+    const task = await h.dispatch('echo', { x: 1 });
+    await h.until(() => h.claims(task.lease_id).length === 1);
+    if (!(await dropWorkerConnection())) {
+      ctx.skip();
+      return;
+    }
+    await h.until(() => h.workerMessages.filter((m) => m.type === 'register').length === 2, 10_000);
+    await h.until(() => h.claims(task.lease_id).length === 2, 2000);
+    await h.grant(task.task_id, task.lease_id, true);
+    expect(await h.outcome(task.lease_id)).toMatchObject({ outcome: 'succeeded', result: { x: 1 } });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(calls).toBe(1);
+    await h.worker.close({ graceMs: 0 });
+    expect(await h.readyCount()).toBe(0);
+  });
+
+  it('registers and runs the task handlers plugins contribute', async () => {
+    const h = await open();
+    const plugin: SjePlugin = { name: 'shout', handlers: { shout: (p) => String(p['text']).toUpperCase() } };
+    await h.startWorker({ echo: (p: unknown) => p }, 4, [plugin]);
+    expect(h.workerMessages.find((m) => m.type === 'register')).toMatchObject({ functions: ['echo', 'shout'] });
+    h.autoGrant = true;
+    const task = await h.dispatch('shout', { text: 'hi' });
+    expect(await h.outcome(task.lease_id)).toMatchObject({ outcome: 'succeeded', result: 'HI' });
+  });
+});

@@ -1,0 +1,475 @@
+/**
+ * The worker: takes dispatches from its task queues, claims each lease from
+ * the task-manager, runs the handler within the concurrency cap and reports
+ * the outcome (see `docs/protocol.md`).
+ * @module
+ */
+import {
+  assertTaskQueue,
+  ConfigError,
+  createRuntime,
+  ErrorCode,
+  loadConfig,
+  SjeError,
+  startOpsServer,
+  validators,
+  type AckToken,
+  type ConsumerHandle,
+  type ControlMessage,
+  type Delivery,
+  type DispatchMessage,
+  type Logger,
+  type OpsServer,
+  type OutcomeReport,
+  type RuntimeOptions,
+  type ServiceRuntime,
+  type SjeConfig,
+  type WorkerMessage,
+} from '@sje/core';
+import type { Channel } from 'amqplib';
+import { ConsumerSwitch } from './internal/consumer-switch.js';
+import { validateHandlers } from './internal/handler-validation.js';
+import { LeaseBook } from './internal/lease-book.js';
+import { ReliablePublisher } from './internal/reliable-publisher.js';
+import { abortReport, type RunReport } from './internal/run-report.js';
+import { SlotGate } from './internal/slot-gate.js';
+import { TaskRun } from './internal/task-run.js';
+import { waitFor } from './internal/wait-for.js';
+import { defaultWorkerId } from './internal/worker-id.js';
+import type { TaskHandler } from './task-handler.js';
+import type { WorkerOptions } from './worker-options.js';
+
+/** A worker built by {@link createWorker}. */
+export interface Worker {
+  /** This worker's id (routing key `worker.<id>` on the control exchange). */
+  readonly id: string;
+  /** The port of its ops endpoint once started; `undefined` before, or without one. */
+  readonly opsPort: number | undefined;
+  /** Handlers running right now. */
+  readonly running: number;
+  /**
+   * Starts the ops endpoint, connects to the broker (waiting up to 30 s for
+   * the first connection), registers and starts taking tasks.
+   * @throws BrokerUnavailableError when the broker cannot be reached; the worker is then closed.
+   */
+  start(): Promise<void>;
+  /**
+   * Stops taking tasks, lets running ones finish for up to `graceMs`, aborts
+   * the rest (reported as `requeue`), deregisters and disconnects. Idempotent.
+   */
+  close(opts?: { graceMs?: number }): Promise<void>;
+}
+
+/** Topic-safe worker ids: no `*`, `#` or spaces in the control routing key. */
+const WORKER_ID = /^[A-Za-z0-9_.:-]{1,150}$/;
+const QUEUE_NAME = /^[A-Za-z0-9._-]{1,100}$/;
+/** Gap between repeats of an unanswered claim. */
+const CLAIM_RESEND_MS = 5000;
+/** Gap between attempts to publish an outcome the broker did not confirm. */
+const OUTCOME_RETRY_MS = 1000;
+/** At shutdown, how long aborted runs get to settle (their own settle wait is 1 s). */
+const ABORT_WAIT_MS = 3000;
+/** At shutdown, how long unconfirmed outcomes may take to reach the broker. */
+const OUTCOME_DRAIN_MS = 5000;
+
+/**
+ * Builds a worker: validates the handlers, loads plugins (adding the task
+ * handlers they contribute) and prepares the broker connection. Does not
+ * connect; call `start()`.
+ * @throws SjeError `SJE_ERR_HANDLER_INVALID` naming a handler that is not a function;
+ *   `ConfigError` for a bad concurrency, queue name or worker id.
+ * @example
+ * ```ts
+ * const worker = await createWorker({ handlers: { echo: (params) => params }, concurrency: 2 });
+ * await worker.start();
+ * process.once('SIGTERM', () => void worker.close());
+ * ```
+ */
+export async function createWorker(options: WorkerOptions): Promise<Worker> {
+  const handlers = validateHandlers(options.handlers);
+  const config = options.config ?? loadConfig();
+  const concurrency = options.concurrency ?? config.worker.concurrency;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new ConfigError(`worker concurrency must be a positive integer, got ${concurrency}`, { key: 'worker.concurrency' });
+  }
+  const queues = [...new Set(options.queues ?? config.worker.queues)];
+  if (queues.length === 0) throw new ConfigError('a worker needs at least one queue', { key: 'worker.queues' });
+  for (const q of queues) if (!QUEUE_NAME.test(q)) throw new ConfigError(`invalid queue name '${q}' (1-100 chars of [A-Za-z0-9._-])`, { key: 'worker.queues' });
+  const id = options.workerId ?? (config.worker.id || defaultWorkerId());
+  if (!WORKER_ID.test(id)) throw new ConfigError(`invalid worker id '${id}' (1-150 chars of [A-Za-z0-9_.:-])`, { key: 'worker.id' });
+  const opsPort = options.opsPort ?? config.worker.ops_port;
+
+  let worker: SjeWorker | undefined;
+  const runtimeOptions: RuntimeOptions = {
+    onConnect: async (channel) => {
+      if (worker) await worker.declareQueues(channel);
+    },
+  };
+  if (options.importer) runtimeOptions.importer = options.importer;
+  if (options.plugins) runtimeOptions.plugins = options.plugins;
+  if (options.logger) runtimeOptions.logger = options.logger;
+  const runtime = await createRuntime('worker', config, runtimeOptions);
+  try {
+    addPluginHandlers(handlers, runtime);
+  } catch (err) {
+    await runtime.plugins.close();
+    throw err;
+  }
+  worker = new SjeWorker(runtime, { id, handlers, concurrency, queues, opsPort });
+  return worker;
+}
+
+/** Registers the handlers plugins contribute; a name the worker already has is an error. */
+function addPluginHandlers(handlers: Map<string, TaskHandler>, runtime: ServiceRuntime): void {
+  const contributed = validateHandlers(runtime.plugins.contributedHandlers(), 'plugin handlers');
+  for (const [name, fn] of contributed) {
+    if (handlers.has(name)) {
+      throw new SjeError(ErrorCode.HANDLER_INVALID, `handler '${name}' is both given to the worker and contributed by a plugin`, { data: { function: name } });
+    }
+    handlers.set(name, fn);
+  }
+}
+
+interface WorkerSettings {
+  id: string;
+  handlers: Map<string, TaskHandler>;
+  concurrency: number;
+  queues: string[];
+  opsPort: number | false;
+}
+
+type Phase = 'created' | 'starting' | 'started' | 'closing' | 'closed';
+
+class SjeWorker implements Worker {
+  readonly id: string;
+  private readonly rt: ServiceRuntime;
+  private readonly config: SjeConfig;
+  private readonly settings: WorkerSettings;
+  private readonly log: Logger;
+  private readonly gate: SlotGate;
+  private readonly book: LeaseBook;
+  private readonly outcomes: ReliablePublisher<OutcomeReport>;
+  private consumers: ConsumerSwitch | undefined;
+  private ops: OpsServer | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private phase: Phase = 'created';
+  private registered = false;
+  private saturated = false;
+  private closing: Promise<void> | undefined;
+  private readonly startedAt = new Date().toISOString();
+  private readonly onConnected = (): void => void this.afterConnect();
+
+  constructor(runtime: ServiceRuntime, settings: WorkerSettings) {
+    this.rt = runtime;
+    this.config = runtime.config;
+    this.settings = settings;
+    this.id = settings.id;
+    this.log = runtime.logger.child({ worker_id: settings.id });
+    this.gate = new SlotGate(settings.concurrency, (saturated) => {
+      this.saturated = saturated;
+      this.syncConsumers();
+    });
+    this.book = new LeaseBook(
+      (task) => this.publishCommand(this.startedReport(task)),
+      CLAIM_RESEND_MS,
+      (task, err) => this.log.warn('could not send a claim; it will be repeated', { task_id: task.task_id, err: errText(err) }),
+    );
+    this.outcomes = new ReliablePublisher<OutcomeReport>(
+      (report) => this.publishCommand(report),
+      OUTCOME_RETRY_MS,
+      (report, err) => this.log.warn('outcome not confirmed by the broker; retrying', { task_id: report.task_id, outcome: report.outcome, err: errText(err) }),
+    );
+  }
+
+  get opsPort(): number | undefined {
+    return this.ops?.port;
+  }
+
+  get running(): number {
+    return this.book.inState('running').length;
+  }
+
+  /** Declares the task queues and this worker's control queue (on every (re)connect). */
+  async declareQueues(channel: Channel): Promise<void> {
+    const t = this.rt.broker.topology;
+    for (const q of this.settings.queues) await assertTaskQueue(channel, t, q);
+    const control = t.workerControlQueue(this.id);
+    await channel.assertQueue(control, { exclusive: true, autoDelete: true, durable: false });
+    await channel.bindQueue(control, t.exchanges.control, t.routingKeys.controlBroadcast);
+    await channel.bindQueue(control, t.exchanges.control, t.controlKeyFor(this.id));
+  }
+
+  async start(): Promise<void> {
+    if (this.phase === 'starting' || this.phase === 'started') return;
+    if (this.phase !== 'created') throw new SjeError(ErrorCode.SHUTTING_DOWN, `worker ${this.id} is closed and cannot start again`);
+    this.phase = 'starting';
+    const { broker } = this.rt;
+    const t = broker.topology;
+    try {
+      // The control queue first: grants must have somewhere to go before any claim is sent.
+      await broker.consume(t.workerControlQueue(this.id), async (msg: ControlMessage) => this.onControl(msg), {
+        validate: validators.control,
+        prefetch: 100,
+        noAck: true,
+        exclusive: true,
+      });
+      const handles: ConsumerHandle[] = [];
+      for (const q of this.settings.queues) {
+        const handle = await broker.consume(t.taskQueue(q), (task: DispatchMessage, delivery) => this.onDispatch(task, delivery), {
+          validate: validators.dispatch,
+          prefetch: this.settings.concurrency,
+        });
+        // Dispatch consumers wait for the registration (see afterConnect).
+        await handle.pause();
+        handles.push(handle);
+      }
+      this.consumers = new ConsumerSwitch(handles, false, (err) => this.log.warn('could not pause or resume a task consumer', { err: errText(err) }));
+      broker.on('connected', this.onConnected);
+      if (this.settings.opsPort !== false) {
+        this.ops = await startOpsServer({
+          host: this.config.worker.ops_host,
+          port: this.settings.opsPort,
+          registry: this.rt.metrics,
+          readiness: () => ({
+            ready: broker.connected && this.phase === 'started',
+            checks: { broker: broker.connected, accepting_tasks: this.phase === 'started' },
+          }),
+        });
+      }
+      await broker.start();
+      this.phase = 'started';
+      this.syncConsumers();
+      this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.config.worker.heartbeat_ms);
+      this.heartbeatTimer.unref();
+      await this.rt.plugins.run('onReady', { service: 'worker' });
+      this.log.info('worker started', {
+        queues: this.settings.queues,
+        concurrency: this.settings.concurrency,
+        functions: [...this.settings.handlers.keys()],
+        ops_port: this.opsPort,
+      });
+    } catch (err) {
+      await this.close({ graceMs: 0 });
+      throw err;
+    }
+  }
+
+  close(opts: { graceMs?: number } = {}): Promise<void> {
+    this.closing ??= this.shutdown(opts.graceMs ?? this.config.worker.grace_ms);
+    return this.closing;
+  }
+
+  // ------------------------------------------------------------------ connection
+
+  private async afterConnect(): Promise<void> {
+    if (this.phase === 'closing' || this.phase === 'closed') return;
+    await this.register();
+    this.book.resendAll();
+    this.outcomes.kick();
+  }
+
+  /** Publishes `register`; task consumers start once it went through. */
+  private async register(): Promise<void> {
+    try {
+      await this.publishWorkerMessage({
+        type: 'register',
+        worker_id: this.id,
+        host: this.rt.host,
+        pid: process.pid,
+        queues: this.settings.queues,
+        functions: [...this.settings.handlers.keys()],
+        concurrency: this.settings.concurrency,
+        started_at: this.startedAt,
+      });
+      this.registered = true;
+      this.syncConsumers();
+    } catch (err) {
+      this.log.warn('could not register with the task-manager; retrying with the next heartbeat', { err: errText(err) });
+    }
+  }
+
+  private syncConsumers(): void {
+    if (!this.consumers) return;
+    const on = this.registered && this.phase === 'started' && !this.saturated;
+    void this.consumers.set(on);
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (!this.rt.broker.connected) return;
+    if (!this.registered) await this.register();
+    try {
+      await this.publishWorkerMessage({ type: 'heartbeat', worker_id: this.id, host: this.rt.host, running: this.book.held(), at: now() });
+    } catch (err) {
+      this.log.debug('heartbeat not sent', { err: errText(err) });
+    }
+  }
+
+  private publishWorkerMessage(msg: WorkerMessage): Promise<void> {
+    const t = this.rt.broker.topology;
+    return this.rt.broker.publish(t.exchanges.commands, t.routingKeys.worker, msg, { persistent: false });
+  }
+
+  private publishCommand(msg: unknown): Promise<void> {
+    const t = this.rt.broker.topology;
+    return this.rt.broker.publish(t.exchanges.commands, t.routingKeys.command, msg);
+  }
+
+  // ------------------------------------------------------------------ dispatches and claims
+
+  private async onDispatch(task: DispatchMessage, delivery: Delivery): Promise<'ack' | 'defer'> {
+    const token: AckToken = { channel: delivery.channel, message: delivery.raw };
+    if (this.phase !== 'started') {
+      requeue(token);
+      return 'defer';
+    }
+    const admission = this.book.admit(task, token);
+    if (admission === 'duplicate') {
+      this.log.info('duplicate dispatch of a lease already held; ignored', { task_id: task.task_id, lease_id: task.lease_id });
+      return 'ack';
+    }
+    if (admission === 'new') void this.handleLease(task);
+    return 'defer';
+  }
+
+  /** A lease from its first delivery to its confirmed outcome. */
+  private async handleLease(task: DispatchMessage): Promise<void> {
+    const leaseId = task.lease_id;
+    const slot = await this.gate.acquire();
+    const entry = this.book.get(leaseId);
+    if (!entry) {
+      if (slot) this.gate.release();
+      return;
+    }
+    if (!slot || this.phase !== 'started') {
+      // Shutting down before the claim: the dispatch goes back to its queue for another worker.
+      entry.tokens.forEach(requeue);
+      this.book.remove(leaseId);
+      if (slot) this.gate.release();
+      return;
+    }
+    let reported = false;
+    try {
+      const granted = await this.book.claim(leaseId);
+      if (granted === undefined) {
+        entry.tokens.forEach(requeue);
+        return;
+      }
+      for (const token of entry.tokens) this.rt.broker.ack(token);
+      entry.tokens = [];
+      if (!granted) return;
+      if (this.phase !== 'started') {
+        // Granted while shutting down: hand the task back without running it.
+        entry.state = 'reporting';
+        this.gate.release();
+        reported = true;
+        await this.report(task, abortReport('shutdown'));
+        return;
+      }
+      entry.state = 'running';
+      const run = new TaskRun(task, {
+        workerId: this.id,
+        handlers: this.settings.handlers,
+        plugins: this.rt.plugins,
+        logger: this.log,
+        sendProgress: (t, progress) => void this.sendProgress(t, progress),
+      });
+      entry.run = run;
+      const summary = await run.execute();
+      entry.state = 'reporting';
+      this.gate.release();
+      reported = true;
+      this.log.info('task run ended', { task_id: task.task_id, function: task.function, outcome: summary.outcome, run_ms: summary.run_ms });
+      await this.report(task, summary);
+    } finally {
+      this.book.remove(leaseId);
+      if (!reported) this.gate.release();
+    }
+  }
+
+  private async report(task: DispatchMessage, report: RunReport): Promise<void> {
+    const msg: OutcomeReport = { type: 'outcome', task_id: task.task_id, lease_id: task.lease_id, worker_id: this.id, outcome: report.outcome, at: now() };
+    if (report.outcome === 'succeeded') msg.result = report.result;
+    if (report.error !== undefined) msg.error = report.error;
+    await this.outcomes.send(msg);
+  }
+
+  private async sendProgress(task: DispatchMessage, progress: number): Promise<void> {
+    try {
+      await this.publishCommand({ type: 'progress', task_id: task.task_id, lease_id: task.lease_id, progress, at: now() });
+    } catch (err) {
+      this.log.debug('progress report not sent', { task_id: task.task_id, err: errText(err) });
+    }
+  }
+
+  private startedReport(task: DispatchMessage): unknown {
+    return { type: 'started', task_id: task.task_id, lease_id: task.lease_id, worker_id: this.id, host: this.rt.host, at: now() };
+  }
+
+  // ------------------------------------------------------------------ control
+
+  private onControl(msg: ControlMessage): void {
+    if (msg.type === 'grant') {
+      const applied = this.book.answer(msg.task_id, msg.lease_id, msg.granted);
+      if (!applied) this.log.debug('grant for no pending claim; ignored', { task_id: msg.task_id, lease_id: msg.lease_id });
+      else if (!msg.granted) this.log.info('claim refused', { task_id: msg.task_id, lease_id: msg.lease_id, reason: msg.reason });
+      return;
+    }
+    for (const entry of this.book.inState('running')) {
+      if (entry.task.task_id !== msg.task_id) continue;
+      if (msg.lease_id !== undefined && entry.task.lease_id !== msg.lease_id) continue;
+      if (entry.run?.abort(msg.reason)) this.log.info('aborting task', { task_id: msg.task_id, lease_id: entry.task.lease_id, reason: msg.reason });
+    }
+  }
+
+  // ------------------------------------------------------------------ shutdown
+
+  private async shutdown(graceMs: number): Promise<void> {
+    const wasRunning = this.phase === 'starting' || this.phase === 'started';
+    this.phase = 'closing';
+    const { broker } = this.rt;
+    if (wasRunning) {
+      this.log.info('worker shutting down', { running: this.running, grace_ms: graceMs });
+      await this.consumers?.lockOff();
+      this.gate.cancelWaiters();
+      // Running tasks and claims in progress get the grace time; a claim granted now is handed back unrun.
+      await waitFor(() => this.book.inState('running', 'claiming').length === 0, graceMs);
+      this.book.abandonClaims();
+      const left = this.book.inState('running');
+      for (const entry of left) entry.run?.abort('shutdown');
+      if (left.length > 0) this.log.warn('grace time over; aborted running tasks, they will be re-queued', { count: left.length });
+      await waitFor(() => this.book.inState('running').length === 0, ABORT_WAIT_MS);
+      if (!(await this.outcomes.drain(OUTCOME_DRAIN_MS))) {
+        for (const lost of this.outcomes.stop()) this.log.error('outcome could not be delivered before shutdown', { report: lost });
+      }
+      if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+      if (broker.connected) {
+        await this.publishWorkerMessage({ type: 'deregister', worker_id: this.id, at: now() }).catch((err: unknown) =>
+          this.log.warn('could not deregister', { err: errText(err) }),
+        );
+      }
+    }
+    broker.off('connected', this.onConnected);
+    await this.ops?.close();
+    await this.rt.plugins.close();
+    await broker.close();
+    this.phase = 'closed';
+    if (wasRunning) this.log.info('worker stopped');
+  }
+}
+
+/** Puts a delivery back on its queue (another worker may take it). */
+function requeue(token: AckToken): void {
+  try {
+    token.channel.nack(token.message, false, true);
+  } catch {
+    // channel already closed: the broker requeues it anyway
+  }
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
