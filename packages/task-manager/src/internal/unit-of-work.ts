@@ -2,7 +2,7 @@
  * One command-loop batch: the records it loaded and changed, the messages it
  * will publish and the events it raises, committed to the store at once.
  */
-import type { TaskEvent } from '@sje/core';
+import type { TaskEvent, TaskStatus } from '@sje/core';
 import type { OutboxMessage, TaskRecord, WorkflowRecord } from './store/task-record.js';
 import type { StoreCommit, TaskStore } from './store/task-store.js';
 
@@ -94,14 +94,18 @@ export class UnitOfWork {
     if (!this.newWorkflows.has(workflowId)) this.newWorkflows.set(workflowId, { template, total });
   }
 
-  /** Ids of the workflows whose tasks this batch changed. */
-  touchedWorkflows(): Set<string> {
-    const ids = new Set<string>(this.newWorkflows.keys());
-    for (const id of this.dirty) {
-      const w = this.cache.get(id)?.workflow_id;
-      if (w !== undefined) ids.add(w);
+  /** Per workflow: how many of its tasks entered (+) or left (-) each status in this batch. */
+  readonly workflowDeltas = new Map<string, Map<TaskStatus, number>>();
+
+  /** Records that a workflow task moved from `from` (undefined: created) to `to`. */
+  noteWorkflowTransition(workflowId: string, from: TaskStatus | undefined, to: TaskStatus): void {
+    let deltas = this.workflowDeltas.get(workflowId);
+    if (!deltas) {
+      deltas = new Map();
+      this.workflowDeltas.set(workflowId, deltas);
     }
-    return ids;
+    if (from !== undefined) deltas.set(from, (deltas.get(from) ?? 0) - 1);
+    deltas.set(to, (deltas.get(to) ?? 0) + 1);
   }
 
   /** Tasks of a workflow inserted by this batch (not yet in the store). */

@@ -9,17 +9,20 @@ import type { TaskStore } from './store/task-store.js';
 import type { UnitOfWork } from './unit-of-work.js';
 
 /**
- * The aggregate status of a set of tasks: `failed` if any failed or timed
- * out, else `cancelled` if any was cancelled, else `partially_succeeded` if
- * any was skipped, else `succeeded` — once all are final; before that
- * `pending` while nothing has started, `running` otherwise.
+ * The aggregate status of a workflow from its task counts: `failed` if any
+ * failed or timed out, else `cancelled` if any was cancelled, else
+ * `partially_succeeded` if any was skipped, else `succeeded` — once all are
+ * final; before that `pending` while nothing has started, `running` otherwise.
  */
-export function aggregateStatus(statuses: readonly TaskStatus[]): WorkflowStatus {
-  if (statuses.length === 0) return 'pending';
-  if (!statuses.every((s) => isFinalStatus(s))) return statuses.every((s) => s === 'pending') ? 'pending' : 'running';
-  if (statuses.some((s) => s === 'failed' || s === 'timed_out')) return 'failed';
-  if (statuses.some((s) => s === 'cancelled')) return 'cancelled';
-  if (statuses.some((s) => s === 'skipped')) return 'partially_succeeded';
+export function aggregateStatus(counts: Partial<Record<TaskStatus, number>>): WorkflowStatus {
+  const n = (s: TaskStatus): number => counts[s] ?? 0;
+  const total = Object.values(counts).reduce((a, b) => a + (b ?? 0), 0);
+  if (total === 0) return 'pending';
+  const final = (Object.entries(counts) as [TaskStatus, number][]).filter(([s]) => isFinalStatus(s)).reduce((a, [, v]) => a + v, 0);
+  if (final < total) return n('pending') === total ? 'pending' : 'running';
+  if (n('failed') + n('timed_out') > 0) return 'failed';
+  if (n('cancelled') > 0) return 'cancelled';
+  if (n('skipped') > 0) return 'partially_succeeded';
   return 'succeeded';
 }
 
@@ -68,26 +71,32 @@ export class WorkflowTracker {
 
   /** Updates the aggregates of the workflows a batch touched (call before committing it). */
   async update(uow: UnitOfWork): Promise<void> {
-    for (const workflowId of uow.touchedWorkflows()) {
-      const created = uow.newWorkflows.get(workflowId);
+    for (const [workflowId, deltas] of uow.workflowDeltas) {
       let record = uow.workflows.get(workflowId) ?? (await this.store.getWorkflow(workflowId));
       const previous = record?.status;
       if (!record) {
-        record = { workflow_id: workflowId, status: 'pending', total: created?.total ?? 0, created_at: uow.nowIso };
+        const created = uow.newWorkflows.get(workflowId);
+        record = { workflow_id: workflowId, status: 'pending', total: 0, counts: {}, created_at: uow.nowIso };
         if (created?.template !== undefined) record.template = created.template;
       }
-      const tasks = await this.tasksOf(uow, workflowId);
-      const status = aggregateStatus(tasks.map((t) => t.status));
-      if (status === previous && record.total === tasks.length) continue;
+      const next: Partial<Record<TaskStatus, number>> = { ...record.counts };
+      for (const [status, d] of deltas) {
+        const v = (next[status] ?? 0) + d;
+        if (v > 0) next[status] = v;
+        else delete next[status];
+      }
+      record.counts = next;
+      record.total = Object.values(next).reduce((a, b) => a + (b ?? 0), 0);
+      const status = aggregateStatus(next);
       record.status = status;
-      record.total = tasks.length;
       if (status !== 'pending' && status !== 'running') record.finished_at ??= uow.nowIso;
       else delete record.finished_at;
       uow.workflows.set(workflowId, record);
       if (status === previous) continue;
-      const event: WorkflowEvent = { type: 'workflow_event', workflow_id: workflowId, status, counts: counts(tasks), total: tasks.length, at: uow.nowIso };
+      const event: WorkflowEvent = { type: 'workflow_event', workflow_id: workflowId, status, counts: next, total: record.total, at: uow.nowIso };
       if (previous !== undefined) event.previous_status = previous;
       uow.send({ exchange: this.topology.exchanges.events, routing_key: `workflow.${status}`, body: event });
     }
+    uow.workflowDeltas.clear();
   }
 }

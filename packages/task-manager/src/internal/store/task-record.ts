@@ -45,6 +45,8 @@ export interface WorkflowRecord {
   template?: string;
   status: WorkflowStatus;
   total: number;
+  /** Tasks of the workflow in each status, kept up to date with every transition. */
+  counts: Partial<Record<TaskStatus, number>>;
   created_at: string;
   finished_at?: string;
 }
