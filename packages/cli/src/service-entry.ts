@@ -1,0 +1,73 @@
+/**
+ * Where each service's entry point lives, and the command that runs it.
+ * One source of truth: a service always runs from its own `src/main.ts`,
+ * through tsx, whether started alone or by `sje start all`.
+ * @module
+ */
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The services `sje start` knows, in start order for `all`. */
+export const SERVICES = ['task-manager', 'worker', 'executor'] as const;
+
+/** A service name. */
+export type ServiceId = (typeof SERVICES)[number];
+
+const PACKAGES: Readonly<Record<ServiceId, string>> = {
+  executor: '@sje/executor',
+  'task-manager': '@sje/task-manager',
+  worker: '@sje/worker',
+};
+
+/** Resolves a package specifier from this package, as a file path. */
+function resolveFrom(specifier: string): string {
+  const viaImportMeta = (import.meta as { resolve?: (s: string) => string }).resolve;
+  if (typeof viaImportMeta === 'function') return fileURLToPath(viaImportMeta(specifier));
+  return createRequire(import.meta.url).resolve(specifier);
+}
+
+/**
+ * The absolute path of a service's `src/main.ts`, found next to the file its
+ * package exports (`src/index.ts`), as pnpm laid the workspace out.
+ * @example
+ * ```ts
+ * serviceEntry('executor'); // '/srv/sje/packages/executor/src/main.ts'
+ * ```
+ */
+export function serviceEntry(service: ServiceId): string {
+  return join(dirname(resolveFrom(PACKAGES[service])), 'main.ts');
+}
+
+/** The absolute file URL of tsx's ESM loader, so `--import` works from any working directory. */
+export function tsxLoader(): string {
+  const viaImportMeta = (import.meta as { resolve?: (s: string) => string }).resolve;
+  if (typeof viaImportMeta === 'function') return viaImportMeta('tsx');
+  const require = createRequire(import.meta.url);
+  const pkg = require.resolve('tsx/package.json');
+  return new URL('dist/loader.mjs', `file://${dirname(pkg)}/`).href;
+}
+
+/** A process to start. */
+export interface ServiceCommand {
+  /** Label in supervisor messages. */
+  name: string;
+  /** Executable (the running Node). */
+  command: string;
+  args: string[];
+}
+
+/**
+ * The command that runs one service: `node --import tsx <main.ts> [--config FILE]`.
+ * A relative config path is made absolute against the working directory.
+ * @example
+ * ```ts
+ * serviceCommand('worker', 'config/prod.yaml');
+ * // { name: 'worker', command: '/usr/bin/node', args: ['--import', 'file:///…/tsx/dist/loader.mjs', '/…/worker/src/main.ts', '--config', '/srv/config/prod.yaml'] }
+ * ```
+ */
+export function serviceCommand(service: ServiceId, configFile?: string): ServiceCommand {
+  const args = ['--import', tsxLoader(), serviceEntry(service)];
+  if (configFile !== undefined) args.push('--config', resolve(configFile));
+  return { name: service, command: process.execPath, args };
+}

@@ -1,0 +1,24 @@
+/**
+ * `@sje/client`: the typed SDK web backends use to submit tasks to SJE, read
+ * their status, cancel them, wait for them, and follow their events live.
+ *
+ * @example
+ * ```ts
+ * import { createClient, subscribeTaskEvents, SjeHttpError } from '@sje/client';
+ *
+ * const sje = createClient({ baseUrl: 'http://127.0.0.1:8080' });
+ * const { task_id } = await sje.submit({ function: 'resize_image', params: { url: 'https://example.com/a.png' } });
+ * const done = await sje.waitFor(task_id, { timeoutMs: 60_000 });
+ * console.log(done.status, done.result);
+ *
+ * const sub = await subscribeTaskEvents({ pattern: 'task.failed.*', onEvent: (e) => console.warn(e.task_id, e.error) });
+ * await sub.close();
+ * ```
+ * @module
+ */
+export { createClient } from './client.js';
+export type { AcceptedTaskView, BatchResult, CancelResult, ClientOptions, SjeClient, SubmitResult, TaskStatusView, WaitOptions } from './client.js';
+export { ClientErrorCode, SjeHttpError } from './errors.js';
+export type { SjeHttpErrorOptions } from './errors.js';
+export { subscribeTaskEvents } from './task-events.js';
+export type { SubscribeTaskEventsOptions, TaskEventSubscription } from './task-events.js';

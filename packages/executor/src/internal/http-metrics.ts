@@ -1,0 +1,58 @@
+/**
+ * The REST API's own Prometheus metrics: requests by route and status, their
+ * duration, and tasks accepted.
+ */
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+
+/** The API's metrics, registered in the service registry. */
+export interface HttpMetrics {
+  /** Counts requests and times them; route label is the matched route pattern. */
+  middleware: RequestHandler;
+  /** Tasks accepted (201), by request kind. */
+  tasksAccepted: Counter<'kind'>;
+}
+
+function existing<T>(registry: Registry, name: string): T | undefined {
+  return registry.getSingleMetric(name) as T | undefined;
+}
+
+/** Creates (or reuses, for a second app on the same registry) the API metrics. */
+export function createHttpMetrics(registry: Registry): HttpMetrics {
+  const requests =
+    existing<Counter<'method' | 'route' | 'status'>>(registry, 'sje_executor_http_requests_total') ??
+    new Counter({
+      name: 'sje_executor_http_requests_total',
+      help: 'HTTP requests answered by the executor, by method, route and status.',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers: [registry],
+    });
+  const duration =
+    existing<Histogram<'method' | 'route'>>(registry, 'sje_executor_http_request_duration_seconds') ??
+    new Histogram({
+      name: 'sje_executor_http_request_duration_seconds',
+      help: 'Time to answer an HTTP request, by method and route.',
+      labelNames: ['method', 'route'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    });
+  const tasksAccepted =
+    existing<Counter<'kind'>>(registry, 'sje_executor_tasks_accepted_total') ??
+    new Counter({
+      name: 'sje_executor_tasks_accepted_total',
+      help: 'Tasks accepted by POST /submit (answered 201), by request kind (single or batch).',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    });
+  const middleware = (req: Request, res: Response, next: NextFunction): void => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const routePath: unknown = (req.route as { path?: unknown } | undefined)?.path;
+      const route = typeof routePath === 'string' ? routePath : 'unmatched';
+      requests.inc({ method: req.method, route, status: String(res.statusCode) });
+      duration.observe({ method: req.method, route }, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    next();
+  };
+  return { middleware, tasksAccepted };
+}
