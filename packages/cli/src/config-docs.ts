@@ -97,9 +97,11 @@ at all.
 Later sources win:
 
 1. **Defaults** of the schema (\`packages/core/src/config-schema.ts\`), listed below.
-2. **A YAML file** given with \`--config FILE\` (\`sje start all --config prod.yaml\`).
-   \`config/default.yaml\` spells out every key with its default and is a good
-   starting point; \`config/example-production.yaml\` shows a multi-host setup.
+2. **One YAML file**: the one given with \`--config FILE\`
+   (\`sje start all --config prod.yaml\`), or, without \`--config\`, the
+   installation's \`config/default.yaml\`, which spells out every key with its
+   default and turns on the bundled plugins. It is a good starting point for
+   your own file (a file you give replaces it: copy the \`plugins\` list); \`config/example-production.yaml\` shows a multi-host setup.
    A key the schema does not know is an error that names it, as is a value of
    the wrong type.
 3. **Environment variables** \`SJE_<PATH>\`: the key's path upper-cased with

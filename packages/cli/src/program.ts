@@ -5,7 +5,7 @@
  */
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { stringify } from 'yaml';
-import { ErrorCode, loadConfig, redactConfig, SjeError, type TaskInput } from '@sje/core';
+import { configFileOptions, ErrorCode, loadConfig, redactConfig, SjeError, type TaskInput } from '@sje/core';
 import { renderConfigTable } from './config-docs.js';
 import { buildTaskInput, type SubmitFlags } from './internal/submit-input.js';
 import { SERVICES, serviceCommand, type ServiceId } from './service-entry.js';
@@ -100,7 +100,7 @@ function buildProgram(deps: CliDeps, result: { code: number }): Command {
     .action(async (service: 'all' | ServiceId, opts: { config?: string }) => {
       let killAfterMs: number;
       try {
-        const config = loadConfig(opts.config === undefined ? {} : { file: opts.config });
+        const config = loadConfig(configFileOptions(opts.config));
         killAfterMs = Math.max(config.worker.grace_ms, config.executor.shutdown_grace_ms) + KILL_MARGIN_MS;
       } catch (err) {
         return fail(err);
@@ -126,7 +126,7 @@ function buildProgram(deps: CliDeps, result: { code: number }): Command {
         return;
       }
       try {
-        const config = loadConfig(opts.config === undefined ? {} : { file: opts.config });
+        const config = loadConfig(configFileOptions(opts.config));
         deps.stdout(stringify(redactConfig(config)));
       } catch (err) {
         fail(err);

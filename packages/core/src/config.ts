@@ -4,6 +4,7 @@
  * @module
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import convict from 'convict';
 import { parse as parseYaml } from 'yaml';
 import { configSchema, type PluginEntry } from './config-schema.js';
@@ -110,6 +111,24 @@ function parseEnvValue(raw: string, current: unknown): unknown {
     return trimmed.split(',').map((s) => s.trim()).filter(Boolean);
   }
   return raw;
+}
+
+/**
+ * The installation's `config/default.yaml`, which service entry points load
+ * when no `--config FILE` is given; undefined when it is not there.
+ */
+export function defaultConfigFile(): string | undefined {
+  const file = fileURLToPath(new URL('../../../config/default.yaml', import.meta.url));
+  return existsSync(file) ? file : undefined;
+}
+
+/**
+ * Load options for a service entry point: the `--config` file if given, else
+ * the installation's `config/default.yaml` (if present).
+ */
+export function configFileOptions(file: string | undefined, rest: Omit<LoadConfigOptions, 'file'> = {}): LoadConfigOptions {
+  const chosen = file ?? defaultConfigFile();
+  return chosen === undefined ? { ...rest } : { ...rest, file: chosen };
 }
 
 let yamlRegistered = false;

@@ -18,7 +18,7 @@ export type { BrokerCapabilities } from './broker-capabilities.js';
 export type { AckToken, BrokerOptions, ConsumeOptions, ConsumerHandle, Delivery, HandlerFailurePolicy, MessageHandler } from './broker.js';
 export { configSchema } from './config-schema.js';
 export type { PluginEntry } from './config-schema.js';
-export { describeConfig, loadConfig, redactConfig } from './config.js';
+export { configFileOptions, defaultConfigFile, describeConfig, loadConfig, redactConfig } from './config.js';
 export type { DeepPartial, LoadConfigOptions, SjeConfig } from './config.js';
 export { BrokerUnavailableError, ConfigError, ErrorCode, NonRetryableError, restoreError, serializeError, SjeError } from './errors.js';
 export type { SerializedError, SjeErrorOptions } from './errors.js';

@@ -5,7 +5,7 @@
  * @module
  */
 import { parseArgs } from 'node:util';
-import { loadConfig, SjeError } from '@sje/core';
+import { configFileOptions, loadConfig, SjeError } from '@sje/core';
 import { createExecutor } from './executor.js';
 
 const USAGE = `usage: sje-executor [--config FILE]
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  const config = loadConfig(values.config === undefined ? { env: process.env } : { file: values.config, env: process.env });
+  const config = loadConfig(configFileOptions(values.config, { env: process.env }));
   const executor = await createExecutor({ config, importer: (specifier) => import(specifier) as Promise<Record<string, unknown>> });
   const log = executor.runtime.logger;
   let stopping = false;

@@ -3,11 +3,11 @@
  * environment, installs signal handlers, starts.
  */
 import { parseArgs } from 'node:util';
-import { loadConfig } from '@sje/core';
+import { configFileOptions, loadConfig } from '@sje/core';
 import { createTaskManager } from './task-manager.js';
 
 const { values } = parseArgs({ options: { config: { type: 'string', short: 'c' } }, allowPositionals: false });
-const config = loadConfig(values.config === undefined ? {} : { file: values.config });
+const config = loadConfig(configFileOptions(values.config));
 const tm = await createTaskManager({ config, importer: (spec) => import(spec) as Promise<Record<string, unknown>> });
 
 let stopping = false;

@@ -6,7 +6,7 @@
  * @module
  */
 import { parseArgs } from 'node:util';
-import { createLogger, loadConfig, type ModuleImporter } from '@sje/core';
+import { configFileOptions, createLogger, loadConfig, type ModuleImporter } from '@sje/core';
 import { loadHandlerModules } from './handler-modules.js';
 import { createWorker } from './worker.js';
 
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const config = loadConfig(values.config === undefined ? {} : { file: values.config });
+  const config = loadConfig(configFileOptions(values.config));
   const logger = createLogger({ service: 'worker', level: config.log.level, format: config.log.format });
   const importer: ModuleImporter = (specifier) => import(specifier) as Promise<Record<string, unknown>>;
   const handlers = await loadHandlerModules(config.worker.handlers, importer);
