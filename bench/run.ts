@@ -6,6 +6,7 @@
  * Flags: --tasks N (20000) --batch N (500) --latency N (500) --workers N (1)
  * --concurrency N (64) --rest-clients N (32) --rest-tasks N (5000)
  * --queue-type quorum|classic (quorum) --skip-raw --skip-sje
+ * --profile (CPU profiles of every service in bench/results/profiles)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     'queue-type': { type: 'string', default: 'quorum' },
     'skip-raw': { type: 'boolean', default: false },
     'skip-sje': { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
   },
 });
 const int = (name: keyof typeof values): number => {
@@ -36,7 +38,7 @@ const int = (name: keyof typeof values): number => {
   if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer`);
   return n;
 };
-const queueType = values['queue-type'] === 'classic' ? 'classic' : 'quorum';
+const queueType: 'quorum' | 'classic' = values['queue-type'] === 'classic' ? 'classic' : 'quorum';
 const settings = {
   tasks: int('tasks'),
   batchSize: int('batch'),
@@ -46,7 +48,8 @@ const settings = {
   restClients: int('rest-clients'),
   restTasks: int('rest-tasks'),
   queueType,
-} as const;
+  ...(values.profile ? { profileDir: join(dirname(fileURLToPath(import.meta.url)), 'results', 'profiles') } : {}),
+};
 const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
 
 const url = await getBrokerUrl();

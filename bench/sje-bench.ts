@@ -18,6 +18,8 @@ export interface SjeBenchOptions {
   restClients: number;
   restTasks: number;
   queueType: 'quorum' | 'classic';
+  /** Write CPU profiles of the services here. */
+  profileDir?: string;
 }
 
 /** What the SJE benchmark measured. */
@@ -46,10 +48,12 @@ export async function runSjeBench(options: SjeBenchOptions, log: (line: string) 
   });
   const watcher = new EventWatcher();
   try {
-    const tm = await spawnService('task-manager', config);
+    // --profile: each service writes a CPU profile (bench/results/profiles/*.cpuprofile) when it stops.
+    const env = options.profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] } : {};
+    const tm = await spawnService('task-manager', config, env);
     const workers: SpawnedService[] = [];
-    for (let i = 0; i < options.workers; i++) workers.push(await spawnService('worker', config));
-    const executor = await spawnService('executor', config);
+    for (let i = 0; i < options.workers; i++) workers.push(await spawnService('worker', config, env));
+    const executor = await spawnService('executor', config, env);
     await watcher.start(config.amqp.url, config.topology.prefix);
     const submitUrl = `${executor.baseUrl}/submit`;
     log(`services up: task-manager :${tm.port}, ${workers.length} worker(s), executor :${executor.port}`);

@@ -40,7 +40,10 @@ const COMMANDS = {
   stubborn: { program: '/bin/sh', args: ['-c', "trap '' TERM; sleep 30"] },
   leftover: { program: '/bin/sh', args: ['-c', 'sleep 30 & echo started'] },
   slow: { program: '/bin/sleep', args: ['30'], timeout_ms: 300 },
-  flood: { program: '/bin/sh', args: ['-c', 'i=0; while [ $i -lt 200 ]; do echo 0123456789012345678901234567890123456789; i=$((i+1)); done; echo tiny >&2'] },
+  flood: {
+    program: '/bin/sh',
+    args: ['-c', 'i=0; while [ $i -lt 200 ]; do echo 0123456789012345678901234567890123456789; i=$((i+1)); done; echo tiny >&2'],
+  },
   missing: { program: '/nonexistent/sje-no-such-program' },
 } as const;
 
@@ -320,7 +323,10 @@ describe('exec handler: refusals (nothing runs)', () => {
   });
 
   it('accepts the largest allowed args', async () => {
-    const r = await harness({ max_output_bytes: 2_000_000 }).run({ command: 'printf', args: Array.from({ length: 256 }, () => 'y'.repeat(4096)) });
+    const r = await harness({ max_output_bytes: 2_000_000 }).run({
+      command: 'printf',
+      args: Array.from({ length: 256 }, () => 'y'.repeat(4096)),
+    });
     expect(r.stdout.length).toBe(256 * 4097);
   });
 

@@ -10,7 +10,7 @@ import { ExecErrorCode } from './exec-errors.js';
 import type { ExecCommand, ExecOptions } from './exec-options.js';
 import { parseExecParams } from './exec-params.js';
 import { buildChildEnv } from './internal/child-env.js';
-import { runProcess, type ProcessOutcome, type StreamName } from './internal/run-process.js';
+import { runProcess, type ProcessOutcome, type ProcessSpec, type StreamName } from './internal/run-process.js';
 import { createTaskDir, enterCwd, removeWorkdir } from './internal/task-workdir.js';
 
 /** The result of a run that exited with status 0. */
@@ -43,10 +43,14 @@ export function abortError(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   if (reason instanceof Error) return reason;
   const text = String(reason);
-  return new SjeError(text === 'timed_out' ? ErrorCode.TASK_TIMEOUT : ErrorCode.TASK_CANCELLED, `the run was aborted (${text}); its process group was stopped`, {
-    retryable: text === 'timed_out' || text === 'shutdown',
-    data: { reason: text },
-  });
+  return new SjeError(
+    text === 'timed_out' ? ErrorCode.TASK_TIMEOUT : ErrorCode.TASK_CANCELLED,
+    `the run was aborted (${text}); its process group was stopped`,
+    {
+      retryable: text === 'timed_out' || text === 'shutdown',
+      data: { reason: text },
+    },
+  );
 }
 
 function outcomeError(name: string, command: ExecCommand, o: ProcessOutcome): SjeError | undefined {
@@ -59,10 +63,14 @@ function outcomeError(name: string, command: ExecCommand, o: ProcessOutcome): Sj
     });
   }
   if (o.stopped === 'timeout') {
-    return new SjeError(ExecErrorCode.TIMEOUT, `command '${name}' did not finish within its timeout of ${command.timeout_ms ?? 0} ms; its process group was stopped`, {
-      retryable: true,
-      data: { command: name, timeout_ms: command.timeout_ms ?? null, stderr_tail: o.stderrTail },
-    });
+    return new SjeError(
+      ExecErrorCode.TIMEOUT,
+      `command '${name}' did not finish within its timeout of ${command.timeout_ms ?? 0} ms; its process group was stopped`,
+      {
+        retryable: true,
+        data: { command: name, timeout_ms: command.timeout_ms ?? null, stderr_tail: o.stderrTail },
+      },
+    );
   }
   if (o.exitCode === 0) return undefined;
   const how = o.signal === null ? `exited with status ${String(o.exitCode)}` : `was killed by ${o.signal}`;
@@ -102,7 +110,7 @@ async function runExec(options: ExecOptions, deps: ExecHandlerDeps, rawParams: u
     const args = [...command.args, ...params.args];
     log.info('exec starting', { program: command.program, argc: args.length, cwd: relative(taskDir.real, cwd) || '.' });
     log.debug('exec argv', { argv: [command.program, ...args] });
-    const spec: Parameters<typeof runProcess>[0] = {
+    const spec: ProcessSpec = {
       program: command.program,
       args,
       cwd,
@@ -112,7 +120,8 @@ async function runExec(options: ExecOptions, deps: ExecHandlerDeps, rawParams: u
       killGraceMs: options.kill_grace_ms,
       signal: ctx.signal,
       onLine: (stream: StreamName, line: string) => log.info('exec output', { stream, line }),
-      onTruncate: (stream: StreamName) => log.warn('exec output past max_output_bytes is dropped', { stream, max_output_bytes: options.max_output_bytes }),
+      onTruncate: (stream: StreamName) =>
+        log.warn('exec output past max_output_bytes is dropped', { stream, max_output_bytes: options.max_output_bytes }),
       onSpawn: (pid: number) => deps.onSpawn?.(pid, ctx.taskId),
     };
     if (command.timeout_ms !== undefined) spec.timeoutMs = command.timeout_ms;
@@ -130,7 +139,9 @@ async function runExec(options: ExecOptions, deps: ExecHandlerDeps, rawParams: u
     };
   } finally {
     if (!options.keep_workdir) {
-      await removeWorkdir(taskDir.path).catch((err: unknown) => log.warn('exec could not remove the working directory', { dir: taskDir.path, err: String(err) }));
+      await removeWorkdir(taskDir.path).catch((err: unknown) =>
+        log.warn('exec could not remove the working directory', { dir: taskDir.path, err: String(err) }),
+      );
     }
   }
 }

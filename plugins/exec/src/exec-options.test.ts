@@ -48,7 +48,15 @@ describe('parseExecOptions', () => {
     );
     expect(o.work_root).toBe('/var/lib/sje/exec');
     expect(o.commands.get('simulate')).toEqual({ program: '/usr/bin/python3', args: ['-u', '/opt/sim/run.py'], timeout_ms: 3_600_000 });
-    expect(o).toMatchObject({ handler_name: 'sim', env_allow: ['PATH', 'HOME'], env_allow_params: ['SIM_SEED'], env: { OMP_NUM_THREADS: '4' }, max_output_bytes: 10, kill_grace_ms: 0, keep_workdir: true });
+    expect(o).toMatchObject({
+      handler_name: 'sim',
+      env_allow: ['PATH', 'HOME'],
+      env_allow_params: ['SIM_SEED'],
+      env: { OMP_NUM_THREADS: '4' },
+      max_output_bytes: 10,
+      kill_grace_ms: 0,
+      keep_workdir: true,
+    });
   });
 
   it('requires a non-empty commands mapping', () => {
@@ -57,12 +65,18 @@ describe('parseExecOptions', () => {
   });
 
   it('names the bad key of a command', () => {
-    expect(optionError({ commands: { echo: { program: '/bin/echo', shell: true } } }).data).toMatchObject({ option: 'commands.echo.shell' });
+    expect(optionError({ commands: { echo: { program: '/bin/echo', shell: true } } }).data).toMatchObject({
+      option: 'commands.echo.shell',
+    });
     expect(optionError({ commands: { echo: '/bin/echo' } }).data).toMatchObject({ option: 'commands.echo' });
     expect(optionError({ commands: { echo: { args: [] } } }).data).toMatchObject({ option: 'commands.echo.program' });
     expect(optionError({ commands: { echo: { program: '/bin/echo', args: '-n' } } }).data).toMatchObject({ option: 'commands.echo.args' });
-    expect(optionError({ commands: { echo: { program: '/bin/echo', args: [1] } } }).data).toMatchObject({ option: 'commands.echo.args[0]' });
-    expect(optionError({ commands: { echo: { program: '/bin/echo', timeout_ms: 0 } } }).data).toMatchObject({ option: 'commands.echo.timeout_ms' });
+    expect(optionError({ commands: { echo: { program: '/bin/echo', args: [1] } } }).data).toMatchObject({
+      option: 'commands.echo.args[0]',
+    });
+    expect(optionError({ commands: { echo: { program: '/bin/echo', timeout_ms: 0 } } }).data).toMatchObject({
+      option: 'commands.echo.timeout_ms',
+    });
   });
 
   it('refuses command names that look like paths', () => {

@@ -114,13 +114,17 @@ function parseCommand(name: string, value: unknown): ExecCommand {
   const at = `commands.${name}`;
   if (!isMapping(value)) throw invalid(at, 'must be a mapping { program, args?, timeout_ms? }', value);
   for (const key of Object.keys(value)) {
-    if (!KNOWN_COMMAND_KEYS.includes(key)) throw invalid(`${at}.${key}`, `is unknown (known: ${KNOWN_COMMAND_KEYS.join(', ')})`, value[key]);
+    if (!KNOWN_COMMAND_KEYS.includes(key))
+      throw invalid(`${at}.${key}`, `is unknown (known: ${KNOWN_COMMAND_KEYS.join(', ')})`, value[key]);
   }
   const program = nonEmptyString(value['program'], `${at}.program`);
   if (!isAbsolute(program)) throw invalid(`${at}.program`, 'must be an absolute path (programs are never looked up on PATH)', program);
   const command: ExecCommand = {
     program: normalize(program),
-    args: value['args'] === undefined ? [] : stringList(value['args'], `${at}.args`, (s) => !hasNul(s), 'strings without NUL', 'a string without NUL'),
+    args:
+      value['args'] === undefined
+        ? []
+        : stringList(value['args'], `${at}.args`, (s) => !hasNul(s), 'strings without NUL', 'a string without NUL'),
   };
   if (value['timeout_ms'] !== undefined) command.timeout_ms = integer(value['timeout_ms'], `${at}.timeout_ms`, 1, MAX_TIMER_MS);
   return command;
@@ -169,17 +173,28 @@ export function parseExecOptions(options: Record<string, unknown>, baseDir: stri
   }
   const get = (key: string): unknown => options[key];
 
-  const handlerName = get('handler_name') === undefined ? DEFAULT_EXEC_OPTIONS.handler_name : nonEmptyString(get('handler_name'), 'handler_name');
+  const handlerName =
+    get('handler_name') === undefined ? DEFAULT_EXEC_OPTIONS.handler_name : nonEmptyString(get('handler_name'), 'handler_name');
   if (handlerName.length > 200) throw invalid('handler_name', 'must be at most 200 characters', handlerName);
   const workRoot = get('work_root') === undefined ? DEFAULT_EXEC_OPTIONS.work_root : nonEmptyString(get('work_root'), 'work_root');
 
   const envAllowParams =
     get('env_allow_params') === undefined
       ? [...DEFAULT_EXEC_OPTIONS.env_allow_params]
-      : stringList(get('env_allow_params'), 'env_allow_params', isEnvName, 'variable names', `a variable name (${String(ENV_NAME_PATTERN)})`);
+      : stringList(
+          get('env_allow_params'),
+          'env_allow_params',
+          isEnvName,
+          'variable names',
+          `a variable name (${String(ENV_NAME_PATTERN)})`,
+        );
   const loader = envAllowParams.find((n) => LOADER_VARIABLE.test(n));
   if (loader !== undefined) {
-    throw invalid('env_allow_params', `may not list loader variable '${loader}': a task setting it could inject code into the program`, envAllowParams);
+    throw invalid(
+      'env_allow_params',
+      `may not list loader variable '${loader}': a task setting it could inject code into the program`,
+      envAllowParams,
+    );
   }
 
   const keep = get('keep_workdir');
@@ -189,12 +204,18 @@ export function parseExecOptions(options: Record<string, unknown>, baseDir: stri
     handler_name: handlerName,
     work_root: resolve(baseDir, workRoot),
     commands: parseCommands(get('commands')),
-    env_allow: get('env_allow') === undefined ? [...DEFAULT_EXEC_OPTIONS.env_allow] : stringList(get('env_allow'), 'env_allow', isEnvName, 'variable names', `a variable name (${String(ENV_NAME_PATTERN)})`),
+    env_allow:
+      get('env_allow') === undefined
+        ? [...DEFAULT_EXEC_OPTIONS.env_allow]
+        : stringList(get('env_allow'), 'env_allow', isEnvName, 'variable names', `a variable name (${String(ENV_NAME_PATTERN)})`),
     env_allow_params: envAllowParams,
     env: get('env') === undefined ? {} : parseEnv(get('env')),
     max_output_bytes:
-      get('max_output_bytes') === undefined ? DEFAULT_EXEC_OPTIONS.max_output_bytes : integer(get('max_output_bytes'), 'max_output_bytes', 0, MAX_OUTPUT_BYTES_LIMIT),
-    kill_grace_ms: get('kill_grace_ms') === undefined ? DEFAULT_EXEC_OPTIONS.kill_grace_ms : integer(get('kill_grace_ms'), 'kill_grace_ms', 0, 600_000),
+      get('max_output_bytes') === undefined
+        ? DEFAULT_EXEC_OPTIONS.max_output_bytes
+        : integer(get('max_output_bytes'), 'max_output_bytes', 0, MAX_OUTPUT_BYTES_LIMIT),
+    kill_grace_ms:
+      get('kill_grace_ms') === undefined ? DEFAULT_EXEC_OPTIONS.kill_grace_ms : integer(get('kill_grace_ms'), 'kill_grace_ms', 0, 600_000),
     keep_workdir: keep ?? DEFAULT_EXEC_OPTIONS.keep_workdir,
   };
 }

@@ -38,10 +38,13 @@ function refuse(code: string, message: string, data: Record<string, unknown> = {
 function parseArgs(value: unknown): string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw refuse(ExecErrorCode.INVALID_ARGS, "'args' must be a list of strings");
-  if (value.length > MAX_ARGS) throw refuse(ExecErrorCode.INVALID_ARGS, `'args' has ${value.length} entries; at most ${MAX_ARGS} are allowed`);
+  if (value.length > MAX_ARGS)
+    throw refuse(ExecErrorCode.INVALID_ARGS, `'args' has ${value.length} entries; at most ${MAX_ARGS} are allowed`);
   return value.map((arg: unknown, i) => {
-    if (typeof arg !== 'string') throw refuse(ExecErrorCode.INVALID_ARGS, `'args[${i}]' must be a string, got ${arg === null ? 'null' : typeof arg}`, { index: i });
-    if (arg.length > MAX_ARG_LENGTH) throw refuse(ExecErrorCode.INVALID_ARGS, `'args[${i}]' is longer than ${MAX_ARG_LENGTH} characters`, { index: i });
+    if (typeof arg !== 'string')
+      throw refuse(ExecErrorCode.INVALID_ARGS, `'args[${i}]' must be a string, got ${arg === null ? 'null' : typeof arg}`, { index: i });
+    if (arg.length > MAX_ARG_LENGTH)
+      throw refuse(ExecErrorCode.INVALID_ARGS, `'args[${i}]' is longer than ${MAX_ARG_LENGTH} characters`, { index: i });
     if (arg.includes('\0')) throw refuse(ExecErrorCode.INVALID_ARGS, `'args[${i}]' contains a NUL character`, { index: i });
     return arg;
   });
@@ -74,7 +77,9 @@ function parseEnv(value: unknown, allowed: readonly string[]): Record<string, st
     }
     if (typeof v !== 'string') throw refuse(ExecErrorCode.ENV_NOT_ALLOWED, `'env.${name}' must be a string`, { variable: name });
     if (v.length > MAX_ENV_VALUE_LENGTH || v.includes('\0')) {
-      throw refuse(ExecErrorCode.ENV_NOT_ALLOWED, `'env.${name}' must be at most ${MAX_ENV_VALUE_LENGTH} characters without NUL`, { variable: name });
+      throw refuse(ExecErrorCode.ENV_NOT_ALLOWED, `'env.${name}' must be at most ${MAX_ENV_VALUE_LENGTH} characters without NUL`, {
+        variable: name,
+      });
     }
     env[name] = v;
   }
@@ -91,7 +96,7 @@ function parseEnv(value: unknown, allowed: readonly string[]): Record<string, st
  * ```
  */
 export function parseExecParams(params: unknown, options: Pick<ExecOptions, 'commands' | 'env_allow_params'>): ExecParams {
-  if (!isMapping(params)) throw refuse(ExecErrorCode.INVALID_PARAMS, "params must be an object { command, args?, cwd?, env?, stdin? }");
+  if (!isMapping(params)) throw refuse(ExecErrorCode.INVALID_PARAMS, 'params must be an object { command, args?, cwd?, env?, stdin? }');
   for (const key of Object.keys(params)) {
     if (!KNOWN_PARAMS.includes(key)) {
       throw refuse(ExecErrorCode.INVALID_PARAMS, `unknown param '${key}' (known: ${KNOWN_PARAMS.join(', ')})`, { param: key });

@@ -32,7 +32,10 @@ async function setupError(options: Record<string, unknown>): Promise<SjeError> {
   throw new Error('expected setup to fail');
 }
 
-const valid = (): Record<string, unknown> => ({ work_root: join(base, `w-${randomUUID().slice(0, 8)}`), commands: { echo: { program: '/bin/echo' } } });
+const valid = (): Record<string, unknown> => ({
+  work_root: join(base, `w-${randomUUID().slice(0, 8)}`),
+  commands: { echo: { program: '/bin/echo' } },
+});
 
 describe('exec plugin', () => {
   it('is named exec, and the default export is a plugin object', () => {

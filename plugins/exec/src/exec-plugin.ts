@@ -20,10 +20,14 @@ async function realWorkRoot(options: ExecOptions): Promise<string> {
     await mkdir(options.work_root, { recursive: true });
     return await realpath(options.work_root);
   } catch (err) {
-    throw new SjeError(ErrorCode.PLUGIN_INVALID, `plugin 'exec': option 'work_root' (${options.work_root}) cannot be created: ${(err as Error).message}`, {
-      cause: err,
-      data: { plugin: 'exec', option: 'work_root' },
-    });
+    throw new SjeError(
+      ErrorCode.PLUGIN_INVALID,
+      `plugin 'exec': option 'work_root' (${options.work_root}) cannot be created: ${(err as Error).message}`,
+      {
+        cause: err,
+        data: { plugin: 'exec', option: 'work_root' },
+      },
+    );
   }
 }
 
@@ -52,14 +56,21 @@ export function createExecPlugin(options: CreateExecPluginOptions = {}): SjePlug
         try {
           await access(command.program, constants.X_OK);
         } catch {
-          ctx.logger.warn('exec command program is not executable on this worker; its tasks will fail here', { command: name, program: command.program });
+          ctx.logger.warn('exec command program is not executable on this worker; its tasks will fail here', {
+            command: name,
+            program: command.program,
+          });
         }
       }
       const deps: ExecHandlerDeps = {};
       if (options.workerEnv) deps.workerEnv = options.workerEnv;
       if (options.onSpawn) deps.onSpawn = options.onSpawn;
       handlers[settings.handler_name] = createExecHandler({ ...settings, work_root: workRoot }, deps);
-      ctx.logger.info('exec handler ready', { handler: settings.handler_name, commands: [...settings.commands.keys()], work_root: workRoot });
+      ctx.logger.info('exec handler ready', {
+        handler: settings.handler_name,
+        commands: [...settings.commands.keys()],
+        work_root: workRoot,
+      });
     },
   };
 }

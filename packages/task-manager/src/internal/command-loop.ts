@@ -27,6 +27,8 @@ export interface CommandLoopOptions {
   logger: Logger;
   /** Most jobs in one batch. @defaultValue 500 */
   maxBatch?: number;
+  /** Batches whose messages may be awaiting confirms at once. @defaultValue 8 */
+  maxInFlight?: number;
   /** Last changes before a batch is committed (workflow aggregates). */
   beforeCommit?: (uow: UnitOfWork) => Promise<void>;
   /** Called after each committed batch with its earliest due time. */
@@ -39,6 +41,7 @@ export class CommandLoop {
   private running = false;
   private idleWaiters: (() => void)[] = [];
   private outboxDirty = false;
+  private readonly inFlight = new Set<Promise<void>>();
   private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: CommandLoopOptions) {}
@@ -68,9 +71,9 @@ export class CommandLoop {
     return this.queue.length;
   }
 
-  /** Resolves when no job is waiting or running. */
+  /** Resolves when no job is waiting or running and every publish settled. */
   async idle(): Promise<void> {
-    if (!this.running && this.queue.length === 0) return;
+    if (!this.running && this.queue.length === 0 && this.inFlight.size === 0) return;
     await new Promise<void>((r) => this.idleWaiters.push(r));
   }
 
@@ -102,9 +105,7 @@ export class CommandLoop {
       }
     } finally {
       this.running = false;
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const w of waiters) w();
+      this.notifyIdle();
     }
   }
 
@@ -140,17 +141,34 @@ export class CommandLoop {
       return;
     }
     // Committed: from here on the outbox holds the messages, whatever happens to the broker.
+    this.options.outbox.publishTransient(uow.transientMessages());
     for (const event of uow.events) await this.options.plugins.run('onTaskStateChange', { event });
     this.options.onCommitted?.(uow.earliestDue);
-    try {
-      await this.options.outbox.publish(rows);
-    } catch (err) {
-      this.options.logger.warn('publishing committed messages failed; they stay in the outbox', { err: (err as Error).message });
-      this.outboxDirty = true;
-      this.scheduleFlush();
-      for (const job of jobs) job.failed(err);
-      return;
-    }
-    for (const job of jobs) job.done();
+    // Pipeline: the next batch is applied while this one's confirms are on their way;
+    // the broker keeps the order of publishes on the channel.
+    const published = this.options.outbox.publish(rows).then(
+      () => {
+        for (const job of jobs) job.done();
+      },
+      (err: unknown) => {
+        this.options.logger.warn('publishing committed messages failed; they stay in the outbox', { err: (err as Error).message });
+        this.outboxDirty = true;
+        this.scheduleFlush();
+        for (const job of jobs) job.failed(err);
+      },
+    );
+    this.inFlight.add(published);
+    void published.finally(() => {
+      this.inFlight.delete(published);
+      this.notifyIdle();
+    });
+    while (this.inFlight.size >= (this.options.maxInFlight ?? 8)) await Promise.race(this.inFlight);
+  }
+
+  private notifyIdle(): void {
+    if (this.running || this.queue.length > 0 || this.inFlight.size > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
   }
 }

@@ -3,7 +3,7 @@
  * queue the first time a dispatch goes to it, then deletes the rows.
  */
 import { assertTaskQueue, type Broker, type Logger } from '@sje/core';
-import type { OutboxRow } from './store/task-record.js';
+import type { OutboxMessage, OutboxRow } from './store/task-record.js';
 import type { TaskStore } from './store/task-store.js';
 
 /** Publishes outbox rows. */
@@ -23,9 +23,29 @@ export class OutboxPublisher {
     return [...this.knownQueues];
   }
 
+  private readonly inFlight = new Set<number>();
+
+  /** Publishes best-effort messages (not stored): errors are logged, never thrown. */
+  publishTransient(messages: readonly OutboxMessage[]): void {
+    for (const m of messages) {
+      this.broker.publish(m.exchange, m.routing_key, m.body, { persistent: false }).catch((err: unknown) => {
+        this.logger.debug('best-effort message not published', { routing_key: m.routing_key, err: String(err) });
+      });
+    }
+  }
+
   /** Publishes rows (all confirmed, or throws), then removes them from the outbox. */
   async publish(rows: readonly OutboxRow[]): Promise<void> {
     if (rows.length === 0) return;
+    for (const r of rows) this.inFlight.add(r.id);
+    try {
+      await this.publishRows(rows);
+    } finally {
+      for (const r of rows) this.inFlight.delete(r.id);
+    }
+  }
+
+  private async publishRows(rows: readonly OutboxRow[]): Promise<void> {
     const tasksExchange = this.broker.topology.exchanges.tasks;
     const newQueues = new Set<string>();
     for (const r of rows) if (r.exchange === tasksExchange && !this.knownQueues.has(r.routing_key)) newQueues.add(r.routing_key);
@@ -41,11 +61,11 @@ export class OutboxPublisher {
     await this.store.deleteOutbox(rows.map((r) => r.id));
   }
 
-  /** Publishes what a previous run left in the outbox (after a crash). */
+  /** Publishes what is left in the outbox (after a crash or a failed publish), except rows being published now. */
   async drain(): Promise<number> {
     let total = 0;
     for (;;) {
-      const rows = await this.store.loadOutbox(1000);
+      const rows = (await this.store.loadOutbox(1000)).filter((r) => !this.inFlight.has(r.id));
       if (rows.length === 0) return total;
       await this.publish(rows);
       total += rows.length;

@@ -84,14 +84,15 @@ export class UnitOfWork {
     if (this.earliestDue === undefined || at < this.earliestDue) this.earliestDue = at;
   }
 
-  /** Workflows created by this batch: template name and size. */
-  readonly newWorkflows = new Map<string, { template: string | undefined; total: number }>();
+  /** Workflows created by this batch: template name, size and owning tenant. */
+  readonly newWorkflows = new Map<string, { template: string | undefined; total: number; tenant?: string }>();
   /** Workflow records changed by this batch. */
   readonly workflows = new Map<string, WorkflowRecord>();
 
   /** Notes that a submit created (or added to) a workflow. */
-  registerWorkflow(workflowId: string, template: string | undefined, total: number): void {
-    if (!this.newWorkflows.has(workflowId)) this.newWorkflows.set(workflowId, { template, total });
+  registerWorkflow(workflowId: string, template: string | undefined, total: number, tenant?: string): void {
+    if (this.newWorkflows.has(workflowId)) return;
+    this.newWorkflows.set(workflowId, tenant === undefined ? { template, total } : { template, total, tenant });
   }
 
   /** Per workflow: how many of its tasks entered (+) or left (-) each status in this batch. */
@@ -120,6 +121,11 @@ export class UnitOfWork {
     return this.dirty.size === 0 && this.messages.length === 0 && this.workflows.size === 0;
   }
 
+  /** Best-effort messages to publish after the commit (not stored). */
+  transientMessages(): OutboxMessage[] {
+    return this.messages.filter((m) => m.transient === true);
+  }
+
   /** What to commit. */
   toCommit(): StoreCommit {
     const tasks: TaskRecord[] = [];
@@ -127,6 +133,6 @@ export class UnitOfWork {
       const r = this.cache.get(id);
       if (r) tasks.push(r);
     }
-    return { tasks, outbox: this.messages, workflows: [...this.workflows.values()] };
+    return { tasks, outbox: this.messages.filter((m) => m.transient !== true), workflows: [...this.workflows.values()] };
   }
 }

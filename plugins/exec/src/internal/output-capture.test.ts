@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { OutputCapture, trimUtf8End, trimUtf8Start } from './output-capture.js';
 
-function capture(maxBytes: number, extra: { tailBytes?: number; maxLineBytes?: number } = {}): { out: OutputCapture; lines: string[]; truncations: number[] } {
+function capture(
+  maxBytes: number,
+  extra: { tailBytes?: number; maxLineBytes?: number } = {},
+): { out: OutputCapture; lines: string[]; truncations: number[] } {
   const lines: string[] = [];
   const truncations: number[] = [];
   const out = new OutputCapture({ maxBytes, onLine: (l) => lines.push(l), onTruncate: () => truncations.push(1), ...extra });

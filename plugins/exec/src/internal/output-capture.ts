@@ -76,7 +76,10 @@ export class OutputCapture {
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
     this.seen += chunk.length;
-    this.tailBuf = this.tailBuf.length + chunk.length <= this.tailBytes ? Buffer.concat([this.tailBuf, chunk]) : Buffer.concat([this.tailBuf, chunk]).subarray(-this.tailBytes);
+    this.tailBuf =
+      this.tailBuf.length + chunk.length <= this.tailBytes
+        ? Buffer.concat([this.tailBuf, chunk])
+        : Buffer.concat([this.tailBuf, chunk]).subarray(-this.tailBytes);
     const room = this.options.maxBytes - this.keptBytes;
     if (room > 0) {
       const part = chunk.length <= room ? chunk : chunk.subarray(0, room);

@@ -73,8 +73,16 @@ export interface ProcessOutcome {
 export function runProcess(spec: ProcessSpec): Promise<ProcessOutcome> {
   return new Promise<ProcessOutcome>((resolve) => {
     const started = performance.now();
-    const out = new OutputCapture({ maxBytes: spec.maxOutputBytes, onLine: (l) => spec.onLine('stdout', l), onTruncate: () => spec.onTruncate('stdout') });
-    const err = new OutputCapture({ maxBytes: spec.maxOutputBytes, onLine: (l) => spec.onLine('stderr', l), onTruncate: () => spec.onTruncate('stderr') });
+    const out = new OutputCapture({
+      maxBytes: spec.maxOutputBytes,
+      onLine: (l) => spec.onLine('stdout', l),
+      onTruncate: () => spec.onTruncate('stdout'),
+    });
+    const err = new OutputCapture({
+      maxBytes: spec.maxOutputBytes,
+      onLine: (l) => spec.onLine('stderr', l),
+      onTruncate: () => spec.onTruncate('stderr'),
+    });
     let stopped: ProcessOutcome['stopped'];
     let stopping: Promise<GroupStop> | undefined;
     let spawnError: Error | undefined;

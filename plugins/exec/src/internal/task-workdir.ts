@@ -63,7 +63,10 @@ async function enter(parent: string, segment: string, within: string, subject: s
   try {
     real = await realpath(path);
   } catch (err) {
-    const link = await lstat(path).then((s) => s.isSymbolicLink(), () => false);
+    const link = await lstat(path).then(
+      (s) => s.isSymbolicLink(),
+      () => false,
+    );
     if (link) throw escape(subject, 'goes through a symlink that does not resolve', cwd);
     throw workdirError(`cannot resolve ${path}`, err);
   }

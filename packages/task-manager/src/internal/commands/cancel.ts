@@ -32,7 +32,7 @@ export async function applyCancel(uow: UnitOfWork, ctx: CommandContext, taskId: 
   if (previous === 'running') {
     const abort: AbortCommand = { type: 'abort', task_id: record.task_id, reason: 'cancelled' };
     if (record.lease_id !== undefined) abort.lease_id = record.lease_id;
-    uow.send({ exchange: ctx.topology.exchanges.control, routing_key: ctx.topology.routingKeys.controlBroadcast, body: abort });
+    uow.send({ exchange: ctx.topology.exchanges.control, routing_key: ctx.topology.routingKeys.controlBroadcast, body: abort, transient: true });
   }
   transition(uow, ctx.topology, record, 'cancelled', { reason: 'cancelled by request' });
   await ctx.dependencies.onFinal(uow, record);

@@ -23,5 +23,5 @@ export async function applyClaim(uow: UnitOfWork, ctx: CommandContext, report: S
     grant.granted = true;
   } else if (record.status === 'running' && record.worker_id === report.worker_id) grant.granted = true;
   else grant.reason = record.status === 'running' ? 'held by another worker' : `task is ${record.status}`;
-  uow.send({ exchange: ctx.topology.exchanges.control, routing_key: ctx.topology.controlKeyFor(report.worker_id), body: grant });
+  uow.send({ exchange: ctx.topology.exchanges.control, routing_key: ctx.topology.controlKeyFor(report.worker_id), body: grant, transient: true });
 }

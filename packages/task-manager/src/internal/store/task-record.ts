@@ -18,6 +18,8 @@ export interface TaskRecord {
   retry?: RetryPolicy;
   timeout_ms?: number;
   delay_ms?: number;
+  /** The tenant that owns the task (from the submitting API key); absent without authentication. */
+  tenant?: string;
   status: TaskStatus;
   /** Number of the current (or last) attempt; 0 before the first dispatch. */
   attempt: number;
@@ -43,6 +45,8 @@ export interface TaskRecord {
 export interface WorkflowRecord {
   workflow_id: string;
   template?: string;
+  /** The tenant that owns the workflow's tasks. */
+  tenant?: string;
   status: WorkflowStatus;
   total: number;
   /** Tasks of the workflow in each status, kept up to date with every transition. */
@@ -58,6 +62,12 @@ export interface OutboxMessage {
   body: unknown;
   /** AMQP priority (dispatches). */
   priority?: number;
+  /**
+   * Not kept in the outbox: published after the commit, non-persistent,
+   * best effort (grants and aborts, which the protocol repeats or recovers
+   * through claims and heartbeats).
+   */
+  transient?: boolean;
 }
 
 /** An outbox message with its row id. */
@@ -65,7 +75,7 @@ export interface OutboxRow extends OutboxMessage {
   id: number;
 }
 
-/** The spec fields a client controls, used to compare a resubmission with the stored task. */
+/** The spec fields a client controls and the owning tenant, used to compare a resubmission with the stored task. */
 export function specOf(r: TaskRecord): TaskSpec {
   const spec: TaskSpec = {
     task_id: r.task_id,
@@ -81,12 +91,22 @@ export function specOf(r: TaskRecord): TaskSpec {
   if (r.retry !== undefined) spec.retry = r.retry;
   if (r.timeout_ms !== undefined) spec.timeout_ms = r.timeout_ms;
   if (r.delay_ms !== undefined) spec.delay_ms = r.delay_ms;
+  if (r.tenant !== undefined) spec.tenant = r.tenant;
   return spec;
 }
 
 function ms(from: string | undefined, to: string | undefined): number | undefined {
   if (!from || !to) return undefined;
   return Math.max(0, Date.parse(to) - Date.parse(from));
+}
+
+/**
+ * Whether a query scoped to `tenant` may see `owner`'s task or workflow: an
+ * unscoped query (`undefined`: an admin key, or no authentication) sees
+ * everything; a scoped one sees only its own tenant's.
+ */
+export function visibleTo(tenant: string | undefined, owner: string | undefined): boolean {
+  return tenant === undefined || owner === tenant;
 }
 
 /** The public view of a record (`GET /status`). */
@@ -109,6 +129,7 @@ export function toView(r: TaskRecord): TaskView {
   if (r.retry !== undefined) view.retry = r.retry;
   if (r.timeout_ms !== undefined) view.timeout_ms = r.timeout_ms;
   if (r.workflow_id !== undefined) view.workflow_id = r.workflow_id;
+  if (r.tenant !== undefined) view.tenant = r.tenant;
   if (r.result !== undefined) view.result = r.result;
   if (r.error !== undefined) view.error = r.error;
   if (r.progress !== undefined) view.progress = r.progress;
