@@ -62,6 +62,13 @@ export interface TaskSpec {
   timeout_ms?: number;
   delay_ms?: number;
   labels: Record<string, string>;
+  /**
+   * The tenant that owns the task: set by the executor from the API key that
+   * submitted it, never from the request body. Absent when the API runs
+   * without authentication (`security.auth: none`) or for an admin key with
+   * no tenant.
+   */
+  tenant?: string;
 }
 
 /** One recorded state transition of a task. */
@@ -95,6 +102,8 @@ export interface TaskView {
   retry?: RetryPolicy;
   timeout_ms?: number;
   workflow_id?: string;
+  /** The tenant that owns the task (see {@link TaskSpec.tenant}). */
+  tenant?: string;
   result?: unknown;
   error?: SerializedError;
   progress?: number;
@@ -163,8 +172,17 @@ export interface OutcomeReport {
   at: string;
 }
 
+/** One report of a worker about a run. */
+export type RunReport = StartedReport | ProgressReport | OutcomeReport;
+
+/** Worker → task-manager: several reports in one message (coalesced under load). */
+export interface ReportsBatch {
+  type: 'reports';
+  reports: RunReport[];
+}
+
 /** Everything the task-manager consumes from its durable command queue. */
-export type TaskManagerCommand = SubmitCommand | CancelCommand | StartedReport | ProgressReport | OutcomeReport;
+export type TaskManagerCommand = SubmitCommand | CancelCommand | StartedReport | ProgressReport | OutcomeReport | ReportsBatch;
 
 // ---------------------------------------------------------------- worker lifecycle
 
@@ -252,6 +270,8 @@ export interface TaskEvent {
   at: string;
   labels: Record<string, string>;
   workflow_id?: string;
+  /** The tenant that owns the task, so subscribers can filter by it (see {@link TaskSpec.tenant}). */
+  tenant?: string;
   worker?: WorkerRef;
   result?: unknown;
   error?: SerializedError;
@@ -263,8 +283,18 @@ export interface TaskEvent {
 
 // ---------------------------------------------------------------- queries (executor → task-manager RPC)
 
+/**
+ * Queries on tasks and workflows may name the caller's tenant: the
+ * task-manager then answers as if tasks and workflows of any other tenant did
+ * not exist. Absent: no filter (an admin key, or the API without
+ * authentication).
+ */
+export interface TenantScoped {
+  tenant?: string;
+}
+
 /** Executor → task-manager: read tasks by id. */
-export interface GetTasksQuery {
+export interface GetTasksQuery extends TenantScoped {
   type: 'get_tasks';
   task_ids: string[];
 }
@@ -276,7 +306,7 @@ export interface GetTasksReply {
 }
 
 /** Executor → task-manager: cancel a task now and answer with its new state. */
-export interface CancelTaskQuery {
+export interface CancelTaskQuery extends TenantScoped {
   type: 'cancel_task';
   task_id: string;
 }
@@ -324,6 +354,8 @@ export interface WorkflowView {
   edges: [string, string][];
   created_at: string;
   finished_at?: string;
+  /** The tenant that owns the workflow's tasks. */
+  tenant?: string;
 }
 
 /** Task-manager → anyone: a workflow's aggregate status changed. Routing key `workflow.<status>`. */
@@ -335,16 +367,18 @@ export interface WorkflowEvent {
   counts: Partial<Record<TaskStatus, number>>;
   total: number;
   at: string;
+  /** The tenant that owns the workflow's tasks. */
+  tenant?: string;
 }
 
 /** Executor → task-manager: read a workflow. */
-export interface GetWorkflowQuery {
+export interface GetWorkflowQuery extends TenantScoped {
   type: 'get_workflow';
   workflow_id: string;
 }
 
 /** Executor → task-manager: cancel every task of a workflow that is not final. */
-export interface CancelWorkflowQuery {
+export interface CancelWorkflowQuery extends TenantScoped {
   type: 'cancel_workflow';
   workflow_id: string;
 }
@@ -356,7 +390,7 @@ export interface WorkflowReply {
 }
 
 /** Executor → task-manager: decide an approval gate. */
-export interface DecideApprovalQuery {
+export interface DecideApprovalQuery extends TenantScoped {
   type: 'decide_approval';
   task_id: string;
   approve: boolean;
@@ -372,8 +406,19 @@ export interface ApprovalReply {
   changed: boolean;
 }
 
+/** Executor → task-manager: which functions the workers online have declared, per worker pool (queue). */
+export interface GetFunctionsQuery {
+  type: 'get_functions';
+}
+
+/** The answer to a {@link GetFunctionsQuery}: for each queue, the functions some worker taking from it registered. */
+export interface FunctionsReply {
+  type: 'functions';
+  queues: Record<string, string[]>;
+}
+
 /** Every query the task-manager answers. */
-export type TaskManagerQuery = GetTasksQuery | CancelTaskQuery | GetWorkflowQuery | CancelWorkflowQuery | DecideApprovalQuery;
+export type TaskManagerQuery = GetTasksQuery | CancelTaskQuery | GetWorkflowQuery | CancelWorkflowQuery | DecideApprovalQuery | GetFunctionsQuery;
 
 /** Every reply the task-manager sends to a query. */
-export type TaskManagerReply = GetTasksReply | CancelTaskReply | WorkflowReply | ApprovalReply | ErrorReply;
+export type TaskManagerReply = GetTasksReply | CancelTaskReply | WorkflowReply | ApprovalReply | FunctionsReply | ErrorReply;

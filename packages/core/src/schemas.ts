@@ -30,6 +30,8 @@ const labels = {
   additionalProperties: { type: 'string', maxLength: 1000 },
 } as const;
 const paramsObject = { type: 'object' } as const;
+/** A tenant name: set by the executor from the caller's API key, never by a client. */
+const tenantName = { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,100}$' } as const;
 
 /** Schema of a retry policy. */
 export const retryPolicySchema = {
@@ -81,7 +83,7 @@ const taskSpecSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['task_id', 'function', 'params', 'queue', 'priority', 'depends_on', 'labels'],
-  properties: specProperties,
+  properties: { ...specProperties, tenant: tenantName },
 } as const;
 
 const serializedErrorSchema = {
@@ -96,7 +98,7 @@ const serializedErrorSchema = {
   },
 } as const;
 
-const commandSchemas = {
+const singleCommandSchemas = {
   submit: {
     type: 'object',
     additionalProperties: false,
@@ -153,6 +155,19 @@ const commandSchemas = {
       result: {},
       error: serializedErrorSchema,
       at: timestamp,
+    },
+  },
+} as const;
+
+const commandSchemas = {
+  ...singleCommandSchemas,
+  reports: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', 'reports'],
+    properties: {
+      type: { const: 'reports' },
+      reports: { type: 'array', minItems: 1, maxItems: 1000, items: { anyOf: [singleCommandSchemas.started, singleCommandSchemas.progress, singleCommandSchemas.outcome] } },
     },
   },
 } as const;
@@ -260,6 +275,7 @@ const taskEventSchema = {
     attempt: { type: 'integer', minimum: 0 },
     at: timestamp,
     labels: { type: 'object' },
+    tenant: { type: 'string' },
   },
 } as const;
 
@@ -273,6 +289,7 @@ const workflowEventSchema = {
     counts: { type: 'object' },
     total: { type: 'integer' },
     at: timestamp,
+    tenant: { type: 'string' },
   },
 } as const;
 
@@ -281,31 +298,43 @@ const querySchemas = {
     type: 'object',
     additionalProperties: false,
     required: ['type', 'task_ids'],
-    properties: { type: { const: 'get_tasks' }, task_ids: { type: 'array', maxItems: 10_000, items: taskId } },
+    properties: { type: { const: 'get_tasks' }, task_ids: { type: 'array', maxItems: 10_000, items: taskId }, tenant: tenantName },
   },
   cancel_task: {
     type: 'object',
     additionalProperties: false,
     required: ['type', 'task_id'],
-    properties: { type: { const: 'cancel_task' }, task_id: taskId },
+    properties: { type: { const: 'cancel_task' }, task_id: taskId, tenant: tenantName },
   },
   get_workflow: {
     type: 'object',
     additionalProperties: false,
     required: ['type', 'workflow_id'],
-    properties: { type: { const: 'get_workflow' }, workflow_id: taskId },
+    properties: { type: { const: 'get_workflow' }, workflow_id: taskId, tenant: tenantName },
   },
   cancel_workflow: {
     type: 'object',
     additionalProperties: false,
     required: ['type', 'workflow_id'],
-    properties: { type: { const: 'cancel_workflow' }, workflow_id: taskId },
+    properties: { type: { const: 'cancel_workflow' }, workflow_id: taskId, tenant: tenantName },
   },
   decide_approval: {
     type: 'object',
     additionalProperties: false,
     required: ['type', 'task_id', 'approve'],
-    properties: { type: { const: 'decide_approval' }, task_id: taskId, approve: { type: 'boolean' }, comment: { type: 'string', maxLength: 10_000 } },
+    properties: {
+      type: { const: 'decide_approval' },
+      task_id: taskId,
+      approve: { type: 'boolean' },
+      comment: { type: 'string', maxLength: 10_000 },
+      tenant: tenantName,
+    },
+  },
+  get_functions: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type'],
+    properties: { type: { const: 'get_functions' } },
   },
 } as const;
 
@@ -313,12 +342,13 @@ const replySchema = {
   type: 'object',
   required: ['type'],
   properties: {
-    type: { enum: ['tasks', 'cancel_result', 'workflow', 'approval_result', 'error'] },
+    type: { enum: ['tasks', 'cancel_result', 'workflow', 'approval_result', 'functions', 'error'] },
     tasks: { type: 'array' },
     workflow: { type: ['object', 'null'] },
     task: { type: ['object', 'null'] },
     previous_status: { enum: TASK_STATUSES },
     changed: { type: 'boolean' },
+    queues: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } },
     error: serializedErrorSchema,
   },
 } as const;

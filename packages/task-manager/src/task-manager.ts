@@ -111,10 +111,13 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
       if (n > 0) logger.warn('re-queued the tasks of a lost worker', { worker_id: workerId, tasks: n });
     },
   });
-  const queries = new QueryService(broker, store, loop, ctx, workflows, logger);
+  const queries = new QueryService(broker, store, loop, ctx, workflows, logger, registry);
 
   const applyCommand = async (uow: UnitOfWork, cmd: TaskManagerCommand): Promise<void> => {
     switch (cmd.type) {
+      case 'reports':
+        for (const report of cmd.reports) await applyCommand(uow, report);
+        return;
       case 'submit':
         return applySubmit(uow, ctx, cmd);
       case 'cancel':
@@ -153,6 +156,7 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
           host: config.task_manager.ops_host,
           port: options.opsPort ?? config.task_manager.ops_port,
           registry: rt.metrics,
+          token: config.security.ops_token,
           routes: async (path) => {
             // Read-only task lookups over HTTP, so executors can answer /status while the broker is away.
             const m = /^\/tasks\/([^/]+)$/.exec(path);
@@ -166,7 +170,12 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
             checks: { broker: broker.connected, role: leader ? 'active' : 'standby', shutting_down: closing !== undefined },
           }),
         });
-        logger.info('task-manager ops endpoint listening', { port: ops.port });
+        logger.info('task-manager ops endpoint listening', { port: ops.port, token_required: config.security.ops_token !== '' });
+        if (config.security.ops_token === '' && (config.security.auth === 'keys' || config.security.api_keys.length > 0)) {
+          logger.warn('the ops endpoint answers task lookups (GET /tasks/:id) of every tenant without a token; set security.ops_token or keep ops_host private', {
+            ops_host: config.task_manager.ops_host,
+          });
+        }
       }
       if (store instanceof PostgresTaskStore) {
         logger.info('waiting to become the active task-manager (standby until then)');

@@ -48,7 +48,7 @@ describe('loadHandlerModules', () => {
 
   it('loads the bundled examples', async () => {
     const handlers = await loadHandlerModules(['@sje/examples'], (s) => import(s) as Promise<Record<string, unknown>>);
-    expect(Object.keys(handlers).sort()).toEqual(['calculate_data', 'echo', 'fail', 'fib', 'sleep']);
+    expect(Object.keys(handlers).sort()).toEqual(['calculate_data', 'echo', 'fail', 'fib', 'sleep', 'sum']);
   });
 
   it('refuses a handler name offered twice, naming both modules', async () => {

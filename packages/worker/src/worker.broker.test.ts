@@ -73,9 +73,12 @@ class Harness {
       topology.queues.commands,
       (msg) => {
         if (!msg) return;
-        const report = JSON.parse(msg.content.toString()) as Report;
-        h.reports.push(report);
-        if (report.type === 'started' && h.autoGrant !== undefined) void h.grant(report.task_id, report.lease_id, h.autoGrant);
+        // Under load the worker coalesces reports into one `reports` message.
+        const body = JSON.parse(msg.content.toString()) as Report | { type: 'reports'; reports: Report[] };
+        for (const report of body.type === 'reports' ? body.reports : [body]) {
+          h.reports.push(report);
+          if (report.type === 'started' && h.autoGrant !== undefined) void h.grant(report.task_id, report.lease_id, h.autoGrant);
+        }
       },
       { noAck: true },
     );

@@ -21,6 +21,8 @@ import {
   type Logger,
   type OpsServer,
   type OutcomeReport,
+  type ProgressReport,
+  type StartedReport,
   type RuntimeOptions,
   type ServiceRuntime,
   type SjeConfig,
@@ -31,6 +33,7 @@ import { ConsumerSwitch } from './internal/consumer-switch.js';
 import { validateHandlers } from './internal/handler-validation.js';
 import { LeaseBook } from './internal/lease-book.js';
 import { ReliablePublisher } from './internal/reliable-publisher.js';
+import { ReportCoalescer } from './internal/report-coalescer.js';
 import { abortReport, type RunReport } from './internal/run-report.js';
 import { SlotGate } from './internal/slot-gate.js';
 import { TaskRun } from './internal/task-run.js';
@@ -149,6 +152,11 @@ class SjeWorker implements Worker {
   private readonly gate: SlotGate;
   private readonly book: LeaseBook;
   private readonly outcomes: ReliablePublisher<OutcomeReport>;
+  /** Coalesces run reports under load (one message per confirm round trip). */
+  private readonly reports = new ReportCoalescer((message) => {
+    const t = this.rt.broker.topology;
+    return this.rt.broker.publish(t.exchanges.commands, t.routingKeys.command, message);
+  });
   private consumers: ConsumerSwitch | undefined;
   private ops: OpsServer | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -230,6 +238,7 @@ class SjeWorker implements Worker {
           host: this.config.worker.ops_host,
           port: this.settings.opsPort,
           registry: this.rt.metrics,
+          token: this.config.security.ops_token,
           readiness: () => ({
             ready: broker.connected && this.phase === 'started',
             checks: { broker: broker.connected, accepting_tasks: this.phase === 'started' },
@@ -309,9 +318,8 @@ class SjeWorker implements Worker {
     return this.rt.broker.publish(t.exchanges.commands, t.routingKeys.worker, msg, { persistent: false });
   }
 
-  private publishCommand(msg: unknown): Promise<void> {
-    const t = this.rt.broker.topology;
-    return this.rt.broker.publish(t.exchanges.commands, t.routingKeys.command, msg);
+  private publishCommand(msg: StartedReport | ProgressReport | OutcomeReport): Promise<void> {
+    return this.reports.send(msg);
   }
 
   // ------------------------------------------------------------------ dispatches and claims
@@ -372,6 +380,7 @@ class SjeWorker implements Worker {
         plugins: this.rt.plugins,
         logger: this.log,
         sendProgress: (t, progress) => void this.sendProgress(t, progress),
+        maxResultBytes: this.config.worker.max_result_bytes,
       });
       entry.run = run;
       const summary = await run.execute();
@@ -401,7 +410,7 @@ class SjeWorker implements Worker {
     }
   }
 
-  private startedReport(task: DispatchMessage): unknown {
+  private startedReport(task: DispatchMessage): StartedReport {
     return { type: 'started', task_id: task.task_id, lease_id: task.lease_id, worker_id: this.id, host: this.rt.host, at: now() };
   }
 

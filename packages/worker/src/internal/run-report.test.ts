@@ -48,3 +48,15 @@ describe('abortReport', () => {
     expect(abortReport('shutdown')).toMatchObject({ outcome: 'requeue', error: { code: ErrorCode.SHUTTING_DOWN } });
   });
 });
+
+describe('result size limit', () => {
+  it('fails a result larger than the limit with RESULT_TOO_LARGE, not retryable, and keeps one at the limit', () => {
+    const big = { text: 'é'.repeat(600) }; // 1200 bytes of UTF-8 inside the JSON
+    const bytes = Buffer.byteLength(JSON.stringify(big), 'utf8');
+    const over = settledReport({ ok: true, value: big }, bytes - 1);
+    expect(over.outcome).toBe('failed');
+    expect(over.result).toBeUndefined();
+    expect(over.error).toMatchObject({ code: ErrorCode.RESULT_TOO_LARGE, retryable: false, data: { bytes, max_bytes: bytes - 1 } });
+    expect(settledReport({ ok: true, value: big }, bytes)).toEqual({ outcome: 'succeeded', result: big });
+  });
+});

@@ -13,9 +13,11 @@ export type Settled = { ok: true; value: unknown } | { ok: false; error: unknown
 
 /**
  * The JSON form of a handler's result: `undefined` becomes `null`, anything
- * `JSON.stringify` refuses (BigInt, cycles, a bare function) is an error.
+ * `JSON.stringify` refuses (BigInt, cycles, a bare function) is an error, and
+ * so is a result whose JSON is larger than `maxBytes` (`worker.max_result_bytes`):
+ * it fails with `SJE_ERR_RESULT_TOO_LARGE`, never cut short.
  */
-export function toJsonResult(value: unknown): { ok: true; value: unknown } | { ok: false; error: SerializedError } {
+export function toJsonResult(value: unknown, maxBytes = Infinity): { ok: true; value: unknown } | { ok: false; error: SerializedError } {
   if (value === undefined) return { ok: true, value: null };
   let text: string | undefined;
   let reason = 'it has no JSON form';
@@ -28,13 +30,21 @@ export function toJsonResult(value: unknown): { ok: true; value: unknown } | { o
     const error = new SjeError(ErrorCode.RESULT_NOT_SERIALIZABLE, `the handler's result is not JSON-serializable: ${reason}`, { retryable: false });
     return { ok: false, error: serializeError(error) };
   }
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > maxBytes) {
+    const error = new SjeError(ErrorCode.RESULT_TOO_LARGE, `the handler's result is ${bytes} bytes of JSON, more than the ${maxBytes} allowed (worker.max_result_bytes)`, {
+      retryable: false,
+      data: { bytes, max_bytes: maxBytes },
+    });
+    return { ok: false, error: serializeError(error) };
+  }
   return { ok: true, value: JSON.parse(text) as unknown };
 }
 
-/** The report of a run whose handler settled on its own. */
-export function settledReport(settled: Settled): RunReport {
+/** The report of a run whose handler settled on its own; a result over `maxResultBytes` fails the run. */
+export function settledReport(settled: Settled, maxResultBytes = Infinity): RunReport {
   if (!settled.ok) return { outcome: 'failed', error: serializeError(settled.error) };
-  const json = toJsonResult(settled.value);
+  const json = toJsonResult(settled.value, maxResultBytes);
   return json.ok ? { outcome: 'succeeded', result: json.value } : { outcome: 'failed', error: json.error };
 }
 

@@ -15,6 +15,8 @@ export interface TaskRunDeps {
   progressIntervalMs?: number;
   /** After a cancel or shutdown, how long to wait for the handler to settle before reporting. @defaultValue 1000 */
   abortSettleMs?: number;
+  /** Largest result (bytes of JSON); a larger one fails the run with `SJE_ERR_RESULT_TOO_LARGE`. @defaultValue Infinity */
+  maxResultBytes?: number;
 }
 
 /** How a run ended, with its duration. */
@@ -88,7 +90,7 @@ export class TaskRun {
       }
       report = abortReport(reason, task.timeout_ms);
     } else {
-      report = settledReport(first);
+      report = settledReport(first, deps.maxResultBytes);
     }
     this.finished = true;
     if (timer) clearTimeout(timer);
