@@ -7,6 +7,9 @@
  * --concurrency N (64) --rest-clients N (32) --rest-tasks N (5000)
  * --queue-type quorum|classic (quorum) --skip-raw --skip-sje
  * --profile (CPU profiles of every service in bench/results/profiles)
+ * --scale N: only the scale run — the task-manager holding N finished tasks
+ *   (RSS, GET /status p50/p99 over --scale-samples reads); writes
+ *   bench/results/scale.json
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
@@ -15,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { getBrokerUrl } from '../test/helpers/broker.js';
 import { runRawBaseline, type RawBaselineResult } from './raw-baseline.js';
+import { runScaleBench } from './scale-bench.js';
 import { runSjeBench, type SjeBenchResult } from './sje-bench.js';
 import { round } from './stats.js';
 
@@ -31,6 +35,8 @@ const { values } = parseArgs({
     'skip-raw': { type: 'boolean', default: false },
     'skip-sje': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    scale: { type: 'string' },
+    'scale-samples': { type: 'string', default: '2000' },
   },
 });
 const int = (name: keyof typeof values): number => {
@@ -50,7 +56,24 @@ const settings = {
   queueType,
   ...(values.profile ? { profileDir: join(dirname(fileURLToPath(import.meta.url)), 'results', 'profiles') } : {}),
 };
+function machine(): Record<string, unknown> {
+  return { host: hostname(), cpus: cpus().length, cpu_model: cpus()[0]?.model, memory_gb: round(totalmem() / 2 ** 30, 1), node: process.version };
+}
 const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
+
+if (values.scale !== undefined) {
+  const n = int('scale');
+  const scale = await runScaleBench(n, int('scale-samples'), log);
+  console.log(`tasks stored                 | ${scale.tasks}`);
+  console.log(`fill time                    | ${round(scale.fill_seconds, 1)} s`);
+  console.log(`database size                | ${round(scale.db_bytes / 2 ** 20, 1)} MB`);
+  console.log(`task-manager RSS             | ${scale.task_manager_rss_mb} MB (after reads: ${scale.task_manager_rss_after_reads_mb} MB)`);
+  console.log(`GET /status p50 / p99 / max  | ${scale.status_ms.p50} / ${scale.status_ms.p99} / ${scale.status_ms.max} ms`);
+  const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'scale.json'), `${JSON.stringify({ at: new Date().toISOString(), machine: machine(), scale }, null, 2)}\n`);
+  process.exit(0);
+}
 
 const url = await getBrokerUrl();
 let raw: RawBaselineResult | undefined;
@@ -81,7 +104,7 @@ for (const r of rows) console.log(line(r));
 
 const out = {
   at: new Date().toISOString(),
-  machine: { host: hostname(), cpus: cpus().length, cpu_model: cpus()[0]?.model, memory_gb: round(totalmem() / 2 ** 30, 1), node: process.version },
+  machine: machine(),
   settings,
   raw,
   sje,
