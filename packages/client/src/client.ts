@@ -2,7 +2,7 @@
  * The typed REST client of the executor.
  * @module
  */
-import { ErrorCode, isFinalStatus, SjeError, type TaskInput, type TaskStatus, type TaskView } from '@sje/core';
+import { ErrorCode, isFinalStatus, SjeError, type TaskInput, type TaskStatus, type TaskView, type WorkflowStatus, type WorkflowView } from '@sje/core';
 import { ClientErrorCode, SjeHttpError } from './errors.js';
 import { requestJson, type HttpSettings } from './internal/http.js';
 
@@ -52,6 +52,19 @@ export interface CancelResult {
   status: TaskStatus;
   /** Set when the task was not recorded yet: the cancel is queued behind its submit (HTTP 202). */
   cancel_requested?: true;
+  /**
+   * Set when the id named a workflow rather than a task: the workflow was
+   * cancelled (as {@link SjeClient.cancelWorkflow} does) and this is its view;
+   * `status` is then `cancelled`.
+   */
+  workflow?: WorkflowView;
+}
+
+/** The answer to an approve or reject. */
+export interface ApprovalResult {
+  task_id: string;
+  /** `succeeded` after an approval, `failed` after a rejection. */
+  status: TaskStatus;
 }
 
 /** Options of {@link SjeClient.waitFor}. */
@@ -81,7 +94,22 @@ export interface SjeClient {
   cancel(taskId: string): Promise<CancelResult>;
   /** Polls until the task reaches a final status and returns its view. */
   waitFor(taskId: string, options?: WaitOptions): Promise<TaskView>;
+  /** Submits the configured workflow template `name` with its parameters; the answer holds the new workflow id and every task. */
+  submitTemplate(name: string, params?: Record<string, unknown>): Promise<BatchResult>;
+  /** A workflow's aggregate status, counts, tasks (with results) and edges. */
+  workflow(workflowId: string): Promise<WorkflowView>;
+  /** Cancels every task of the workflow that has not ended (running ones through their abort signal) and returns the workflow's view. */
+  cancelWorkflow(workflowId: string): Promise<WorkflowView>;
+  /** Approves an approval gate (it succeeds and its dependents may run). */
+  approve(taskId: string, comment?: string): Promise<ApprovalResult>;
+  /** Rejects an approval gate (it fails and its `all_success` dependents are skipped). */
+  reject(taskId: string, comment?: string): Promise<ApprovalResult>;
+  /** Polls until the workflow reaches a final status (`succeeded`, `failed`, `cancelled`, `partially_succeeded`) and returns its view. */
+  waitForWorkflow(workflowId: string, options?: WaitOptions): Promise<WorkflowView>;
 }
+
+/** Workflow statuses after which nothing changes any more. */
+const FINAL_WORKFLOW_STATUSES: ReadonlySet<WorkflowStatus> = new Set<WorkflowStatus>(['succeeded', 'failed', 'cancelled', 'partially_succeeded']);
 
 function isAccepted(view: TaskStatusView): view is AcceptedTaskView {
   return (view as { accepted?: unknown }).accepted === true;
@@ -122,7 +150,44 @@ export function createClient(options: ClientOptions): SjeClient {
     fetch: options.fetch ?? globalThis.fetch,
   };
   if (options.apiKey !== undefined) settings.apiKey = options.apiKey;
-  const taskPath = (route: 'status' | 'cancel', taskId: string): string => `/${route}/${encodeURIComponent(taskId)}`;
+  const taskPath = (route: 'status' | 'cancel' | 'approve' | 'reject', taskId: string): string => `/${route}/${encodeURIComponent(taskId)}`;
+  const workflowPath = (workflowId: string, suffix = ''): string => `/workflows/${encodeURIComponent(workflowId)}${suffix}`;
+  const decide = async (route: 'approve' | 'reject', taskId: string, comment: string | undefined): Promise<ApprovalResult> => {
+    const { body } = await requestJson<ApprovalResult>(settings, 'POST', taskPath(route, taskId), comment === undefined ? undefined : { comment });
+    return { task_id: body.task_id, status: body.status };
+  };
+
+  /**
+   * Polls `read` until `done` holds for its answer. A `404` with
+   * `notFoundCode` counts as "not recorded yet" during the grace time;
+   * retryable errors are retried.
+   */
+  const poll = async <T>(what: string, ids: Record<string, string>, read: () => Promise<T>, done: (value: T) => boolean, statusOf: (value: T) => string, notFoundCode: string, waitOptions: WaitOptions): Promise<T> => {
+    const timeoutMs = waitOptions.timeoutMs ?? 300_000;
+    const intervalMs = waitOptions.intervalMs ?? 1000;
+    const notFoundGraceMs = waitOptions.notFoundGraceMs ?? 10_000;
+    const started = Date.now();
+    let last: string | undefined;
+    for (;;) {
+      try {
+        const value = await read();
+        last = statusOf(value);
+        if (done(value)) return value;
+      } catch (err) {
+        const elapsed = Date.now() - started;
+        const notYet = err instanceof SjeHttpError && err.code === notFoundCode && elapsed < notFoundGraceMs;
+        if (!notYet && !(err instanceof SjeError && err.retryable)) throw err;
+      }
+      const left = timeoutMs - (Date.now() - started);
+      if (left <= 0) {
+        throw new SjeError(ClientErrorCode.WAIT_TIMEOUT, `${what} did not finish within ${timeoutMs} ms (last status: ${last ?? 'unknown'})`, {
+          retryable: true,
+          data: { ...ids, last_status: last ?? null },
+        });
+      }
+      await sleep(Math.min(intervalMs, left), waitOptions.signal);
+    }
+  };
 
   const client: SjeClient = {
     async submit(task) {
@@ -135,36 +200,50 @@ export function createClient(options: ClientOptions): SjeClient {
       return (await requestJson<TaskStatusView>(settings, 'GET', taskPath('status', taskId))).body;
     },
     async cancel(taskId) {
-      const { body } = await requestJson<CancelResult & { accepted?: true }>(settings, 'POST', taskPath('cancel', taskId));
-      const result: CancelResult = { task_id: body.task_id, status: body.status };
-      if (body.cancel_requested === true) result.cancel_requested = true;
+      const { body } = await requestJson<(CancelResult & { accepted?: true }) | WorkflowView>(settings, 'POST', taskPath('cancel', taskId));
+      if ('workflow_id' in body && !('task_id' in body)) return { task_id: taskId, status: 'cancelled', workflow: body };
+      const task = body as CancelResult;
+      const result: CancelResult = { task_id: task.task_id, status: task.status };
+      if (task.cancel_requested === true) result.cancel_requested = true;
       return result;
     },
     async waitFor(taskId, waitOptions = {}) {
-      const timeoutMs = waitOptions.timeoutMs ?? 300_000;
-      const intervalMs = waitOptions.intervalMs ?? 1000;
-      const notFoundGraceMs = waitOptions.notFoundGraceMs ?? 10_000;
-      const started = Date.now();
-      let last: TaskStatus | undefined;
-      for (;;) {
-        try {
-          const view = await client.status(taskId);
-          last = view.status;
-          if (!isAccepted(view) && isFinalStatus(view.status)) return view;
-        } catch (err) {
-          const elapsed = Date.now() - started;
-          const notYet = err instanceof SjeHttpError && err.code === ErrorCode.TASK_NOT_FOUND && elapsed < notFoundGraceMs;
-          if (!notYet && !(err instanceof SjeError && err.retryable)) throw err;
-        }
-        const left = timeoutMs - (Date.now() - started);
-        if (left <= 0) {
-          throw new SjeError(ClientErrorCode.WAIT_TIMEOUT, `task ${taskId} did not finish within ${timeoutMs} ms (last status: ${last ?? 'unknown'})`, {
-            retryable: true,
-            data: { task_id: taskId, last_status: last ?? null },
-          });
-        }
-        await sleep(Math.min(intervalMs, left), waitOptions.signal);
-      }
+      const view = await poll<TaskStatusView>(
+        `task ${taskId}`,
+        { task_id: taskId },
+        () => client.status(taskId),
+        (v) => !isAccepted(v) && isFinalStatus(v.status),
+        (v) => v.status,
+        ErrorCode.TASK_NOT_FOUND,
+        waitOptions,
+      );
+      return view as TaskView;
+    },
+    async submitTemplate(name, params = {}) {
+      return (await requestJson<BatchResult>(settings, 'POST', '/submit', { workflow: name, params })).body;
+    },
+    async workflow(workflowId) {
+      return (await requestJson<WorkflowView>(settings, 'GET', workflowPath(workflowId))).body;
+    },
+    async cancelWorkflow(workflowId) {
+      return (await requestJson<WorkflowView>(settings, 'POST', workflowPath(workflowId, '/cancel'))).body;
+    },
+    approve(taskId, comment) {
+      return decide('approve', taskId, comment);
+    },
+    reject(taskId, comment) {
+      return decide('reject', taskId, comment);
+    },
+    async waitForWorkflow(workflowId, waitOptions = {}) {
+      return await poll(
+        `workflow ${workflowId}`,
+        { workflow_id: workflowId },
+        () => client.workflow(workflowId),
+        (v) => FINAL_WORKFLOW_STATUSES.has(v.status),
+        (v) => v.status,
+        ErrorCode.WORKFLOW_NOT_FOUND,
+        waitOptions,
+      );
     },
   };
   return client;

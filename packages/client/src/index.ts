@@ -1,6 +1,7 @@
 /**
  * `@sje/client`: the typed SDK web backends use to submit tasks to SJE, read
- * their status, cancel them, wait for them, and follow their events live.
+ * their status, cancel them, wait for them, run workflows (templates,
+ * approval gates), and follow their events live.
  *
  * @example
  * ```ts
@@ -11,13 +12,18 @@
  * const done = await sje.waitFor(task_id, { timeoutMs: 60_000 });
  * console.log(done.status, done.result);
  *
+ * const { workflow_id } = await sje.submitTemplate('daily_etl', { date: '2024-05-01' });
+ * const workflow = await sje.waitForWorkflow(workflow_id, { timeoutMs: 600_000 });
+ * console.log(workflow.status, workflow.counts);
+ *
  * const sub = await subscribeTaskEvents({ pattern: 'task.failed.*', onEvent: (e) => console.warn(e.task_id, e.error) });
  * await sub.close();
  * ```
  * @module
  */
 export { createClient } from './client.js';
-export type { AcceptedTaskView, BatchResult, CancelResult, ClientOptions, SjeClient, SubmitResult, TaskStatusView, WaitOptions } from './client.js';
+export type { AcceptedTaskView, ApprovalResult, BatchResult, CancelResult, ClientOptions, SjeClient, SubmitResult, TaskStatusView, WaitOptions } from './client.js';
+export type { WorkflowStatus, WorkflowTaskView, WorkflowView } from '@sje/core';
 export { ClientErrorCode, SjeHttpError } from './errors.js';
 export type { SjeHttpErrorOptions } from './errors.js';
 export { subscribeTaskEvents } from './task-events.js';

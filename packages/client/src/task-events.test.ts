@@ -93,6 +93,21 @@ describe('subscribeTaskEvents', () => {
     expect(a).toEqual(['e1', 'e2']);
   });
 
+  it('with a tenant, delivers only that tenant\'s events', async () => {
+    const prefix = `t-${randomUUID().slice(0, 8)}`;
+    const publish = await publisher(prefix);
+    const seen: string[] = [];
+    const sub = await subscribeTaskEvents({ url: AMQP_URL, prefix, tenant: 'acme', onEvent: (e) => seen.push(e.task_id) });
+    cleanups.push(() => sub.close());
+    await publish('task.queued.resize', { ...event('queued', 'resize', 'other'), tenant: 'globex' });
+    await publish('task.queued.resize', event('queued', 'resize', 'untenanted'));
+    await publish('task.queued.resize', { ...event('queued', 'resize', 'mine'), tenant: 'acme' });
+    await publish('task.succeeded.resize', { ...event('succeeded', 'resize', 'mine-2'), tenant: 'acme' });
+    await until(() => seen.length === 2);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(seen).toEqual(['mine', 'mine-2']);
+  });
+
   it('rejects at once when the broker cannot be reached', async () => {
     const started = Date.now();
     await expect(subscribeTaskEvents({ url: 'amqp://guest:guest@127.0.0.1:1', onEvent: () => undefined })).rejects.toThrow();

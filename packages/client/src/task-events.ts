@@ -16,10 +16,44 @@ export interface SubscribeTaskEventsOptions {
    * e.g. `task.succeeded.*`, `task.*.resize_image`. @defaultValue 'task.#'
    */
   pattern?: string;
+  /**
+   * Deliver only the events of this tenant's tasks (the `tenant` field the
+   * task-manager puts on every event). A convenience filter, applied in this
+   * process: who may read the events exchange at all is decided by RabbitMQ
+   * permissions (see docs/security.md). @defaultValue every event
+   */
+  tenant?: string;
+  /**
+   * Extra socket options for amqplib's `connect`: TLS material for an
+   * `amqps://` URL (`ca`, `cert`, `key`, `servername`), e.g. from core's
+   * `amqpSocketOptions(url, config.amqp.tls)`.
+   */
+  socketOptions?: Record<string, unknown>;
   /** Called for every valid event, in arrival order. */
   onEvent: (event: TaskEvent) => void;
   /** Called for a message that is not a valid event, for an `onEvent` that threw, and for connection losses. */
   onError?: (err: Error) => void;
+}
+
+/**
+ * Makes sure the events exchange exists: checked passively first, so a
+ * subscriber needs no `configure` permission on it when the services have
+ * declared it already (see docs/security.md); declared otherwise.
+ */
+async function ensureEventsExchange(model: ChannelModel, exchange: string): Promise<void> {
+  const probe = await model.createChannel();
+  probe.on('error', () => undefined);
+  try {
+    await probe.checkExchange(exchange);
+    await probe.close();
+    return;
+  } catch {
+    // Not there yet (the failed check closed the probe channel): declare it.
+  }
+  const declare = await model.createChannel();
+  declare.on('error', () => undefined);
+  await declare.assertExchange(exchange, 'topic', { durable: true });
+  await declare.close();
 }
 
 /** A live subscription. */
@@ -70,6 +104,7 @@ export async function subscribeTaskEvents(options: SubscribeTaskEventsOptions): 
         report(new SjeError(ErrorCode.MESSAGE_INVALID, `invalid task event: ${check.reason}`));
         return;
       }
+      if (options.tenant !== undefined && check.value.tenant !== options.tenant) return;
       try {
         options.onEvent(check.value);
       } catch (err) {
@@ -88,9 +123,9 @@ export async function subscribeTaskEvents(options: SubscribeTaskEventsOptions): 
   const ready = new Promise<void>((resolve) => (firstSetup = resolve));
 
   const setup = async (model: ChannelModel): Promise<void> => {
+    await ensureEventsExchange(model, topology.exchanges.events);
     const ch = await model.createChannel();
     ch.on('error', (err: Error) => report(err));
-    await ch.assertExchange(topology.exchanges.events, 'topic', { durable: true });
     const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
     await ch.bindQueue(queue, topology.exchanges.events, pattern);
     await ch.prefetch(256);
@@ -101,6 +136,7 @@ export async function subscribeTaskEvents(options: SubscribeTaskEventsOptions): 
   };
 
   const connection = await connect(options.url ?? 'amqp://guest:guest@127.0.0.1:5672', {
+    ...(options.socketOptions ?? {}),
     noDelay: true,
     timeout: 3000,
     clientProperties: { connection_name: `sje-client-events-${process.pid}` },

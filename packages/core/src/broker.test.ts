@@ -12,6 +12,7 @@ import {
   hasRabbitmqctl,
   publishRaw,
   queueDepth,
+  resolveBroker,
   uniquePrefix,
 } from '../../../test/helpers/broker.js';
 import { Broker, type Delivery } from './broker.js';
@@ -22,8 +23,8 @@ import { validators } from './schemas.js';
 import { createTopology, DeadLetterHeaders, type Topology } from './topology.js';
 
 let url = '';
-/** Fault injection from the server side needs rabbitmqctl on this host. */
-const ctlAvailable = await hasRabbitmqctl();
+/** Fault injection from the server side needs the broker on this host and rabbitmqctl. */
+const ctlAvailable = (await resolveBroker()).source === 'local' && (await hasRabbitmqctl());
 const brokers: Broker[] = [];
 const prefixes: string[] = [];
 

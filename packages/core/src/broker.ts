@@ -6,8 +6,10 @@
  * @module
  */
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Options } from 'amqplib';
-import { BrokerUnavailableError, ErrorCode, SjeError } from './errors.js';
+import { redactUrl, type AmqpTlsConfig } from './config.js';
+import { BrokerUnavailableError, ConfigError, ErrorCode, SjeError } from './errors.js';
 import { uuidv7 } from './ids.js';
 import type { Logger } from './logger.js';
 import type { Validator } from './schemas.js';
@@ -123,6 +125,8 @@ export class Broker extends EventEmitter {
   /** What the broker supports, once connected. */
   capabilities: BrokerCapabilities | undefined;
   private fatal: Error | undefined;
+  /** Why the last connection attempt failed (shown when {@link Broker.waitConnected} gives up). */
+  private lastError: string | undefined;
 
   constructor(options: BrokerOptions) {
     super();
@@ -163,7 +167,10 @@ export class Broker extends EventEmitter {
     if (this.fatal) throw this.fatal;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new BrokerUnavailableError(`no connection to the broker within ${ms} ms`)), ms);
+      timer = setTimeout(() => {
+        const why = this.lastError === undefined ? '' : ` (last error: ${this.lastError})`;
+        reject(new BrokerUnavailableError(`no connection to the broker within ${ms} ms${why}`));
+      }, ms);
     });
     try {
       await Promise.race([this.firstConnect.promise.then(() => this.waitUntil(() => this.connected)), timeout]);
@@ -200,10 +207,9 @@ export class Broker extends EventEmitter {
   private async connectOnce(): Promise<boolean> {
     let model: ChannelModel | undefined;
     try {
-      model = await connect(this.opts.url, {
+      model = await connect(withHeartbeat(this.opts.url, this.opts.heartbeatSeconds ?? 10), {
         noDelay: true,
         timeout: 3000,
-        heartbeat: this.opts.heartbeatSeconds ?? 10,
         clientProperties: { connection_name: `sje-${this.opts.service}-${process.pid}` },
         ...(this.opts.socketOptions ?? {}),
       } as Options.Connect & Record<string, unknown>);
@@ -241,12 +247,14 @@ export class Broker extends EventEmitter {
       for (const c of this.consumers) await this.openConsumer(c);
       this.pub = pub;
       this.attempt = 0;
+      this.lastError = undefined;
       this.log.info('connected to broker', { url: redactUrl(this.opts.url), version: this.serverVersion });
       this.firstConnect.resolve();
       this.emit('connected');
       return true;
     } catch (err) {
-      this.log.warn('broker connection failed, retrying', { err: (err as Error).message });
+      this.lastError = describeConnectError(err, this.opts.url);
+      this.log.warn('broker connection failed, retrying', { err: this.lastError });
       this.pub = undefined;
       this.model = undefined;
       if (model) await model.close().catch(() => undefined);
@@ -549,6 +557,23 @@ export class Broker extends EventEmitter {
   }
 }
 
+/**
+ * The URL with the AMQP heartbeat set (amqplib takes it only from the URL's
+ * `heartbeat` query parameter, not from the socket options). A `heartbeat`
+ * already in the URL wins.
+ */
+function withHeartbeat(url: string, seconds: number): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url;
+  }
+  if (parsed.searchParams.has('heartbeat')) return url;
+  parsed.searchParams.set('heartbeat', String(seconds));
+  return parsed.toString();
+}
+
 function safeAck(ch: Channel, msg: ConsumeMessage): void {
   try {
     ch.ack(msg);
@@ -565,7 +590,92 @@ function safeNack(ch: Channel, msg: ConsumeMessage, requeue: boolean): void {
   }
 }
 
-/** Hides the password of an AMQP URL for logs. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
+/** Hides the password of an AMQP URL for logs (see `redactUrl` in config.ts). */
+export { redactUrl };
+
+/** OpenSSL error codes of a broker certificate that did not verify. */
+const CERT_ERRORS = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * A connection error as one line for logs: a certificate that did not verify
+ * says so and names the settings to check; the URL's password never appears.
+ */
+function describeConnectError(err: unknown, url: string): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  let text = err instanceof Error ? err.message : String(err);
+  if (typeof code === 'string' && CERT_ERRORS.has(code)) {
+    text = `TLS: the broker certificate was not accepted (${code}: ${text}); check amqp.tls.ca_file and amqp.tls.servername`;
+  }
+  const password = urlPassword(url);
+  return password === undefined || password.length < 3 ? text : text.split(password).join('***');
+}
+
+function urlPassword(url: string): string | undefined {
+  const m = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:(.*)@/i.exec(url);
+  if (!m || m[1] === undefined) return undefined;
+  try {
+    return decodeURIComponent(m[1]);
+  } catch {
+    return m[1];
+  }
+}
+
+function readTlsFile(key: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new ConfigError(`${key}: cannot read ${file} (${reason})`, { key, file });
+  }
+}
+
+/**
+ * The TLS socket options amqplib's `connect` takes for an `amqps://` URL,
+ * built from `amqp.tls`: the CA, client certificate and key are read from
+ * their files now (at start-up), the key's passphrase from the environment
+ * variable `passphrase_env` names. A plain `amqp://` URL gets no options.
+ * @throws ConfigError naming the key when a file cannot be read, the
+ *   passphrase variable is unset, only one of `cert_file`/`key_file` is set,
+ *   or TLS files are set for a plain `amqp://` URL.
+ * @example
+ * ```ts
+ * const socketOptions = amqpSocketOptions(config.amqp.url, config.amqp.tls);
+ * const broker = new Broker({ url: config.amqp.url, socketOptions, topology, logger, service: 'worker' });
+ * ```
+ */
+export function amqpSocketOptions(url: string, tls: AmqpTlsConfig, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+  const files = (['ca_file', 'cert_file', 'key_file'] as const).filter((k) => tls[k] !== '');
+  if (!/^amqps:/i.test(url)) {
+    if (files.length > 0) {
+      throw new ConfigError(`amqp.tls.${files[0] ?? ''} is set but amqp.url is not an amqps:// URL: the connection would not use TLS`, { key: `amqp.tls.${files[0] ?? ''}` });
+    }
+    return {};
+  }
+  if ((tls.cert_file === '') !== (tls.key_file === '')) {
+    const missing = tls.cert_file === '' ? 'cert_file' : 'key_file';
+    throw new ConfigError(`amqp.tls.${missing} is needed too: a client certificate needs both cert_file and key_file`, { key: `amqp.tls.${missing}` });
+  }
+  const options: Record<string, unknown> = { rejectUnauthorized: tls.reject_unauthorized };
+  if (tls.ca_file !== '') options['ca'] = [readTlsFile('amqp.tls.ca_file', tls.ca_file)];
+  if (tls.cert_file !== '') options['cert'] = readTlsFile('amqp.tls.cert_file', tls.cert_file);
+  if (tls.key_file !== '') options['key'] = readTlsFile('amqp.tls.key_file', tls.key_file);
+  if (tls.passphrase_env !== '') {
+    const passphrase = env[tls.passphrase_env];
+    if (passphrase === undefined || passphrase === '') {
+      throw new ConfigError(`amqp.tls.passphrase_env: environment variable ${tls.passphrase_env} is not set`, { key: 'amqp.tls.passphrase_env' });
+    }
+    options['passphrase'] = passphrase;
+  }
+  if (tls.servername !== '') options['servername'] = tls.servername;
+  return options;
 }

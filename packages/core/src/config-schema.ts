@@ -30,6 +30,81 @@ function isStringList(value: unknown): void {
   }
 }
 
+/** The scopes an API key can hold (`admin` implies every other and sees every tenant). */
+export const API_KEY_SCOPES = ['submit', 'read', 'cancel', 'admin'] as const;
+
+/** One of {@link API_KEY_SCOPES}. */
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+/**
+ * An API key of the executor, as configured. Exactly one of `key_sha256`,
+ * `key_file` and `key_env` says where the key is; the key itself is never
+ * written in the configuration.
+ */
+export interface ApiKeyEntry {
+  /** Name of the key, shown in logs and metrics instead of the key. */
+  id: string;
+  /** Lower-case hex SHA-256 of the key. */
+  key_sha256?: string;
+  /** A file holding the key (surrounding white space ignored). */
+  key_file?: string;
+  /** An environment variable holding the key. */
+  key_env?: string;
+  /** What the key may do. */
+  scopes: ApiKeyScope[];
+  /** The tenant whose tasks the key sees and submits; optional only for `admin` keys. */
+  tenant?: string;
+}
+
+/** Pattern of API key ids and tenant names. */
+export const NAME_PATTERN = /^[A-Za-z0-9._:-]{1,100}$/;
+
+/** A format function with a human name for the docs. */
+function named<T extends (value: unknown) => void>(typeName: string, fn: T): T & { typeName: string } {
+  return Object.assign(fn, { typeName });
+}
+
+const isApiKeyList = named('list of API keys', (value: unknown): void => {
+  if (!Array.isArray(value)) throw new Error('must be a list of { id, key_sha256 | key_file | key_env, scopes, tenant }');
+  const ids = new Set<string>();
+  value.forEach((entry: unknown, i) => {
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new Error(`entry ${i} must be a mapping`);
+    const e = entry as Record<string, unknown>;
+    const id = e['id'];
+    if (typeof id !== 'string' || !NAME_PATTERN.test(id)) throw new Error(`entry ${i} needs an 'id' of 1-100 characters of [A-Za-z0-9._:-]`);
+    if (ids.has(id)) throw new Error(`key id '${id}' appears twice`);
+    ids.add(id);
+    for (const k of Object.keys(e)) {
+      if (!['id', 'key_sha256', 'key_file', 'key_env', 'scopes', 'tenant'].includes(k)) throw new Error(`key '${id}': unknown field '${k}'`);
+    }
+    const sources = ['key_sha256', 'key_file', 'key_env'].filter((k) => e[k] !== undefined);
+    if (sources.length !== 1) throw new Error(`key '${id}' needs exactly one of key_sha256, key_file, key_env`);
+    if (e['key_sha256'] !== undefined && (typeof e['key_sha256'] !== 'string' || !/^[0-9a-fA-F]{64}$/.test(e['key_sha256']))) {
+      throw new Error(`key '${id}': key_sha256 must be 64 hex digits (the SHA-256 of the key)`);
+    }
+    for (const k of ['key_file', 'key_env']) {
+      if (e[k] !== undefined && (typeof e[k] !== 'string' || e[k] === '')) throw new Error(`key '${id}': ${k} must be a non-empty string`);
+    }
+    const scopes = e['scopes'];
+    if (!Array.isArray(scopes) || scopes.length === 0 || scopes.some((sc) => !(API_KEY_SCOPES as readonly unknown[]).includes(sc))) {
+      throw new Error(`key '${id}': scopes must be a non-empty list of ${API_KEY_SCOPES.join(', ')}`);
+    }
+    const tenant = e['tenant'];
+    if (tenant !== undefined && (typeof tenant !== 'string' || !NAME_PATTERN.test(tenant))) {
+      throw new Error(`key '${id}': tenant must be 1-100 characters of [A-Za-z0-9._:-]`);
+    }
+    if (tenant === undefined && !scopes.includes('admin')) throw new Error(`key '${id}' needs a tenant (only admin keys may have none)`);
+  });
+});
+
+const isHttpUrlList = named('list of http(s) URLs', (value: unknown): void => {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || !/^https?:\/\/[^\s/]+/i.test(v))) throw new Error('must be a list of http:// or https:// base URLs');
+});
+
+const isNonNegativeNumber = named('number ≥ 0', (value: unknown): void => {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new Error('must be a number ≥ 0');
+});
+
 /** The schema, as convict takes it. */
 export const configSchema = {
   amqp: {
@@ -37,6 +112,15 @@ export const configSchema = {
     heartbeat_s: { doc: 'AMQP heartbeat interval in seconds.', format: 'nat', default: 10 },
     reconnect_initial_ms: { doc: 'First delay before reconnecting to the broker.', format: 'nat', default: 100 },
     reconnect_max_ms: { doc: 'Largest delay between reconnection attempts.', format: 'nat', default: 5000 },
+    url_file: { doc: 'A file holding the AMQP URL (with its credentials); when set it replaces amqp.url. Read at start-up.', format: String, default: '' },
+    tls: {
+      ca_file: { doc: 'PEM file of the CA(s) that signed the broker certificate (amqps:// URLs); empty: the system CAs.', format: String, default: '' },
+      cert_file: { doc: 'PEM client certificate, for brokers that authenticate clients by certificate.', format: String, default: '' },
+      key_file: { doc: 'PEM private key of cert_file.', format: String, default: '' },
+      passphrase_env: { doc: 'Environment variable holding the passphrase of key_file, if it is encrypted.', format: String, default: '' },
+      servername: { doc: 'Server name to check the broker certificate against (SNI); empty: the URL host.', format: String, default: '' },
+      reject_unauthorized: { doc: 'Refuse a broker certificate that does not verify. Turn off only to debug.', format: Boolean, default: true },
+    },
   },
   topology: {
     prefix: { doc: 'Prefix of every exchange and queue name; separate installations on one broker use different prefixes.', format: String, default: 'sje' },
@@ -56,6 +140,15 @@ export const configSchema = {
     query_timeout_ms: { doc: 'How long /status waits for the task-manager before answering 503.', format: 'nat', default: 3000 },
     retry_after_s: { doc: 'Retry-After sent with 503 answers.', format: 'nat', default: 1 },
     shutdown_grace_ms: { doc: 'On SIGTERM, how long in-flight requests may take to finish.', format: 'nat', default: 10_000 },
+    task_manager_urls: {
+      doc: 'Base URLs of the task-managers\' ops endpoints (GET /tasks/:id): /status reads a task there, first that answers within 1 s, when the broker is away or the task-manager query times out. Empty: no fallback.',
+      format: isHttpUrlList,
+      default: ['http://127.0.0.1:8081'],
+    },
+    tls: {
+      cert_file: { doc: 'PEM certificate (chain) of the REST API; with key_file set, the executor serves HTTPS only.', format: String, default: '' },
+      key_file: { doc: 'PEM private key of the REST API certificate.', format: String, default: '' },
+    },
   },
   task_manager: {
     store: { doc: 'Task store: sqlite (embedded file, one task-manager) or postgres (shared server; allows a standby task-manager).', format: ['sqlite', 'postgres'], default: 'sqlite' },
@@ -78,6 +171,40 @@ export const configSchema = {
     grace_ms: { doc: 'On SIGTERM, how long running tasks may take before they are aborted and re-queued.', format: 'nat', default: 30_000 },
     ops_port: { doc: 'Port of /healthz, /readyz and /metrics of the worker (0: any free port).', format: 'port', default: 8082 },
     ops_host: { doc: 'Address of the worker ops endpoint.', format: String, default: '0.0.0.0' },
+    max_result_bytes: { doc: 'Largest task result (bytes of JSON); a larger one fails the task with SJE_ERR_RESULT_TOO_LARGE, never cut.', format: 'nat', default: 1_048_576 },
+  },
+  security: {
+    auth: {
+      doc: 'REST API authentication: keys (Authorization: Bearer <key>, refuse to start without keys), none (open API), or auto (keys when any is configured, else none with a warning).',
+      format: ['auto', 'keys', 'none'],
+      default: 'auto',
+    },
+    api_keys: {
+      doc: 'API keys of the REST API: a list of { id, key_sha256 | key_file | key_env, scopes: [submit, read, cancel, admin], tenant }. Only the key id is ever logged.',
+      format: isApiKeyList,
+      default: [] as ApiKeyEntry[],
+      sensitive: true,
+    },
+    metrics_open: { doc: "The executor's GET /metrics answers without a key; when false it needs an API key or the ops token.", format: Boolean, default: true },
+    max_params_bytes: { doc: 'Largest params of one task (bytes of JSON); larger → 413 naming the task.', format: 'nat', default: 262_144 },
+    rate_limit: {
+      per_second: { doc: 'POST /submit requests per second allowed per API key (token bucket, per executor replica); 0: no limit.', format: isNonNegativeNumber, default: 0 },
+      burst: { doc: 'Requests a key may send at once before the rate applies; 0: max(1, per_second).', format: 'nat', default: 0 },
+    },
+    strict_functions: { doc: "Refuse (400) a submit whose function no worker of the task's queue has registered.", format: Boolean, default: false },
+    functions_cache_ms: { doc: 'How long the executor reuses the list of registered functions (security.strict_functions).', format: 'nat', default: 5000 },
+    ops_token: {
+      doc: 'When set, the ops endpoints (all but /healthz and /readyz) of the task-manager and workers require Authorization: Bearer <ops_token>.',
+      format: String,
+      default: '',
+      sensitive: true,
+    },
+  },
+  workflows: {
+    doc: 'Workflow templates, by name: { description?, params? (defaults), tasks: [task specs whose strings may hold ${params.x} placeholders] }. Submitted with POST /submit { "workflow": name, "params": {...} }; checked at executor start-up.',
+    // A plain mapping for convict (so it is not read as nested keys); the executor checks each template at start-up.
+    format: Object,
+    default: {} as Record<string, unknown>,
   },
   plugins: {
     doc: 'Plugins loaded by every service, in order: a list of { name, options }. Names are package names or paths.',

@@ -7,12 +7,20 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import convict from 'convict';
 import { parse as parseYaml } from 'yaml';
-import { configSchema, type PluginEntry } from './config-schema.js';
+import { configSchema, type ApiKeyEntry, type PluginEntry } from './config-schema.js';
 import { ConfigError } from './errors.js';
 
 /** The loaded, validated configuration. */
 export interface SjeConfig {
-  amqp: { url: string; heartbeat_s: number; reconnect_initial_ms: number; reconnect_max_ms: number };
+  amqp: {
+    url: string;
+    heartbeat_s: number;
+    reconnect_initial_ms: number;
+    reconnect_max_ms: number;
+    /** A file holding the URL; when set, `url` holds its contents after loading. */
+    url_file: string;
+    tls: AmqpTlsConfig;
+  };
   topology: { prefix: string; queue_type: 'quorum' | 'classic'; delivery_limit: number };
   log: { level: 'error' | 'warn' | 'info' | 'debug'; format: 'auto' | 'json' | 'pretty' };
   executor: {
@@ -24,6 +32,9 @@ export interface SjeConfig {
     query_timeout_ms: number;
     retry_after_s: number;
     shutdown_grace_ms: number;
+    /** Task-manager ops endpoints /status falls back to while the broker is away. */
+    task_manager_urls: string[];
+    tls: { cert_file: string; key_file: string };
   };
   task_manager: {
     store: 'sqlite' | 'postgres';
@@ -46,8 +57,34 @@ export interface SjeConfig {
     grace_ms: number;
     ops_port: number;
     ops_host: string;
+    max_result_bytes: number;
   };
+  security: SecurityConfig;
+  /** Workflow templates by name (shape checked by the executor at start-up). */
+  workflows: Record<string, unknown>;
   plugins: PluginEntry[];
+}
+
+/** TLS material for `amqps://` connections (`amqp.tls`); empty strings mean unset. */
+export interface AmqpTlsConfig {
+  ca_file: string;
+  cert_file: string;
+  key_file: string;
+  passphrase_env: string;
+  servername: string;
+  reject_unauthorized: boolean;
+}
+
+/** The `security` section: API keys, limits and the ops token. */
+export interface SecurityConfig {
+  auth: 'auto' | 'keys' | 'none';
+  api_keys: ApiKeyEntry[];
+  metrics_open: boolean;
+  max_params_bytes: number;
+  rate_limit: { per_second: number; burst: number };
+  strict_functions: boolean;
+  functions_cache_ms: number;
+  ops_token: string;
 }
 
 /** Options of {@link loadConfig}. */
@@ -82,13 +119,20 @@ export function describeConfig(): { key: string; env: string; doc: string; defau
     for (const [k, v] of Object.entries(node)) {
       const p = [...path, k];
       if (isLeaf(v)) {
-        const format = Array.isArray(v.format) ? v.format.join(' | ') : typeof v.format === 'string' ? v.format : typeof v.format === 'function' ? (v.format === String ? 'string' : 'list') : 'any';
+        const format = Array.isArray(v.format) ? v.format.join(' | ') : typeof v.format === 'string' ? v.format : typeof v.format === 'function' ? functionFormatName(v.format) : 'any';
         out.push({ key: p.join('.'), env: envName(p), doc: v.doc ?? '', default: v.default, format });
       } else walk(v as Record<string, unknown>, p);
     }
   };
   walk(configSchema as unknown as Record<string, unknown>, []);
   return out;
+}
+
+function functionFormatName(format: unknown): string {
+  if (format === String) return 'string';
+  if (format === Boolean) return 'boolean';
+  const named = (format as { typeName?: unknown }).typeName;
+  return typeof named === 'string' ? named : 'list';
 }
 
 function envName(path: string[]): string {
@@ -182,7 +226,23 @@ export function loadConfig(options: LoadConfigOptions = {}): SjeConfig {
   }
   const config = conf.getProperties() as SjeConfig;
   config.plugins = config.plugins.map((p) => (typeof p === 'string' ? { name: p } : p));
+  if (config.amqp.url_file !== '') config.amqp.url = readUrlFile(config.amqp.url_file, env);
   return config;
+}
+
+/** The AMQP URL held in `amqp.url_file`. */
+function readUrlFile(file: string, env: NodeJS.ProcessEnv): string {
+  if (env['SJE_AMQP_URL'] !== undefined && env['SJE_AMQP_URL'] !== '') {
+    throw new ConfigError('set the broker URL in one place: SJE_AMQP_URL and amqp.url_file are both set', { key: 'amqp.url_file' });
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError(`amqp.url_file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { key: 'amqp.url_file', file });
+  }
+  if (!/^amqps?:\/\//i.test(text)) throw new ConfigError(`amqp.url_file: ${file} must hold one amqp:// or amqps:// URL`, { key: 'amqp.url_file', file });
+  return text;
 }
 
 function stripEnv(node: Record<string, unknown>): Record<string, unknown> {
@@ -208,11 +268,36 @@ function checkKnownKeys(data: Record<string, unknown>, schema: Record<string, un
   }
 }
 
-/** The configuration with secrets replaced by `***` (for logs and `sje config`). */
+/**
+ * A URL with its password replaced by `***`: the one in the user-info part
+ * (`scheme://user:secret@host`, up to the last `@`) and any `password=`
+ * query parameter. For logs and printed configuration.
+ * @example
+ * ```ts
+ * redactUrl('amqps://app:s3cret@mq:5671/prod'); // 'amqps://app:***@mq:5671/prod'
+ * ```
+ */
+export function redactUrl(url: string): string {
+  let out = url;
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)@/i.exec(out);
+  if (m && m[2] !== undefined) {
+    const userInfo = m[2];
+    const colon = userInfo.indexOf(':');
+    if (colon >= 0) out = `${m[1] ?? ''}${userInfo.slice(0, colon)}:***@${out.slice(m[0].length)}`;
+  }
+  return out.replace(/([?&;]password=)[^&;#]*/gi, '$1***');
+}
+
+/**
+ * The configuration with secrets replaced by `***` (for logs and `sje
+ * config`): the passwords of `amqp.url` and `task_manager.postgres_url`, the
+ * API keys' digests and the ops token. File paths and variable names are kept.
+ */
 export function redactConfig(config: SjeConfig): SjeConfig {
   const copy = structuredClone(config);
-  const hide = (url: string): string => url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
-  copy.amqp.url = hide(copy.amqp.url);
-  copy.task_manager.postgres_url = hide(copy.task_manager.postgres_url);
+  copy.amqp.url = redactUrl(copy.amqp.url);
+  copy.task_manager.postgres_url = redactUrl(copy.task_manager.postgres_url);
+  copy.security.api_keys = copy.security.api_keys.map((k) => (k.key_sha256 === undefined ? k : { ...k, key_sha256: '***' }));
+  if (copy.security.ops_token !== '') copy.security.ops_token = '***';
   return copy;
 }

@@ -12,21 +12,21 @@
  * ```
  * @module
  */
-export { Broker, redactUrl } from './broker.js';
+export { amqpSocketOptions, Broker, redactUrl } from './broker.js';
 export { detectCapabilities, unsupportedReason } from './broker-capabilities.js';
 export type { BrokerCapabilities } from './broker-capabilities.js';
 export type { AckToken, BrokerOptions, ConsumeOptions, ConsumerHandle, Delivery, HandlerFailurePolicy, MessageHandler } from './broker.js';
-export { configSchema } from './config-schema.js';
-export type { PluginEntry } from './config-schema.js';
+export { API_KEY_SCOPES, configSchema, NAME_PATTERN } from './config-schema.js';
+export type { ApiKeyEntry, ApiKeyScope, PluginEntry } from './config-schema.js';
 export { configFileOptions, defaultConfigFile, describeConfig, loadConfig, redactConfig } from './config.js';
-export type { DeepPartial, LoadConfigOptions, SjeConfig } from './config.js';
+export type { AmqpTlsConfig, DeepPartial, LoadConfigOptions, SecurityConfig, SjeConfig } from './config.js';
 export { BrokerUnavailableError, ConfigError, ErrorCode, NonRetryableError, restoreError, serializeError, SjeError } from './errors.js';
 export type { SerializedError, SjeErrorOptions } from './errors.js';
 export { isValidTaskId, TASK_ID_PATTERN, uuidv7 } from './ids.js';
 export { createLogger } from './logger.js';
 export type { Logger, LoggerOptions } from './logger.js';
 export type * from './messages.js';
-export { startOpsServer } from './ops-server.js';
+export { hasBearerToken, startOpsServer } from './ops-server.js';
 export type { OpsServer, OpsServerOptions, Readiness } from './ops-server.js';
 export { BUILTIN_PLUGINS, HOOK_NAMES, INTERCEPTOR_NAMES, loadPlugins, PluginHost, validatePlugin } from './plugin-host.js';
 export type {

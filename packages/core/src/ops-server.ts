@@ -1,12 +1,15 @@
 /**
  * A small HTTP endpoint every non-HTTP service exposes: `/healthz` (the
  * process is alive), `/readyz` (connected and able to work) and `/metrics`
- * (Prometheus text).
+ * (Prometheus text). With a token, everything but `/healthz` and `/readyz`
+ * needs `Authorization: Bearer <token>`.
  * @module
  */
-import { createServer, type Server } from 'node:http';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { ErrorCode } from './errors.js';
 
 /** What `/readyz` reports. */
 export interface Readiness {
@@ -26,6 +29,23 @@ export interface OpsServerOptions {
    * serves, or undefined for 404.
    */
   routes?: (path: string) => Promise<{ status: number; body: unknown } | undefined>;
+  /**
+   * When non-empty, every path but `/healthz` and `/readyz` answers 401
+   * unless the request carries `Authorization: Bearer <token>`
+   * (`security.ops_token`). @defaultValue '' (open)
+   */
+  token?: string;
+}
+
+const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
+
+/** Whether `req` carries `Bearer <token>`; compared in constant time. */
+export function hasBearerToken(req: IncomingMessage, token: string): boolean {
+  const header = req.headers.authorization;
+  if (typeof header !== 'string') return false;
+  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+  if (!m || m[1] === undefined) return false;
+  return timingSafeEqual(digest(m[1]), digest(token));
 }
 
 /** A running ops endpoint. */
@@ -48,6 +68,10 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
     if (path === '/readyz') {
       const r = options.readiness();
       return send(r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not_ready', checks: r.checks });
+    }
+    if (options.token !== undefined && options.token !== '' && !hasBearerToken(req, options.token)) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="sje-ops"');
+      return send(401, { error: { code: ErrorCode.UNAUTHORIZED, message: 'this endpoint needs Authorization: Bearer <ops token>' } });
     }
     if (path === '/metrics') {
       options.registry

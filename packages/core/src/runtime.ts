@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import type { Channel } from 'amqplib';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { Broker } from './broker.js';
+import { amqpSocketOptions, Broker } from './broker.js';
 import type { SjeConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { loadPlugins, PluginHost, type ModuleImporter, type ServiceName, type SjePlugin } from './plugin-host.js';
@@ -56,7 +56,8 @@ export async function createRuntime(service: ServiceName, config: SjeConfig, opt
     service,
     reconnectInitialMs: config.amqp.reconnect_initial_ms,
     reconnectMaxMs: config.amqp.reconnect_max_ms,
-    heartbeatSeconds: config.amqp.heartbeat_s,
+    heartbeatSeconds: amqpHeartbeatSeconds(service, config),
+    socketOptions: amqpSocketOptions(config.amqp.url, config.amqp.tls),
   };
   if (options.onConnect) brokerOptions.onConnect = options.onConnect;
   const broker = new Broker(brokerOptions);
@@ -67,4 +68,18 @@ export async function createRuntime(service: ServiceName, config: SjeConfig, opt
     await loadPlugins(plugins, config.plugins, options.importer);
   }
   return { service, config, logger, broker, metrics, plugins, host: hostname() };
+}
+
+/**
+ * The AMQP heartbeat of a service. A worker's is short enough that the broker
+ * drops the connection of a hung worker (after about three missed
+ * heartbeats) no later than the task-manager declares it lost
+ * (`task_manager.worker_timeout_ms`): otherwise the re-dispatch of its task
+ * could be delivered to the hung worker's free prefetch and sit there until
+ * the connection finally dies. `0` (heartbeats off) is kept.
+ */
+function amqpHeartbeatSeconds(service: ServiceName, config: SjeConfig): number {
+  const configured = config.amqp.heartbeat_s;
+  if (service !== 'worker' || configured === 0) return configured;
+  return Math.max(1, Math.min(configured, Math.floor(config.task_manager.worker_timeout_ms / 3000)));
 }

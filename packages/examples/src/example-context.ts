@@ -8,4 +8,6 @@ export interface ExampleContext {
   readonly signal: AbortSignal;
   /** Reports progress, 0-100. */
   progress(pct: number): void;
+  /** Results of the task's direct dependencies, keyed by task id, in `depends_on` order. */
+  readonly dependencies?: Readonly<Record<string, unknown>>;
 }

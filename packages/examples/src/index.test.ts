@@ -3,7 +3,7 @@ import defaultExport, * as examples from './index.js';
 
 describe('@sje/examples exports', () => {
   it('exposes every handler by its task function name, as named exports, the handlers record and the default export', () => {
-    const names = ['echo', 'sleep', 'fail', 'calculate_data', 'fib'];
+    const names = ['echo', 'sleep', 'fail', 'calculate_data', 'fib', 'sum'];
     expect(Object.keys(examples.handlers).sort()).toEqual([...names].sort());
     expect(defaultExport).toBe(examples.handlers);
     for (const name of names) {

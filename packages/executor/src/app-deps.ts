@@ -27,4 +27,6 @@ export interface AppDeps {
   acceptedTtlMs?: number;
   /** Most accepted task ids remembered. @defaultValue 100000 */
   acceptedMaxEntries?: number;
+  /** Environment the API keys named by `key_env` are read from. @defaultValue process.env */
+  env?: NodeJS.ProcessEnv;
 }

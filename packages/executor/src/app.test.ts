@@ -57,7 +57,9 @@ class FakeBroker implements BrokerPort {
         ? { type: 'tasks', tasks: query.value.task_ids.map((id) => this.tasks.get(id) ?? null) }
         : query.value.type === 'cancel_task'
           ? this.cancelReply(query.value.task_id)
-          : { type: 'error', error: { name: 'Error', code: 'X', message: 'unexpected', retryable: false } };
+          : query.value.type === 'cancel_workflow'
+            ? { type: 'workflow', workflow: null }
+            : { type: 'error', error: { name: 'Error', code: 'X', message: 'unexpected', retryable: false } };
     const check = validate(JSON.parse(JSON.stringify(reply)));
     if (!check.ok) throw new Error(`invalid reply: ${check.reason}`);
     return check.value;
@@ -414,7 +416,8 @@ describe('POST /cancel/:task_id', () => {
     expectError(final, 409, ErrorCode.TASK_ALREADY_FINAL);
     expect(final.body.error.details.status).toBe('succeeded');
     expectError(await request(app).post('/cancel/ghost'), 404, ErrorCode.TASK_NOT_FOUND);
-    expect(broker.queries.map((q) => q.type)).toEqual(['cancel_task', 'cancel_task', 'cancel_task']);
+    // An id no task has is tried as a workflow id before the 404.
+    expect(broker.queries.map((q) => q.type)).toEqual(['cancel_task', 'cancel_task', 'cancel_task', 'cancel_workflow']);
   });
 
   it('queues a cancel command behind the submit of a task not recorded yet', async () => {

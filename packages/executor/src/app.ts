@@ -7,6 +7,7 @@ import { ErrorCode, SjeError } from '@sje/core';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { AppDeps } from './app-deps.js';
 import { AcceptedTasks } from './internal/accepted-tasks.js';
+import { createApiSecurity } from './internal/auth/api-security.js';
 import { HttpErrorCode, sendError } from './internal/http-errors.js';
 import { createHttpMetrics } from './internal/http-metrics.js';
 import type { RouteContext } from './internal/route-context.js';
@@ -14,8 +15,10 @@ import { cancelRoute } from './internal/routes/cancel-route.js';
 import { healthzRoute, metricsRoute, readyzRoute } from './internal/routes/ops-routes.js';
 import { statusRoute } from './internal/routes/status-route.js';
 import { submitRoute } from './internal/routes/submit-route.js';
+import { workflowRoutes } from './internal/routes/workflow-routes.js';
 import { SubmitService } from './internal/submit-service.js';
 import { TaskManagerClient } from './internal/task-manager-client.js';
+import { TemplateCatalog } from './internal/workflow-templates.js';
 
 function methodNotAllowed(allow: string[]) {
   return (req: Request, _res: Response, next: NextFunction): void => {
@@ -33,10 +36,17 @@ function methodNotAllowed(allow: string[]) {
  * app.listen(8080);
  * ```
  */
-export function createApp(deps: AppDeps): express.Express {
+export function createApp(appDeps: AppDeps): express.Express {
+  // API keys, tenant scoping and submit limits (see internal/auth).
+  const security = createApiSecurity(appDeps);
+  const deps = security.deps;
   const isShuttingDown = deps.isShuttingDown ?? ((): boolean => false);
   const taskManager = new TaskManagerClient(deps.broker, deps.config.executor.query_timeout_ms);
-  const accepted = new AcceptedTasks({ ttlMs: deps.acceptedTtlMs ?? 300_000, maxEntries: deps.acceptedMaxEntries ?? 100_000 });
+  const accepted = new AcceptedTasks({
+    ttlMs: deps.acceptedTtlMs ?? 300_000,
+    maxEntries: deps.acceptedMaxEntries ?? 100_000,
+    visible: security.acceptedVisible,
+  });
   const metrics = createHttpMetrics(deps.metrics);
   const submit = new SubmitService({
     broker: deps.broker,
@@ -46,6 +56,9 @@ export function createApp(deps: AppDeps): express.Express {
     logger: deps.logger,
     maxBatch: deps.config.executor.max_batch,
     publishTimeoutMs: deps.config.executor.publish_timeout_ms,
+    // Checked here, so that an invalid template stops the executor at start-up.
+    templates: TemplateCatalog.fromConfig(deps.config.workflows),
+    guard: security.guard,
   });
   const ctx: RouteContext = {
     deps,
@@ -66,6 +79,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('etag', false);
   app.set('query parser', false);
   app.use(metrics.middleware);
+  app.use(security.middleware((res, err) => ctx.fail(res, err)));
 
   const refuseWhileShuttingDown = (_req: Request, _res: Response, next: NextFunction): void => {
     if (isShuttingDown()) next(new SjeError(ErrorCode.SHUTTING_DOWN, 'the executor is shutting down', { retryable: true }));
@@ -78,6 +92,15 @@ export function createApp(deps: AppDeps): express.Express {
   app.all('/status/:task_id', methodNotAllowed(['GET']));
   app.post('/cancel/:task_id', refuseWhileShuttingDown, cancelRoute(ctx));
   app.all('/cancel/:task_id', methodNotAllowed(['POST']));
+  const workflows = workflowRoutes(ctx);
+  app.get('/workflows/:workflow_id', refuseWhileShuttingDown, workflows.get);
+  app.all('/workflows/:workflow_id', methodNotAllowed(['GET']));
+  app.post('/workflows/:workflow_id/cancel', refuseWhileShuttingDown, workflows.cancel);
+  app.all('/workflows/:workflow_id/cancel', methodNotAllowed(['POST']));
+  app.post('/approve/:task_id', refuseWhileShuttingDown, workflows.approve);
+  app.all('/approve/:task_id', methodNotAllowed(['POST']));
+  app.post('/reject/:task_id', refuseWhileShuttingDown, workflows.reject);
+  app.all('/reject/:task_id', methodNotAllowed(['POST']));
   app.get('/healthz', healthzRoute());
   app.all('/healthz', methodNotAllowed(['GET']));
   app.get('/readyz', readyzRoute(ctx));

@@ -4,11 +4,12 @@
  * idempotent shutdown.
  * @module
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRuntime, loadConfig, type Logger, type ModuleImporter, type ServiceRuntime, type SjeConfig, type SjePlugin } from '@sje/core';
 import type express from 'express';
 import { createApp } from './app.js';
+import { createApiServer, readApiTls, type ApiServer } from './internal/api-server.js';
 
 /** Options of {@link createExecutor}. */
 export interface ExecutorOptions {
@@ -22,6 +23,8 @@ export interface ExecutorOptions {
   importer?: ModuleImporter;
   /** Port to listen on; `0` picks a free one. @defaultValue config.executor.port */
   port?: number;
+  /** Environment the API keys named by `key_env` are read from. @defaultValue process.env */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Options of {@link Executor.close}. */
@@ -101,9 +104,10 @@ export async function createExecutor(options: ExecutorOptions = {}): Promise<Exe
   const { logger, broker, plugins } = runtime;
 
   let shuttingDown = false;
-  const app = createApp({ config, logger, broker, plugins, metrics: runtime.metrics, isShuttingDown: () => shuttingDown });
+  const tls = readApiTls(config.executor.tls);
+  const app = createApp({ config, logger, broker, plugins, metrics: runtime.metrics, isShuttingDown: () => shuttingDown, env: options.env ?? process.env });
   const inFlight = new InFlight();
-  let server: Server | undefined;
+  let server: ApiServer | undefined;
   let port = options.port ?? config.executor.port;
   let closing: Promise<void> | undefined;
 
@@ -124,7 +128,7 @@ export async function createExecutor(options: ExecutorOptions = {}): Promise<Exe
       if (server) return;
       if (closing) throw new Error('the executor was closed');
       await broker.start(0);
-      const s = createServer(handle);
+      const s = createApiServer(tls, handle);
       server = s;
       try {
         await new Promise<void>((resolve, reject) => {
@@ -139,7 +143,7 @@ export async function createExecutor(options: ExecutorOptions = {}): Promise<Exe
         throw err;
       }
       port = (s.address() as AddressInfo).port;
-      logger.info('executor listening', { host: config.executor.host, port });
+      logger.info('executor listening', { host: config.executor.host, port, protocol: tls === undefined ? 'http' : 'https' });
       await plugins.run('onReady', { service: 'executor' });
     },
     close(closeOptions: CloseOptions = {}): Promise<void> {

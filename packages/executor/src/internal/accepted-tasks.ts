@@ -13,6 +13,8 @@ export interface AcceptedTask {
   fingerprint: string;
   /** The workflow of a batch. */
   workflow_id?: string;
+  /** The tenant that submitted it. */
+  tenant?: string;
 }
 
 /** Options of {@link AcceptedTasks}. */
@@ -23,6 +25,11 @@ export interface AcceptedTasksOptions {
   maxEntries?: number;
   /** Clock (tests). @defaultValue Date.now */
   now?: () => number;
+  /**
+   * Whether the caller of the request being handled may see an entry (its
+   * tenant): {@link AcceptedTasks.get} hides the others. @defaultValue every entry is visible
+   */
+  visible?: (task: AcceptedTask) => boolean;
 }
 
 /** A bounded map of recently accepted task ids; oldest entries are dropped first. */
@@ -31,11 +38,13 @@ export class AcceptedTasks {
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
+  private readonly visible: (task: AcceptedTask) => boolean;
 
   constructor(options: AcceptedTasksOptions = {}) {
     this.ttlMs = options.ttlMs ?? 300_000;
     this.maxEntries = Math.max(1, options.maxEntries ?? 100_000);
     this.now = options.now ?? Date.now;
+    this.visible = options.visible ?? ((): boolean => true);
   }
 
   /** Entries currently held (expired ones may linger until the next write). */
@@ -51,8 +60,14 @@ export class AcceptedTasks {
     this.evict(now);
   }
 
-  /** The accepted task `taskId`, unless unknown or expired. */
+  /** The accepted task `taskId`, unless unknown, expired, or not visible to the current caller. */
   get(taskId: string): AcceptedTask | undefined {
+    const task = this.peek(taskId);
+    return task !== undefined && this.visible(task) ? task : undefined;
+  }
+
+  /** The accepted task `taskId`, whoever submitted it (idempotency and conflict checks), unless unknown or expired. */
+  peek(taskId: string): AcceptedTask | undefined {
     const entry = this.entries.get(taskId);
     if (entry === undefined) return undefined;
     if (entry.expiresAt <= this.now()) {
@@ -60,6 +75,11 @@ export class AcceptedTasks {
       return undefined;
     }
     return entry.task;
+  }
+
+  /** Drops an entry (a submit whose command could not be published). */
+  forget(taskId: string): void {
+    this.entries.delete(taskId);
   }
 
   /** Every entry has the same lifetime, so insertion order is expiry order. */

@@ -85,11 +85,38 @@ describe('parseSubmitRequest: kinds and scans', () => {
     expect(initialStatus({ ...spec, depends_on: [] })).toBe('pending');
   });
 
-  it('refuses a parameter scan instead of dropping it', () => {
-    const err = failure(() => parseSubmitRequest({ function: 'f', scan: { size: [1, 2] } }, 10, ids));
+  it('turns a single task with a scan into a batch of its points', () => {
+    const req = parseSubmitRequest({ task_id: 'sweep', function: 'f', params: { fixed: 1 }, scan: { size: [1, 2] } }, 10, ids);
+    expect(req.kind).toBe('batch');
+    expect(req.clientIds).toEqual(['sweep.0', 'sweep.1']);
+    expect(req.specs.map((s) => [s.task_id, s.params, s.labels])).toEqual([
+      ['sweep.0', { fixed: 1, size: 1 }, { scan_index: '0' }],
+      ['sweep.1', { fixed: 1, size: 2 }, { scan_index: '1' }],
+    ]);
+  });
+
+  it('expands scans in a batch and fans dependants in over every point', () => {
+    const req = parseSubmitRequest({ tasks: [{ task_id: 's', function: 'f', scan: { n: [1, 2, 3] } }, { task_id: 'total', function: 'sum', depends_on: ['s'] }] }, 10, ids);
+    expect(req.specs.map((s) => s.task_id)).toEqual(['s.0', 's.1', 's.2', 'total']);
+    expect(req.specs[3]!.depends_on).toEqual(['s.0', 's.1', 's.2']);
+    expect(req.clientIds).toEqual(['s.0', 's.1', 's.2', 'total']);
+  });
+
+  it('refuses a scan over max_batch, a point id that clashes with a task, and a fan-in beyond 1000 dependencies', () => {
+    expect(failure(() => parseSubmitRequest({ function: 'f', scan: { a: [1, 2, 3] } }, 2, ids)).code).toBe(ErrorCode.BATCH_TOO_LARGE);
+    const clash = failure(() => parseSubmitRequest({ tasks: [{ task_id: 's', function: 'f', scan: { a: [1, 2] } }, { task_id: 's.1', function: 'f' }] }, 10, ids));
+    expect(clash.code).toBe(ErrorCode.VALIDATION);
+    expect(clash.data?.['field']).toBe('tasks[1].task_id');
+    const wide = { tasks: [{ task_id: 's', function: 'f', scan: { i: Array.from({ length: 1001 }, (_, i) => i) } }, { function: 'sum', depends_on: ['s'] }] };
+    const err = failure(() => parseSubmitRequest(wide, 2000, ids));
     expect(err.code).toBe(ErrorCode.VALIDATION);
-    expect(err.data?.['field']).toBe('scan');
-    expect(failure(() => parseSubmitRequest({ tasks: [{ function: 'f', scan: { n: [1] } }] }, 10, ids)).data?.['field']).toBe('tasks[0].scan');
+    expect(err.data?.['field']).toBe('tasks[1].depends_on');
+  });
+
+  it('refuses a scan whose points would carry more than 64 labels', () => {
+    const labels = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`l${i}`, 'v']));
+    const err = failure(() => parseSubmitRequest({ function: 'f', labels, scan: { a: [1] } }, 10, ids));
+    expect(err.data?.['field']).toBe('labels');
   });
 });
 

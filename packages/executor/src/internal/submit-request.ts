@@ -1,20 +1,26 @@
 /**
  * Turns a `POST /submit` body into task specs: one task or a `{ tasks: [...] }`
- * batch, each checked against core's task input schema, with every default
- * filled in. Specs are built field by field: nothing from the request is
- * merged into an existing object, and `params`/`labels` are carried as the
- * plain data `JSON.parse` produced.
+ * batch, each checked against core's task input schema, with parameter scans
+ * expanded and every default filled in. Specs are built field by field:
+ * nothing from the request is merged into an existing object, and
+ * `params`/`labels` are carried as the plain data `JSON.parse` produced (a
+ * scan point's are new objects holding copies of their own properties).
  */
-import { ErrorCode, SjeError, uuidv7, validators, type TaskInput, type TaskSpec, type TaskStatus } from '@sje/core';
+import { ErrorCode, SjeError, taskInputSchema, uuidv7, validators, type TaskInput, type TaskSpec, type TaskStatus } from '@sje/core';
+import { expandScans, SCAN_INDEX_LABEL, type SourcedInput } from './scan-expansion.js';
 
 /** A validated submit request. */
 export interface SubmitRequest {
-  /** `single`: one task at the top level; `batch`: a `{ tasks: [...] }` workflow. */
+  /** `single`: one task at the top level; `batch`: a `{ tasks: [...] }` workflow, a scan, or a template. */
   kind: 'single' | 'batch';
   /** The tasks with every default filled in, in request order. */
   specs: TaskSpec[];
   /** Task ids the client chose (idempotency keys), in request order. */
   clientIds: string[];
+  /** The workflow id chosen while parsing (a template submit prefixes its task ids with it). */
+  workflowId?: string;
+  /** The workflow template the request named. */
+  template?: string;
 }
 
 /** The function name of an approval gate submitted without one. */
@@ -53,22 +59,50 @@ export function initialStatus(spec: TaskSpec): Extract<TaskStatus, 'pending' | '
   return spec.depends_on.length === 0 && spec.delay_ms === undefined && spec.kind !== 'approval' ? 'queued' : 'pending';
 }
 
-/** `scan` (fan-out over parameter values) is not expanded by this executor: refuse it rather than drop it. */
-function refuseScan(input: TaskInput, field: string): TaskInput {
-  if (input.scan !== undefined) throw validationError(field, `'${field}' (parameter scan) is not supported by this executor`);
-  return input;
-}
-
 function validateBatchTask(value: unknown, index: number): TaskInput {
   const check = validators.taskInput(value);
-  if (check.ok) return refuseScan(check.value, `tasks[${index}].scan`);
+  if (check.ok) return check.value;
   const inner = check.field ?? '';
   const field = inner === '' ? `tasks[${index}]` : `tasks[${index}].${inner}`;
   throw validationError(field, check.reason, `tasks[${index}]: ${check.reason}`);
 }
 
+/** Most dependencies of one task, and most labels (limits of the task schema). */
+const MAX_DEPENDENCIES = taskInputSchema.properties.depends_on.maxItems;
+const MAX_LABELS = taskInputSchema.properties.labels.maxProperties;
+
 /**
- * Validates a submit body and fills defaults.
+ * Turns the validated tasks of a request into specs: expands parameter scans
+ * (see `scan-expansion.ts`), fills defaults and refuses duplicate ids.
+ * @throws SjeError `VALIDATION` or `BATCH_TOO_LARGE`.
+ */
+export function buildSpecs(inputs: readonly SourcedInput[], maxBatch: number, newId: () => string = uuidv7): Pick<SubmitRequest, 'specs' | 'clientIds'> {
+  const expanded = expandScans(inputs, { maxTasks: maxBatch, newId });
+  const specs: TaskSpec[] = [];
+  const clientIds: string[] = [];
+  const seen = new Map<string, string>();
+  for (const { input, field, clientId } of expanded) {
+    const spec = toTaskSpec(input, newId);
+    const at = (name: string): string => (field === '' ? name : `${field}.${name}`);
+    const first = seen.get(spec.task_id);
+    if (first !== undefined) throw validationError(at('task_id'), `duplicate task_id '${spec.task_id}' (also ${first})`);
+    seen.set(spec.task_id, field === '' ? 'the request' : field);
+    // A scan can push a fan-in task's dependencies, or a point's labels, past the schema's limits.
+    if (spec.depends_on.length > MAX_DEPENDENCIES) {
+      throw validationError(at('depends_on'), `task ${spec.task_id} would depend on ${spec.depends_on.length} tasks after scan expansion; at most ${MAX_DEPENDENCIES} are allowed`);
+    }
+    if (Object.keys(spec.labels).length > MAX_LABELS) {
+      throw validationError(at('labels'), `task ${spec.task_id} would have more than ${MAX_LABELS} labels with '${SCAN_INDEX_LABEL}'`);
+    }
+    specs.push(spec);
+    if (clientId) clientIds.push(spec.task_id);
+  }
+  return { specs, clientIds };
+}
+
+/**
+ * Validates a submit body and fills defaults. A single task with a `scan`
+ * becomes a batch of its points.
  * @throws SjeError `VALIDATION` (with `field` and `reason` in its data) or `BATCH_TOO_LARGE`.
  */
 export function parseSubmitRequest(body: unknown, maxBatch: number, newId: () => string = uuidv7): SubmitRequest {
@@ -76,7 +110,8 @@ export function parseSubmitRequest(body: unknown, maxBatch: number, newId: () =>
   if (!Object.hasOwn(body, 'tasks')) {
     const check = validators.taskInput(body);
     if (!check.ok) throw validationError(check.field ?? '', check.reason);
-    const spec = toTaskSpec(refuseScan(check.value, 'scan'), newId);
+    if (check.value.scan !== undefined) return { kind: 'batch', ...buildSpecs([{ input: check.value, field: '' }], maxBatch, newId) };
+    const spec = toTaskSpec(check.value, newId);
     return { kind: 'single', specs: [spec], clientIds: check.value.task_id === undefined ? [] : [spec.task_id] };
   }
   for (const key of Object.keys(body)) {
@@ -90,19 +125,6 @@ export function parseSubmitRequest(body: unknown, maxBatch: number, newId: () =>
       data: { max_batch: maxBatch, count: tasks.length },
     });
   }
-  const specs: TaskSpec[] = [];
-  const clientIds: string[] = [];
-  const seen = new Map<string, number>();
-  tasks.forEach((task: unknown, i) => {
-    const input = validateBatchTask(task, i);
-    const spec = toTaskSpec(input, newId);
-    const first = seen.get(spec.task_id);
-    if (first !== undefined) {
-      throw validationError(`tasks[${i}].task_id`, `duplicate task_id '${spec.task_id}' (also tasks[${first}])`);
-    }
-    seen.set(spec.task_id, i);
-    specs.push(spec);
-    if (input.task_id !== undefined) clientIds.push(spec.task_id);
-  });
-  return { kind: 'batch', specs, clientIds };
+  const inputs = tasks.map((task: unknown, i): SourcedInput => ({ input: validateBatchTask(task, i), field: `tasks[${i}]` }));
+  return { kind: 'batch', ...buildSpecs(inputs, maxBatch, newId) };
 }

@@ -17,10 +17,14 @@ import {
 } from '@sje/core';
 import type { BrokerPort } from '../app-deps.js';
 import type { AcceptedTask, AcceptedTasks } from './accepted-tasks.js';
+import { runUnscoped, visibleToCaller } from './auth/principal.js';
+import type { SubmitGuard } from './auth/submit-guard.js';
 import { publishCommand } from './confirmed-publish.js';
 import { externalDependencies, findCycle } from './dependency-graph.js';
 import { specDifferences, specFingerprint } from './spec-compare.js';
 import { initialStatus, parseSubmitRequest, type SubmitRequest } from './submit-request.js';
+import { isTemplateRequest, parseTemplateRequest } from './template-request.js';
+import { TemplateCatalog } from './workflow-templates.js';
 import type { TaskManagerClient } from './task-manager-client.js';
 
 /** One task in a submit answer. */
@@ -57,9 +61,16 @@ export interface SubmitServiceDeps {
   logger: Logger;
   maxBatch: number;
   publishTimeoutMs: number;
+  /** Workflow templates for `{ "workflow": name, "params": {...} }` submits. @defaultValue none */
+  templates?: TemplateCatalog;
   /** Id generator. @defaultValue uuidv7 */
   newId?: () => string;
+  /** Stamps the caller's tenant and applies the size and function checks. @defaultValue no tenant, no checks */
+  guard?: SubmitGuard;
 }
+
+/** The one message of every task id conflict, whoever holds the id (it says nothing about the other task). */
+export const TASK_ID_IN_USE = 'task id already in use';
 
 /** What is known of a task id before accepting the request. */
 interface Known {
@@ -88,11 +99,14 @@ export class SubmitService {
    * @throws SjeError with a code of the REST contract; {@link SubmitVetoError} when a plugin refused it.
    */
   async submit(body: unknown): Promise<SubmitAnswer> {
-    const request = parseSubmitRequest(body, this.deps.maxBatch, this.newId);
+    const request = isTemplateRequest(body)
+      ? parseTemplateRequest(body, this.deps.templates ?? TemplateCatalog.empty, this.deps.maxBatch, this.newId)
+      : parseSubmitRequest(body, this.deps.maxBatch, this.newId);
     const cycle = findCycle(request.specs);
     if (cycle) {
       throw new SjeError(ErrorCode.DEPENDENCY_CYCLE, `dependency cycle: ${cycle.join(' -> ')}`, { data: { cycle } });
     }
+    await this.deps.guard?.admit(request.specs);
     if (!this.deps.broker.connected) throw new BrokerUnavailableError('the message broker is not connected');
 
     const external = externalDependencies(request.specs);
@@ -103,7 +117,9 @@ export class SubmitService {
 
     for (const dep of external) {
       const k = known.get(dep);
-      if (k === undefined || (k.view === undefined && k.accepted === undefined)) {
+      // Another tenant's task is answered exactly as an unknown one.
+      const visible = (k?.view !== undefined && visibleToCaller(k.view.tenant)) || (k?.accepted !== undefined && visibleToCaller(k.accepted.tenant));
+      if (!visible) {
         const owner = request.specs.find((s) => s.depends_on.includes(dep));
         throw new SjeError(ErrorCode.UNKNOWN_DEPENDENCY, `task ${owner?.task_id ?? ''} depends on unknown task '${dep}'`, {
           data: { task_id: owner?.task_id, dependency: dep },
@@ -111,7 +127,7 @@ export class SubmitService {
       }
     }
 
-    const workflowId = request.kind === 'batch' ? this.newId() : undefined;
+    const workflowId = request.workflowId ?? (request.kind === 'batch' ? this.newId() : undefined);
     const payload: { tasks: TaskSpec[]; workflow_id?: string } = { tasks: request.specs };
     if (workflowId !== undefined) payload.workflow_id = workflowId;
     try {
@@ -122,18 +138,47 @@ export class SubmitService {
 
     const command: SubmitCommand = { type: 'submit', tasks: payload.tasks, submitted_at: new Date().toISOString() };
     if (workflowId !== undefined) command.workflow_id = workflowId;
-    await publishCommand(this.deps.broker, command, this.deps.publishTimeoutMs);
-
-    for (const spec of payload.tasks) {
-      const entry: AcceptedTask = { function: spec.function, fingerprint: specFingerprint(spec) };
-      if (workflowId !== undefined) entry.workflow_id = workflowId;
-      this.deps.accepted.remember(spec.task_id, entry);
+    if (request.template !== undefined) command.template = request.template;
+    const reserved = this.reserve(request, payload.tasks, workflowId);
+    try {
+      await publishCommand(this.deps.broker, command, this.deps.publishTimeoutMs);
+    } catch (err) {
+      for (const id of reserved) this.deps.accepted.forget(id);
+      throw err;
     }
     await this.deps.plugins.run('afterSubmit', payload);
 
     const refs = payload.tasks.map((s) => ({ task_id: s.task_id, status: initialStatus(s) }));
     if (request.kind === 'single') return { status: 201, body: refs[0]!, accepted: payload.tasks, kind: request.kind };
     return { status: 201, body: { workflow_id: workflowId!, tasks: refs }, accepted: payload.tasks, kind: request.kind };
+  }
+
+  /**
+   * Remembers the tasks as accepted before their command is published, so
+   * that a concurrent request on this executor for one of the same
+   * client-chosen ids sees them: one from another tenant, or with another
+   * spec, is refused here (it passed its own checks while this request was
+   * waiting). Runs without awaiting, so no request can slip in between the
+   * check and the reservation. Returns the ids newly reserved.
+   * @throws SjeError `TASK_ID_CONFLICT`
+   */
+  private reserve(request: SubmitRequest, specs: readonly TaskSpec[], workflowId: string | undefined): string[] {
+    const clientIds = new Set(request.clientIds);
+    for (const spec of specs) {
+      const held = clientIds.has(spec.task_id) ? this.deps.accepted.peek(spec.task_id) : undefined;
+      if (held !== undefined && (held.tenant !== spec.tenant || held.fingerprint !== specFingerprint(spec))) {
+        throw new SjeError(ErrorCode.TASK_ID_CONFLICT, TASK_ID_IN_USE, { data: { task_id: spec.task_id } });
+      }
+    }
+    const reserved: string[] = [];
+    for (const spec of specs) {
+      if (this.deps.accepted.peek(spec.task_id) === undefined) reserved.push(spec.task_id);
+      const entry: AcceptedTask = { function: spec.function, fingerprint: specFingerprint(spec) };
+      if (workflowId !== undefined) entry.workflow_id = workflowId;
+      if (spec.tenant !== undefined) entry.tenant = spec.tenant;
+      this.deps.accepted.remember(spec.task_id, entry);
+    }
+    return reserved;
   }
 
   /**
@@ -145,13 +190,14 @@ export class SubmitService {
   private async lookUp(ids: string[], external: string[]): Promise<Map<string, Known>> {
     const known = new Map<string, Known>();
     for (const id of ids) {
-      const accepted = this.deps.accepted.get(id);
+      // Every tenant's ids: a client-chosen id another tenant holds must be refused, not re-used.
+      const accepted = this.deps.accepted.peek(id);
       known.set(id, accepted === undefined ? {} : { accepted });
     }
     if (ids.length === 0) return known;
     let views: (TaskView | null)[];
     try {
-      views = await this.deps.taskManager.getTasks(ids);
+      views = await runUnscoped(() => this.deps.taskManager.getTasks(ids));
     } catch (err) {
       if (!(err instanceof SjeError) || err.code !== ErrorCode.TASK_MANAGER_UNAVAILABLE) throw err;
       const unverifiable = external.filter((dep) => known.get(dep)?.accepted === undefined);
@@ -173,8 +219,10 @@ export class SubmitService {
 
   /**
    * When client-given ids already exist: the earlier answer (200) if every
-   * task of the request exists with an identical spec, else a conflict (409).
-   * Returns `undefined` when none of them exists.
+   * task of the request exists with an identical spec and the same tenant,
+   * else a conflict (409, always {@link TASK_ID_IN_USE}; the differing fields
+   * are named only for the caller's own task). Returns `undefined` when none
+   * of them exists.
    */
   private existingTasks(request: SubmitRequest, known: Map<string, Known>): SubmitAnswer | undefined {
     const existing: { spec: TaskSpec; known: Known }[] = [];
@@ -184,12 +232,15 @@ export class SubmitService {
     }
     if (existing.length === 0) return undefined;
     for (const { spec, known: k } of existing) {
+      const owner = k.view !== undefined ? k.view.tenant : k.accepted?.tenant;
+      if (owner !== spec.tenant) throw new SjeError(ErrorCode.TASK_ID_CONFLICT, TASK_ID_IN_USE, { data: { task_id: spec.task_id } });
+    }
+    for (const { spec, known: k } of existing) {
       const fields = k.view ? specDifferences(spec, k.view) : k.accepted!.fingerprint === specFingerprint(spec) ? [] : undefined;
       if (fields === undefined || fields.length > 0) {
         const data: Record<string, unknown> = { task_id: spec.task_id };
         if (fields) data['fields'] = fields;
-        const which = fields ? ` (differs in ${fields.join(', ')})` : '';
-        throw new SjeError(ErrorCode.TASK_ID_CONFLICT, `task ${spec.task_id} already exists with a different spec${which}`, { data });
+        throw new SjeError(ErrorCode.TASK_ID_CONFLICT, TASK_ID_IN_USE, { data });
       }
     }
     const statusOf = (k: Known): TaskStatus => k.view?.status ?? 'pending';
@@ -201,8 +252,8 @@ export class SubmitService {
     const [workflowId] = workflows;
     if (existing.length < request.specs.length || workflows.size !== 1 || workflowId === undefined) {
       const ids = existing.map((e) => e.spec.task_id);
-      throw new SjeError(ErrorCode.TASK_ID_CONFLICT, `tasks ${ids.join(', ')} already exist; a batch may repeat only a whole earlier batch`, {
-        data: { existing: ids },
+      throw new SjeError(ErrorCode.TASK_ID_CONFLICT, TASK_ID_IN_USE, {
+        data: { existing: ids, reason: 'a batch may repeat only a whole earlier batch' },
       });
     }
     return {

@@ -1,15 +1,52 @@
 /**
  * Answers the executors' queries: `get_tasks` straight from the store,
- * `cancel_task` through the command loop (it writes).
+ * `cancel_task`, `cancel_workflow` and `decide_approval` through the command
+ * loop (they write), `get_functions` from the worker registry. A query that
+ * names a tenant sees only that tenant's tasks and workflows: anything else
+ * is answered exactly as an unknown id.
  */
-import { serializeError, type ApprovalReply, type Broker, type CancelTaskReply, type WorkflowReply, type Delivery, type GetTasksReply, type Logger, type TaskManagerQuery, type TaskManagerReply } from '@sje/core';
+import {
+  serializeError,
+  type ApprovalReply,
+  type Broker,
+  type CancelTaskReply,
+  type Delivery,
+  type FunctionsReply,
+  type GetTasksReply,
+  type Logger,
+  type TaskManagerQuery,
+  type TaskManagerReply,
+  type WorkerInfo,
+  type WorkflowReply,
+} from '@sje/core';
 import type { CommandLoop } from './command-loop.js';
-import { applyApproval } from './commands/approval.js';
-import { applyCancel, applyCancelWorkflow } from './commands/cancel.js';
+import { applyApproval, type ApprovalResult } from './commands/approval.js';
+import { applyCancel, applyCancelWorkflow, type CancelResult } from './commands/cancel.js';
 import type { CommandContext } from './commands/command-context.js';
-import { toView } from './store/task-record.js';
+import { toView, visibleTo } from './store/task-record.js';
 import type { TaskStore } from './store/task-store.js';
+import type { UnitOfWork } from './unit-of-work.js';
 import { toWorkflowView, type WorkflowTracker } from './workflow-tracker.js';
+
+/** Where the query service learns which workers are online. */
+export interface WorkerDirectory {
+  readonly online: WorkerInfo[];
+}
+
+/** For each queue, the sorted functions some online worker taking from it registered. */
+export function functionsByQueue(workers: readonly WorkerInfo[]): Record<string, string[]> {
+  const byQueue = new Map<string, Set<string>>();
+  for (const w of workers) {
+    for (const q of w.queues) {
+      const set = byQueue.get(q) ?? new Set<string>();
+      for (const fn of w.functions) set.add(fn);
+      byQueue.set(q, set);
+    }
+  }
+  const out: Record<string, string[]> = {};
+  for (const [q, fns] of [...byQueue].sort(([a], [b]) => a.localeCompare(b))) out[q] = [...fns].sort();
+  return out;
+}
 
 /** Serves queries arriving on the queries queue. */
 export class QueryService {
@@ -20,11 +57,12 @@ export class QueryService {
     private readonly ctx: CommandContext,
     private readonly workflows: WorkflowTracker,
     private readonly logger: Logger,
+    private readonly workers: WorkerDirectory,
   ) {}
 
-  private async workflowReply(workflowId: string): Promise<WorkflowReply> {
+  private async workflowReply(workflowId: string, tenant: string | undefined): Promise<WorkflowReply> {
     const record = await this.store.getWorkflow(workflowId);
-    if (!record) return { type: 'workflow', workflow: null };
+    if (!record || !visibleTo(tenant, record.tenant)) return { type: 'workflow', workflow: null };
     return { type: 'workflow', workflow: toWorkflowView(record, await this.store.getWorkflowTasks(workflowId)) };
   }
 
@@ -40,34 +78,58 @@ export class QueryService {
     await this.broker.reply(delivery.raw, reply).catch(() => undefined);
   }
 
+  /** Whether the task `taskId` exists and the tenant may see it (read inside the batch, so the answer and the change agree). */
+  private static async visible(uow: UnitOfWork, taskId: string, tenant: string | undefined): Promise<boolean> {
+    const record = await uow.get(taskId);
+    return record !== undefined && visibleTo(tenant, record.tenant);
+  }
+
   private async answer(query: TaskManagerQuery): Promise<TaskManagerReply> {
     switch (query.type) {
       case 'get_tasks': {
         const found = await this.store.getTasks(query.task_ids);
-        const reply: GetTasksReply = { type: 'tasks', tasks: query.task_ids.map((id) => { const r = found.get(id); return r ? toView(r) : null; }) };
+        const reply: GetTasksReply = {
+          type: 'tasks',
+          tasks: query.task_ids.map((id) => {
+            const r = found.get(id);
+            return r && visibleTo(query.tenant, r.tenant) ? toView(r) : null;
+          }),
+        };
         return reply;
       }
       case 'cancel_task': {
-        const result = await this.loop.run((uow) => applyCancel(uow, this.ctx, query.task_id));
+        const result = await this.loop.run(
+          async (uow): Promise<CancelResult> =>
+            (await QueryService.visible(uow, query.task_id, query.tenant)) ? applyCancel(uow, this.ctx, query.task_id) : { record: undefined, changed: false },
+        );
         const reply: CancelTaskReply = { type: 'cancel_result', task: result.record ? toView(result.record) : null, changed: result.changed };
         if (result.previous !== undefined) reply.previous_status = result.previous;
         return reply;
       }
       case 'get_workflow':
-        return this.workflowReply(query.workflow_id);
+        return this.workflowReply(query.workflow_id, query.tenant);
       case 'cancel_workflow': {
         const exists = await this.store.getWorkflow(query.workflow_id);
-        if (!exists) return { type: 'workflow', workflow: null };
+        if (!exists || !visibleTo(query.tenant, exists.tenant)) return { type: 'workflow', workflow: null };
         await this.loop.run(async (uow) => {
           const tasks = await this.workflows.tasksOf(uow, query.workflow_id);
           return applyCancelWorkflow(uow, this.ctx, tasks.map((t) => t.task_id));
         });
-        return this.workflowReply(query.workflow_id);
+        return this.workflowReply(query.workflow_id, query.tenant);
       }
       case 'decide_approval': {
-        const result = await this.loop.run((uow) => applyApproval(uow, this.ctx, query.task_id, query.approve, query.comment));
+        const result = await this.loop.run(
+          async (uow): Promise<ApprovalResult> =>
+            (await QueryService.visible(uow, query.task_id, query.tenant))
+              ? applyApproval(uow, this.ctx, query.task_id, query.approve, query.comment)
+              : { record: undefined, changed: false },
+        );
         const reply: ApprovalReply = { type: 'approval_result', task: result.record ? toView(result.record) : null, changed: result.changed };
         if (result.previous !== undefined) reply.previous_status = result.previous;
+        return reply;
+      }
+      case 'get_functions': {
+        const reply: FunctionsReply = { type: 'functions', queues: functionsByQueue(this.workers.online) };
         return reply;
       }
     }

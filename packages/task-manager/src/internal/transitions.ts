@@ -27,6 +27,7 @@ export function buildEvent(record: TaskRecord, previous: TaskStatus | undefined,
   };
   if (previous !== undefined) event.previous_status = previous;
   if (record.workflow_id !== undefined) event.workflow_id = record.workflow_id;
+  if (record.tenant !== undefined) event.tenant = record.tenant;
   if (view.worker !== undefined) event.worker = view.worker;
   if (record.status === 'succeeded' && record.result !== undefined) event.result = record.result;
   if (record.error !== undefined && isFinalStatus(record.status)) event.error = record.error;

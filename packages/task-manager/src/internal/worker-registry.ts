@@ -12,6 +12,8 @@ interface Entry {
   lastSeen: number;
   /** Known only from the store (running tasks at start-up), not yet heard from. */
   provisional: boolean;
+  /** The registered process (`host/pid/started_at`), once a `register` was seen. */
+  instance?: string;
 }
 
 /** Options of {@link WorkerRegistry}. */
@@ -79,10 +81,16 @@ export class WorkerRegistry {
       case 'register': {
         const info: WorkerInfo = { worker_id: msg.worker_id, host: msg.host, queues: msg.queues, functions: msg.functions, concurrency: msg.concurrency };
         const known = this.workers.get(msg.worker_id);
-        this.workers.set(msg.worker_id, { info, lastSeen: now, provisional: false });
+        const instance = `${msg.host}/${msg.pid}/${msg.started_at}`;
+        this.workers.set(msg.worker_id, { info, lastSeen: now, provisional: false, instance });
         if (!known || known.provisional) {
           this.options.logger.info('worker online', { worker_id: msg.worker_id, host: msg.host, queues: msg.queues, concurrency: msg.concurrency });
           await this.options.plugins.run('onWorkerOnline', { worker: info });
+        } else if (known.instance !== undefined && known.instance !== instance) {
+          // A new process under the same worker id (a fixed worker.id, restarted): the runs of the
+          // previous process died with it. Its heartbeats would otherwise keep them "running" forever.
+          this.options.logger.warn('worker restarted under the same id; handing on the tasks its previous process held', { worker_id: msg.worker_id });
+          await this.options.onLost(msg.worker_id);
         }
         return;
       }

@@ -51,6 +51,7 @@ export function toWorkflowView(workflow: WorkflowRecord, tasks: readonly TaskRec
   };
   if (workflow.template !== undefined) view.template = workflow.template;
   if (workflow.finished_at !== undefined) view.finished_at = workflow.finished_at;
+  if (workflow.tenant !== undefined) view.tenant = workflow.tenant;
   return view;
 }
 
@@ -78,6 +79,7 @@ export class WorkflowTracker {
         const created = uow.newWorkflows.get(workflowId);
         record = { workflow_id: workflowId, status: 'pending', total: 0, counts: {}, created_at: uow.nowIso };
         if (created?.template !== undefined) record.template = created.template;
+        if (created?.tenant !== undefined) record.tenant = created.tenant;
       }
       const next: Partial<Record<TaskStatus, number>> = { ...record.counts };
       for (const [status, d] of deltas) {
@@ -95,6 +97,7 @@ export class WorkflowTracker {
       if (status === previous) continue;
       const event: WorkflowEvent = { type: 'workflow_event', workflow_id: workflowId, status, counts: next, total: record.total, at: uow.nowIso };
       if (previous !== undefined) event.previous_status = previous;
+      if (record.tenant !== undefined) event.tenant = record.tenant;
       uow.send({ exchange: this.topology.exchanges.events, routing_key: `workflow.${status}`, body: event });
     }
     uow.workflowDeltas.clear();

@@ -1,11 +1,13 @@
 /**
  * `GET /status/:task_id`: the task's view from the task-manager, or the
  * "accepted, not yet recorded" answer for a task this executor accepted a
- * moment ago.
+ * moment ago. While the broker is away (or the task-manager does not answer
+ * the query in time) the view is read from the task-managers' ops endpoints.
  */
-import { ErrorCode, isValidTaskId, SjeError } from '@sje/core';
+import { ErrorCode, isValidTaskId, SjeError, type TaskView } from '@sje/core';
 import type { Request, RequestHandler, Response } from 'express';
 import type { RouteContext } from '../route-context.js';
+import { isQueryUnavailable, TaskStoreFallback } from '../task-store-fallback.js';
 
 /** Reads and checks the `:task_id` path parameter. */
 export function taskIdParam(req: Request): string {
@@ -20,10 +22,19 @@ export function taskIdParam(req: Request): string {
 
 /** The handler of `GET /status/:task_id`. */
 export function statusRoute(ctx: RouteContext): RequestHandler {
+  const { config, logger } = ctx.deps;
+  const fallback = new TaskStoreFallback({ urls: config.executor.task_manager_urls, opsToken: config.security.ops_token, logger });
   return async (req: Request, res: Response): Promise<void> => {
     try {
       const taskId = taskIdParam(req);
-      const [view] = await ctx.taskManager.getTasks([taskId]);
+      let view: TaskView | null | undefined;
+      try {
+        [view] = await ctx.taskManager.getTasks([taskId]);
+      } catch (err) {
+        if (!fallback.enabled || !isQueryUnavailable(err)) throw err;
+        view = await fallback.getTask(taskId);
+        if (view === undefined) throw err;
+      }
       if (view) {
         res.status(200).json(view);
         return;

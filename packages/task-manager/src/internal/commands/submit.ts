@@ -45,7 +45,7 @@ export async function applySubmit(uow: UnitOfWork, ctx: CommandContext, cmd: Sub
   }
   for (const record of fresh) {
     recordEvent(uow, ctx.topology, buildEvent(record, undefined, uow.nowIso));
-    if (cmd.workflow_id !== undefined) uow.registerWorkflow(cmd.workflow_id, cmd.template, cmd.tasks.length);
+    if (cmd.workflow_id !== undefined) uow.registerWorkflow(cmd.workflow_id, cmd.template, cmd.tasks.length, record.tenant);
     const deps = await ctx.dependencies.evaluate(uow, record);
     record.deps_remaining = deps.remaining;
     if (deps.blockedBy !== undefined) {
