@@ -122,11 +122,9 @@ describe('Broker publish and consume', () => {
     expect(left[0]?.redelivered).toBe(true);
   });
 
-  // Known defect: Broker.close() closes the connection while acks are still
-  // buffered on the consumer channels; the connection's Close frame overtakes
-  // them and the broker redelivers those messages. Once close() closes the
-  // consumer channels before the connection, this test fails: make it `it`.
-  it.fails('close() delivers acks given just before it (no redelivery after a clean shutdown)', async () => {
+  // close() must cancel and close the consumer channels before the connection,
+  // or the connection's Close frame overtakes buffered acks.
+  it('close() delivers acks given just before it (no redelivery after a clean shutdown)', async () => {
     const t = newTopology();
     const broker = newBroker(t);
     await broker.start(10_000);

@@ -552,8 +552,19 @@ export class Broker extends EventEmitter {
     const pub = this.pub;
     this.pub = undefined;
     if (pub) await pub.waitForConfirms().catch(() => undefined);
+    // Cancel and close each consumer channel first: acks still buffered on them
+    // would otherwise be overtaken by the connection's Close and the broker
+    // would redeliver those messages.
+    for (const c of this.consumers) {
+      const ch = c.channel;
+      const tag = c.tag;
+      delete c.channel;
+      delete c.tag;
+      if (ch && tag) await ch.cancel(tag).catch(() => undefined);
+      if (ch) await ch.close().catch(() => undefined);
+    }
     this.model = undefined;
-    if (model) await model.close().catch(() => undefined);
+    if (model) await closeWithin(model, 5000);
   }
 }
 
@@ -572,6 +583,21 @@ function withHeartbeat(url: string, seconds: number): string {
   if (parsed.searchParams.has('heartbeat')) return url;
   parsed.searchParams.set('heartbeat', String(seconds));
   return parsed.toString();
+}
+
+/** Closes a connection; if the server never confirms within `ms`, drops the socket. */
+async function closeWithin(model: ChannelModel, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(true), ms);
+  });
+  const closed = model.close().then(
+    () => false,
+    () => false,
+  );
+  const late = await Promise.race([closed, timedOut]);
+  clearTimeout(timer);
+  if (late) (model.connection as unknown as { stream?: { destroy?: () => void } }).stream?.destroy?.();
 }
 
 function safeAck(ch: Channel, msg: ConsumeMessage): void {
