@@ -28,7 +28,7 @@ function sensitiveKeys(): string[] {
       } else walk(v as Record<string, unknown>, [...path, k]);
     }
   };
-  walk(configSchema as unknown as Record<string, unknown>, []);
+  walk(configSchema, []);
   return out;
 }
 

@@ -24,8 +24,9 @@ export interface BrokerCapabilities {
 
 /** Reads capabilities from the connection's server properties. */
 export function detectCapabilities(serverProperties: Record<string, unknown>): BrokerCapabilities {
-  const product = String(serverProperties['product'] ?? 'unknown');
-  const version = String(serverProperties['version'] ?? '0.0.0');
+  const text = (v: unknown, fallback: string): string => (typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : fallback);
+  const product = text(serverProperties['product'], 'unknown');
+  const version = text(serverProperties['version'], '0.0.0');
   const [major = 0, minor = 0] = version.split('.').map((p) => Number.parseInt(p, 10) || 0);
   const atLeast = (a: number, b: number): boolean => major > a || (major === a && minor >= b);
   return {

@@ -146,8 +146,7 @@ export class Broker extends EventEmitter {
 
   /** The broker's version string, once connected (e.g. `3.10.8`). */
   get serverVersion(): string | undefined {
-    const v = this.serverProperties['version'];
-    return v === undefined ? undefined : String(v);
+    return this.capabilities?.version;
   }
 
   /**
@@ -389,7 +388,7 @@ export class Broker extends EventEmitter {
     const entry: ConsumerEntry = {
       queue,
       handler: handler as MessageHandler<unknown>,
-      options: options as ConsumeOptions<unknown>,
+      options: options,
       paused: false,
     };
     this.consumers.push(entry);

@@ -124,7 +124,7 @@ export function describeConfig(): { key: string; env: string; doc: string; defau
       } else walk(v as Record<string, unknown>, p);
     }
   };
-  walk(configSchema as unknown as Record<string, unknown>, []);
+  walk(configSchema, []);
   return out;
 }
 
@@ -192,7 +192,7 @@ export function loadConfig(options: LoadConfigOptions = {}): SjeConfig {
     yamlRegistered = true;
   }
   const env = options.env ?? process.env;
-  const schema = withEnvNames(configSchema as unknown as Record<string, unknown>);
+  const schema = withEnvNames(configSchema);
   // convict reads process.env itself; we apply env overrides explicitly so a caller-given env works.
   const conf = convict(stripEnv(schema) as convict.Schema<SjeConfig>, { env: {}, args: [] });
   if (options.file !== undefined) {
@@ -205,8 +205,8 @@ export function loadConfig(options: LoadConfigOptions = {}): SjeConfig {
     }
     if (parsed !== null && parsed !== undefined) {
       if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`config file ${options.file} must hold a mapping at the top level`);
-      checkKnownKeys(parsed as Record<string, unknown>, configSchema as unknown as Record<string, unknown>, [], options.file);
-      conf.load(parsed as object);
+      checkKnownKeys(parsed as Record<string, unknown>, configSchema, [], options.file);
+      conf.load(parsed);
     }
   }
   for (const entry of describeConfig()) {
@@ -218,13 +218,13 @@ export function loadConfig(options: LoadConfigOptions = {}): SjeConfig {
       throw new ConfigError(`environment variable ${entry.env} (config key '${entry.key}') is invalid: ${(err as Error).message}`, { key: entry.key });
     }
   }
-  if (options.overrides) conf.load(options.overrides as object);
+  if (options.overrides) conf.load(options.overrides);
   try {
     conf.validate({ allowed: 'strict' });
   } catch (err) {
     throw new ConfigError(`invalid configuration: ${(err as Error).message}`);
   }
-  const config = conf.getProperties() as SjeConfig;
+  const config = conf.getProperties();
   config.plugins = config.plugins.map((p) => (typeof p === 'string' ? { name: p } : p));
   if (config.amqp.url_file !== '') config.amqp.url = readUrlFile(config.amqp.url_file, env);
   return config;

@@ -25,8 +25,9 @@ export interface LoggerOptions {
 const pretty = winston.format.printf((info) => {
   const { level, message, timestamp, service, task_id, ...rest } = info as Record<string, unknown>;
   const extra = Object.keys(rest).length > 0 ? ` ${JSON.stringify(rest)}` : '';
-  const task = task_id ? ` [${String(task_id)}]` : '';
-  return `${String(timestamp)} ${String(level)} ${String(service)}${task}: ${String(message)}${extra}`;
+  const str = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v) ?? '');
+  const task = task_id ? ` [${str(task_id)}]` : '';
+  return `${str(timestamp)} ${str(level)} ${str(service)}${task}: ${str(message)}${extra}`;
 });
 
 /**

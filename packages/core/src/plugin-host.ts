@@ -116,7 +116,7 @@ export interface PluginContext {
  * A task handler contributed by a plugin; workers register it like their own.
  * The context is the worker's `TaskContext` (taskId, attempt, signal, progress, log, ...).
  */
-export type PluginTaskHandler = (params: Record<string, unknown>, ctx: PluginTaskContext) => Promise<unknown> | unknown;
+export type PluginTaskHandler = (params: Record<string, unknown>, ctx: PluginTaskContext) => unknown;
 
 /** The part of the worker's task context a plugin handler can rely on. */
 export interface PluginTaskContext {

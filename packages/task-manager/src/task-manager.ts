@@ -87,9 +87,10 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
   const topology = broker.topology;
   const store = options.store ?? createStore(config);
   const outbox = new OutboxPublisher(broker, store, logger);
-  let scheduler: DueTaskScheduler | undefined;
+  // The loop tells the scheduler about due times; the scheduler runs jobs on the loop.
+  const schedulerRef: { current?: DueTaskScheduler } = {};
   const workflows = new WorkflowTracker(store, topology);
-  const loop = new CommandLoop({ store, outbox, plugins, logger, beforeCommit: (uow) => workflows.update(uow), onCommitted: (due) => scheduler?.notify(due) });
+  const loop = new CommandLoop({ store, outbox, plugins, logger, beforeCommit: (uow) => workflows.update(uow), onCommitted: (due) => schedulerRef.current?.notify(due) });
   const ctx: CommandContext = {
     topology,
     dependencies: new DependencyResolver(topology),
@@ -97,7 +98,8 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
     logger,
     maxDeliveries: config.task_manager.max_deliveries,
   };
-  scheduler = new DueTaskScheduler({ store, loop, topology, logger, maxSleepMs: config.task_manager.scheduler_tick_ms });
+  const scheduler = new DueTaskScheduler({ store, loop, topology, logger, maxSleepMs: config.task_manager.scheduler_tick_ms });
+  schedulerRef.current = scheduler;
   const registry = new WorkerRegistry({
     broker,
     store,
@@ -207,7 +209,7 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
       await broker.consume(topology.queues.queries, (q, d) => queries.handle(q, d), { validate: validators.query, prefetch: 100, onError: 'dead-letter' });
       await broker.start(0);
       await registry.start();
-      scheduler?.start();
+      scheduler.start();
       loop.flushOutbox();
       await plugins.run('onReady', { service: 'task-manager' });
       logger.info('task-manager started', { store: store.constructor.name, prefix: topology.prefix });
@@ -218,7 +220,7 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
         await broker.pauseAll();
         await loop.idle();
         loop.stop();
-        scheduler?.stop();
+        scheduler.stop();
         registry.stop();
         await ops?.close();
         await plugins.close();

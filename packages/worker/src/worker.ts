@@ -102,10 +102,11 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
   if (!WORKER_ID.test(id)) throw new ConfigError(`invalid worker id '${id}' (1-150 chars of [A-Za-z0-9_.:-])`, { key: 'worker.id' });
   const opsPort = options.opsPort ?? config.worker.ops_port;
 
-  let worker: SjeWorker | undefined;
+  // The runtime's broker declares the worker's queues on each connect; the worker exists by then.
+  const ref: { worker?: SjeWorker } = {};
   const runtimeOptions: RuntimeOptions = {
     onConnect: async (channel) => {
-      if (worker) await worker.declareQueues(channel);
+      if (ref.worker) await ref.worker.declareQueues(channel);
     },
   };
   if (options.importer) runtimeOptions.importer = options.importer;
@@ -118,8 +119,8 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     await runtime.plugins.close();
     throw err;
   }
-  worker = new SjeWorker(runtime, { id, handlers, concurrency, queues, opsPort });
-  return worker;
+  ref.worker = new SjeWorker(runtime, { id, handlers, concurrency, queues, opsPort });
+  return ref.worker;
 }
 
 /** Registers the handlers plugins contribute; a name the worker already has is an error. */

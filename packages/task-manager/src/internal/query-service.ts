@@ -98,11 +98,16 @@ export class QueryService {
         return reply;
       }
       case 'cancel_task': {
-        const result = await this.loop.run(
-          async (uow): Promise<CancelResult> =>
-            (await QueryService.visible(uow, query.task_id, query.tenant)) ? applyCancel(uow, this.ctx, query.task_id) : { record: undefined, changed: false },
+        const result = await this.loop.run(async (uow): Promise<CancelResult> =>
+          (await QueryService.visible(uow, query.task_id, query.tenant))
+            ? applyCancel(uow, this.ctx, query.task_id)
+            : { record: undefined, changed: false },
         );
-        const reply: CancelTaskReply = { type: 'cancel_result', task: result.record ? toView(result.record) : null, changed: result.changed };
+        const reply: CancelTaskReply = {
+          type: 'cancel_result',
+          task: result.record ? toView(result.record) : null,
+          changed: result.changed,
+        };
         if (result.previous !== undefined) reply.previous_status = result.previous;
         return reply;
       }
@@ -113,18 +118,25 @@ export class QueryService {
         if (!exists || !visibleTo(query.tenant, exists.tenant)) return { type: 'workflow', workflow: null };
         await this.loop.run(async (uow) => {
           const tasks = await this.workflows.tasksOf(uow, query.workflow_id);
-          return applyCancelWorkflow(uow, this.ctx, tasks.map((t) => t.task_id));
+          return applyCancelWorkflow(
+            uow,
+            this.ctx,
+            tasks.map((t) => t.task_id),
+          );
         });
         return this.workflowReply(query.workflow_id, query.tenant);
       }
       case 'decide_approval': {
-        const result = await this.loop.run(
-          async (uow): Promise<ApprovalResult> =>
-            (await QueryService.visible(uow, query.task_id, query.tenant))
-              ? applyApproval(uow, this.ctx, query.task_id, query.approve, query.comment)
-              : { record: undefined, changed: false },
+        const result = await this.loop.run(async (uow): Promise<ApprovalResult> =>
+          (await QueryService.visible(uow, query.task_id, query.tenant))
+            ? applyApproval(uow, this.ctx, query.task_id, query.approve, query.comment)
+            : { record: undefined, changed: false },
         );
-        const reply: ApprovalReply = { type: 'approval_result', task: result.record ? toView(result.record) : null, changed: result.changed };
+        const reply: ApprovalReply = {
+          type: 'approval_result',
+          task: result.record ? toView(result.record) : null,
+          changed: result.changed,
+        };
         if (result.previous !== undefined) reply.previous_status = result.previous;
         return reply;
       }

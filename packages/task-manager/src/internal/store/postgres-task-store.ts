@@ -193,7 +193,12 @@ export class PostgresTaskStore implements TaskStore {
         );
         const depTask: string[] = [];
         const depOn: string[] = [];
-        for (const r of t) for (const d of r.depends_on) (depTask.push(r.task_id), depOn.push(d));
+        for (const r of t) {
+          for (const d of r.depends_on) {
+            depTask.push(r.task_id);
+            depOn.push(d);
+          }
+        }
         if (depTask.length > 0) {
           await client.query(this.sql('INSERT INTO {p}task_deps (task_id, depends_on) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING'), [depTask, depOn]);
         }
