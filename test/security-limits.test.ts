@@ -45,7 +45,15 @@ describe('limits', () => {
     expect(one.body.error.code).toBe('SJE_ERR_PAYLOAD_TOO_LARGE');
     expect(one.body.error.message).toContain('task big-one');
     expect(one.body.error.details).toMatchObject({ task_id: 'big-one', index: 0, max_params_bytes: 2000 });
-    const batch = await call(api, 'POST', '/submit', { key: sizes.key, json: { tasks: [{ function: 'echo', params: { small: 1 } }, { function: 'echo', params: big }] } });
+    const batch = await call(api, 'POST', '/submit', {
+      key: sizes.key,
+      json: {
+        tasks: [
+          { function: 'echo', params: { small: 1 } },
+          { function: 'echo', params: big },
+        ],
+      },
+    });
     expect(batch.status).toBe(413);
     expect(batch.body.error.message).toMatch(/^tasks\[1\] \(task [0-9a-f-]{36}\) has params of \d+ bytes/);
     const fits = await call(api, 'POST', '/submit', { key: sizes.key, json: { function: 'echo', params: { blob: 'y'.repeat(1980) } } });
@@ -54,7 +62,8 @@ describe('limits', () => {
 
   it('limits submits per key with 429 and Retry-After; other keys and reads are not held back', async () => {
     const answers = [];
-    for (let i = 0; i < 6; i++) answers.push(await call(api, 'POST', '/submit', { key: limited.key, json: { function: 'echo', params: { i } } }));
+    for (let i = 0; i < 6; i++)
+      answers.push(await call(api, 'POST', '/submit', { key: limited.key, json: { function: 'echo', params: { i } } }));
     expect(answers.slice(0, 5).map((a) => a.status)).toEqual([201, 201, 201, 201, 201]);
     const refused = answers[5]!;
     expect(refused.status).toBe(429);
@@ -93,7 +102,12 @@ describe('limits', () => {
     const gate = `gate-${randomUUID()}`;
     const batch = await call(api, 'POST', '/submit', {
       key: strict.key,
-      json: { tasks: [{ task_id: gate, kind: 'approval' }, { function: 'echo', depends_on: [gate] }] },
+      json: {
+        tasks: [
+          { task_id: gate, kind: 'approval' },
+          { function: 'echo', depends_on: [gate] },
+        ],
+      },
     });
     expect(batch.status).toBe(201);
   });

@@ -16,7 +16,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createExecutor, type Executor } from '../packages/executor/src/index.js';
 import { createTaskManager, type TaskManager } from '../packages/task-manager/src/index.js';
 import { createWorker, type Worker } from '../packages/worker/src/index.js';
-import { createLogger, type ApiKeyEntry, type ApiKeyScope, type DeepPartial, type SjeConfig, type SjePlugin } from '../packages/core/src/index.js';
+import {
+  createLogger,
+  type ApiKeyEntry,
+  type ApiKeyScope,
+  type DeepPartial,
+  type SjeConfig,
+  type SjePlugin,
+} from '../packages/core/src/index.js';
 import { disposeTestConfig, testConfig } from './helpers/stack.js';
 
 /** A generated API key with its configuration entry (holding only its digest). */
@@ -73,7 +80,12 @@ export async function startStack(
 ): Promise<Stack> {
   const config = await testConfig({ topology: { queue_type: 'classic' }, ...overrides });
   const logger = (service: string) => createLogger({ service, silent: true });
-  const taskManager = await createTaskManager({ config, logger: logger('task-manager'), opsPort: false, plugins: options.taskManagerPlugins ?? [] });
+  const taskManager = await createTaskManager({
+    config,
+    logger: logger('task-manager'),
+    opsPort: false,
+    plugins: options.taskManagerPlugins ?? [],
+  });
   await taskManager.start();
   const worker = await createWorker({ config, handlers: TEST_HANDLERS as never, logger: logger('worker'), opsPort: false });
   await worker.start();
@@ -114,7 +126,12 @@ export interface Answer {
 }
 
 /** Calls the API, with `Authorization: Bearer <key>` when a key is given. */
-export async function call(api: string, method: string, path: string, options: { key?: string; json?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> {
+export async function call(
+  api: string,
+  method: string,
+  path: string,
+  options: { key?: string; json?: unknown; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   const headers: Record<string, string> = { ...(options.headers ?? {}) };
   if (options.key !== undefined) headers['authorization'] = `Bearer ${options.key}`;
   const init: RequestInit = { method, headers };
@@ -134,14 +151,21 @@ export async function call(api: string, method: string, path: string, options: {
 }
 
 /** Polls `GET /status/:id` with `key` until the task is in one of `statuses`. */
-export async function waitForStatus(api: string, key: string | undefined, taskId: string, statuses: string[], timeoutMs = 20_000): Promise<any> {
+export async function waitForStatus(
+  api: string,
+  key: string | undefined,
+  taskId: string,
+  statuses: string[],
+  timeoutMs = 20_000,
+): Promise<any> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     const res = await call(api, 'GET', `/status/${encodeURIComponent(taskId)}`, key === undefined ? {} : { key });
     last = res.body;
     if (res.status === 200 && statuses.includes(res.body.status) && res.body.accepted !== true) return res.body;
-    if (Date.now() > deadline) throw new Error(`task ${taskId} did not reach ${statuses.join('|')} within ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+    if (Date.now() > deadline)
+      throw new Error(`task ${taskId} did not reach ${statuses.join('|')} within ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

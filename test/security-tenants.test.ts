@@ -39,12 +39,20 @@ interface Owned {
 }
 
 async function own(owner: TestKey): Promise<Owned> {
-  const task = await call(api, 'POST', '/submit', { key: owner.key, json: { function: 'echo', params: { who: owner.id }, delay_ms: 600_000 } });
+  const task = await call(api, 'POST', '/submit', {
+    key: owner.key,
+    json: { function: 'echo', params: { who: owner.id }, delay_ms: 600_000 },
+  });
   expect(task.status).toBe(201);
   const gate = `gate-${randomUUID()}`;
   const wf = await call(api, 'POST', '/submit', {
     key: owner.key,
-    json: { tasks: [{ task_id: gate, kind: 'approval' }, { function: 'echo', params: { after: gate }, depends_on: [gate] }] },
+    json: {
+      tasks: [
+        { task_id: gate, kind: 'approval' },
+        { function: 'echo', params: { after: gate }, depends_on: [gate] },
+      ],
+    },
   });
   expect(wf.status).toBe(201);
   await waitForStatus(api, owner.key, task.body.task_id, ['pending']);
@@ -64,7 +72,12 @@ function requests(o: Owned, probe: string): { name: string; method: string; path
     { name: 'approve a gate', method: 'POST', path: `/approve/${o.gate}` },
     { name: 'reject a gate', method: 'POST', path: `/reject/${o.gate}`, json: { comment: 'no' } },
     { name: 'depend on a task', method: 'POST', path: '/submit', json: { task_id: probe, function: 'echo', depends_on: [o.task] } },
-    { name: 'depend on a gate in a batch', method: 'POST', path: '/submit', json: { tasks: [{ task_id: probe, function: 'echo', depends_on: [o.gate] }] } },
+    {
+      name: 'depend on a gate in a batch',
+      method: 'POST',
+      path: '/submit',
+      json: { tasks: [{ task_id: probe, function: 'echo', depends_on: [o.gate] }] },
+    },
   ];
 }
 
@@ -79,7 +92,11 @@ async function snapshot(owner: TestKey, o: Owned): Promise<unknown> {
   const task = await call(api, 'GET', `/status/${o.task}`, { key: owner.key });
   const gate = await call(api, 'GET', `/status/${o.gate}`, { key: owner.key });
   const wf = await call(api, 'GET', `/workflows/${o.workflow}`, { key: owner.key });
-  return { task: [task.status, task.body.status], gate: [gate.status, gate.body.status], workflow: [wf.status, wf.body.status, wf.body.counts] };
+  return {
+    task: [task.status, task.body.status],
+    gate: [gate.status, gate.body.status],
+    workflow: [wf.status, wf.body.status, wf.body.counts],
+  };
 }
 
 describe('tenant isolation', () => {
@@ -96,7 +113,10 @@ describe('tenant isolation', () => {
       const none = requests(unknown, probe);
       for (const [i, req] of theirs.entries()) {
         const crossed = await call(api, req.method, req.path, { key: other.key, ...(req.json === undefined ? {} : { json: req.json }) });
-        const missing = await call(api, none[i]!.method, none[i]!.path, { key: other.key, ...(none[i]!.json === undefined ? {} : { json: none[i]!.json }) });
+        const missing = await call(api, none[i]!.method, none[i]!.path, {
+          key: other.key,
+          ...(none[i]!.json === undefined ? {} : { json: none[i]!.json }),
+        });
         expect(crossed.status, `${other.id}: ${req.name}`).toBeGreaterThanOrEqual(400);
         expect(crossed.status, `${other.id}: ${req.name}`).not.toBe(403);
         expect(normalized(crossed, owned), `${other.id}: ${req.name}`).toEqual(normalized(missing, unknown));
@@ -176,12 +196,18 @@ describe('tenant isolation', () => {
     // The owner's own conflict has the same message, and names the differing fields of its own task.
     const own = await call(api, 'POST', '/submit', { key: acme.key, json: { ...spec, params: { amount: 13 } } });
     expect(own.status).toBe(409);
-    expect(own.body.error).toEqual({ code: 'SJE_ERR_TASK_ID_CONFLICT', message: 'task id already in use', details: { task_id: id, fields: ['params'] } });
+    expect(own.body.error).toEqual({
+      code: 'SJE_ERR_TASK_ID_CONFLICT',
+      message: 'task id already in use',
+      details: { task_id: id, fields: ['params'] },
+    });
     // A just-accepted id (before the task-manager records it) is refused across tenants too.
     const fresh = `order-${randomUUID()}`;
     const [first, second] = await Promise.all([
       call(api, 'POST', '/submit', { key: acme.key, json: { task_id: fresh, function: 'echo' } }),
-      new Promise((r) => setTimeout(r, 5)).then(() => call(api, 'POST', '/submit', { key: globex.key, json: { task_id: fresh, function: 'echo' } })),
+      new Promise((r) => setTimeout(r, 5)).then(() =>
+        call(api, 'POST', '/submit', { key: globex.key, json: { task_id: fresh, function: 'echo' } }),
+      ),
     ]);
     expect(first.status).toBe(201);
     expect(second.status).toBe(409);
@@ -190,7 +216,7 @@ describe('tenant isolation', () => {
 });
 
 describe('scopes and keys', () => {
-  it('a key without the route\'s scope gets 403; the scope it has works on its own tenant only', async () => {
+  it("a key without the route's scope gets 403; the scope it has works on its own tenant only", async () => {
     const o = await own(acme);
     const forbidden = [
       [acmeReader, 'POST', '/submit', { function: 'echo' }],
@@ -263,14 +289,20 @@ describe('scopes and keys', () => {
 describe('events', () => {
   it('carry the tenant, and a subscription can keep to one tenant', async () => {
     const seen: TaskEvent[] = [];
-    const sub = await subscribeTaskEvents({ url: stack.config.amqp.url, prefix: stack.config.topology.prefix, tenant: 'globex', onEvent: (e) => seen.push(e) });
+    const sub = await subscribeTaskEvents({
+      url: stack.config.amqp.url,
+      prefix: stack.config.topology.prefix,
+      tenant: 'globex',
+      onEvent: (e) => seen.push(e),
+    });
     try {
       const a = await call(api, 'POST', '/submit', { key: acme.key, json: { function: 'echo' } });
       const g = await call(api, 'POST', '/submit', { key: globex.key, json: { function: 'echo' } });
       await waitForStatus(api, acme.key, a.body.task_id, ['succeeded']);
       await waitForStatus(api, globex.key, g.body.task_id, ['succeeded']);
       const deadline = Date.now() + 5000;
-      while (!seen.some((e) => e.task_id === g.body.task_id && e.status === 'succeeded') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      while (!seen.some((e) => e.task_id === g.body.task_id && e.status === 'succeeded') && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
       const mine = seen.filter((e) => e.task_id === g.body.task_id).map((e) => e.status);
       expect(mine).toEqual(['pending', 'queued', 'running', 'succeeded']);
       expect(seen.every((e) => e.tenant === 'globex')).toBe(true);

@@ -114,10 +114,15 @@ describe('ops token', () => {
 /** Runs `sje config --config <file>` and returns what it printed. */
 function sjeConfig(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'packages/cli/src/main.ts'), 'config', '--config', file], { cwd: REPO_ROOT, env: { PATH: process.env['PATH'] ?? '' } }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`sje config failed: ${err.message}\n${stderr}`));
-      else resolve(stdout + stderr);
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', join(REPO_ROOT, 'packages/cli/src/main.ts'), 'config', '--config', file],
+      { cwd: REPO_ROOT, env: { PATH: process.env['PATH'] ?? '' } },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`sje config failed: ${err.message}\n${stderr}`));
+        else resolve(stdout + stderr);
+      },
+    );
   });
 }
 
@@ -168,7 +173,11 @@ async function runWithSecrets(scenario: SecretsScenario): Promise<void> {
   const api = executor.baseUrl;
 
   const events: TaskEvent[] = [];
-  const sub = await subscribeTaskEvents({ url: urlFor('events-subscriber'), prefix: config.topology.prefix, onEvent: (e) => events.push(e) });
+  const sub = await subscribeTaskEvents({
+    url: urlFor('events-subscriber'),
+    prefix: config.topology.prefix,
+    onEvent: (e) => events.push(e),
+  });
   try {
     expect((await call(api, 'POST', '/submit', { key: 'sje_wrong_key_0123456789', json: { function: 'echo' } })).status).toBe(401);
     const ok = await call(api, 'POST', '/submit', { key: key.key, json: { function: 'echo', params: { hello: 'world' } } });
@@ -178,7 +187,8 @@ async function runWithSecrets(scenario: SecretsScenario): Promise<void> {
     const failing = await call(api, 'POST', '/submit', { key: key.key, json: { function: 'fail', params: { message: 'boom' } } });
     await waitForStatus(api, key.key, failing.body.task_id, ['failed'], 30_000);
     const deadline = Date.now() + 5000;
-    while (!events.some((e) => e.task_id === ok.body.task_id && e.status === 'succeeded') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (!events.some((e) => e.task_id === ok.body.task_id && e.status === 'succeeded') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     expect(events.filter((e) => e.task_id === ok.body.task_id).map((e) => e.status)).toContain('succeeded');
     expect((await call(`http://127.0.0.1:${tm.port}`, 'GET', '/metrics', { key: opsToken })).status).toBe(200);
     await scenario.whileUp?.();
@@ -292,7 +302,12 @@ describe.skipIf(ctl && local)('secrets in logs', () => {
     const config = await testConfig({ topology: { queue_type: 'quorum' }, log: { level: 'debug', format: 'json' } });
     const url = config.amqp.url;
     const password = /^[a-z]+:\/\/[^:/@]*:([^@]*)@/i.exec(url)?.[1];
-    await runWithSecrets({ config, urlFor: () => url, brokerPasswords: password !== undefined && password.length >= 8 ? [decodeURIComponent(password)] : [], services });
+    await runWithSecrets({
+      config,
+      urlFor: () => url,
+      brokerPasswords: password !== undefined && password.length >= 8 ? [decodeURIComponent(password)] : [],
+      services,
+    });
     await disposeTestConfig(config);
   });
 });

@@ -11,7 +11,7 @@ import type { SjeConfig } from '../../packages/core/src/index.js';
 import { http } from '../helpers/http.js';
 import { spawnService, type SpawnedService } from '../helpers/stack.js';
 import { faultConfig, figure, sleep, until, variant } from './support/fault-stack.js';
-import { readRunLog, taskProblems, waitForView, type StatusView } from './support/tasks.js';
+import { readRunLog, submitTask, taskProblems, waitForView, type StatusView } from './support/tasks.js';
 
 const TEST = 'graceful shutdown';
 let config: SjeConfig;
@@ -38,10 +38,8 @@ async function worker(overrides: Parameters<typeof variant>[1] = {}): Promise<Sp
   return w;
 }
 
-async function submit(body: Record<string, unknown>): Promise<string> {
-  const res = await http(`${api}/submit`, { json: body });
-  expect(res.status).toBe(201);
-  return res.body.task_id as string;
+function submit(body: Record<string, unknown>): Promise<string> {
+  return submitTask(api, body);
 }
 
 describe('SIGTERM to a worker', () => {

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { http, waitForStatus } from '../helpers/http.js';
 import { spawnService } from '../helpers/stack.js';
 import { FAULT_WORKER_TIMEOUT_MS, faultConfig, figure, sleep, startStack, until, variant, type Stack } from './support/fault-stack.js';
-import { readRunLog, taskProblems, waitForView, type StatusView } from './support/tasks.js';
+import { readRunLog, submitTask, taskProblems, waitForView, type StatusView } from './support/tasks.js';
 
 const TEST = 'hung worker (SIGSTOP)';
 const RUN_MS = 8000;
@@ -27,9 +27,7 @@ describe('a hung worker', () => {
     stack = await startStack(variant(config, { worker: { id: 'hung-a' }, log: { level: 'info' } }), { workers: 1 });
     const hung = stack.workers[0]!;
 
-    const res = await http(`${stack.api}/submit`, { json: { function: 'record_run', params: { log, ms: RUN_MS } } });
-    expect(res.status).toBe(201);
-    const id = res.body.task_id as string;
+    const id = await submitTask(stack.api, { function: 'record_run', params: { log, ms: RUN_MS } });
     const first = (await waitForStatus(stack.api, id, ['running'])) as StatusView;
     expect(first.worker?.id).toBe('hung-a');
     // The second worker joins while the task runs on the first.

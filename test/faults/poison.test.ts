@@ -8,10 +8,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SjeConfig } from '../../packages/core/src/index.js';
 import { drainQueue, publishRaw } from '../helpers/broker.js';
-import { http, waitForStatus } from '../helpers/http.js';
+import { http } from '../helpers/http.js';
 import { spawnService } from '../helpers/stack.js';
 import { faultConfig, figure, sleep, startStack, until, variant, type Stack } from './support/fault-stack.js';
-import { taskProblems, type StatusView } from './support/tasks.js';
+import { submitTask, taskProblems, waitForView, type StatusView } from './support/tasks.js';
 
 const TEST = 'poison';
 const WORKER_ID = 'poison-w';
@@ -55,9 +55,8 @@ describe('poison messages and poison tasks', () => {
 
     // Every service is still up and the whole path still works.
     for (const s of [stack.taskManager, stack.executor, stack.workers[0]!]) expect(s.running, s.name).toBe(true);
-    const ok = await http(`${stack.api}/submit`, { json: { function: 'echo', params: { after: 'poison' } } });
-    expect(ok.status).toBe(201);
-    expect((await waitForStatus(stack.api, ok.body.task_id, ['succeeded'])).result).toEqual({ after: 'poison' });
+    const ok = await submitTask(stack.api, { function: 'echo', params: { after: 'poison' } });
+    expect((await waitForView(stack.api, ok, (v) => v.status === 'succeeded')).result).toEqual({ after: 'poison' });
     figure(TEST, 'malformed + schema-invalid messages published (5 queues × 2)', `${dead.length} dead-lettered with x-sje-reason, services kept working`);
   });
 
@@ -69,9 +68,7 @@ describe('poison messages and poison tasks', () => {
     const queue = fixedId ? 'default' : 'poison';
     const worker = fixedId ? stack.workers[0]! : await spawnService('worker', variant(config, { worker: { id: '', queues: [queue] } }));
     if (!fixedId) stack.workers.push(worker);
-    const res = await http(`${stack.api}/submit`, { json: { function: 'crash_worker', queue } });
-    expect(res.status).toBe(201);
-    const id = res.body.task_id as string;
+    const id = await submitTask(stack.api, { function: 'crash_worker', queue });
     const started = Date.now();
     let deaths = 0;
     /** Like a process supervisor: brings the worker back as soon as it died. */
@@ -104,8 +101,8 @@ describe('poison messages and poison tasks', () => {
     await sleep(1000);
     expect(worker.running).toBe(true);
     expect(deaths).toBe(3);
-    const ok = await http(`${stack.api}/submit`, { json: { function: 'echo', queue, params: { n: 1 } } });
-    await waitForStatus(stack.api, ok.body.task_id, ['succeeded']);
+    const ok = await submitTask(stack.api, { function: 'echo', queue, params: { n: 1 } });
+    await waitForView(stack.api, ok, (v) => v.status === 'succeeded');
     figure(TEST, `crash_worker, max_deliveries 3, ${label}`, `failed SJE_ERR_POISON_TASK after 3 runs / 3 worker deaths, ${failedAfterMs} ms after submit`);
   });
 });

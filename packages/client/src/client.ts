@@ -10,7 +10,11 @@ import { requestJson, type HttpSettings } from './internal/http.js';
 export interface ClientOptions {
   /** The executor's base URL, e.g. `http://sje-executor:8080`. */
   baseUrl: string;
-  /** Sent as `Authorization: Bearer <apiKey>` (for a gateway or proxy that checks it). */
+  /**
+   * Sent as `Authorization: Bearer <apiKey>`: the executor's API key
+   * (`security.api_keys`), which decides the scopes and the tenant of every
+   * call (see docs/security.md).
+   */
   apiKey?: string;
   /** Time limit of one HTTP request. @defaultValue 10000 */
   timeoutMs?: number;

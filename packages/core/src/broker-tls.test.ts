@@ -36,7 +36,13 @@ describe.skipIf(!hasOpenssl())('amqp TLS', () => {
   beforeAll(async () => {
     certs = makeTestCertificates();
     server = createServer(
-      { cert: readFileSync(certs.serverCert), key: readFileSync(certs.serverKey), ca: readFileSync(certs.caFile), requestCert: true, rejectUnauthorized: false },
+      {
+        cert: readFileSync(certs.serverCert),
+        key: readFileSync(certs.serverKey),
+        ca: readFileSync(certs.caFile),
+        requestCert: true,
+        rejectUnauthorized: false,
+      },
       (socket: TLSSocket) => {
         const cert = socket.getPeerCertificate();
         peers.push({ authorized: socket.authorized, subject: typeof cert.subject?.CN === 'string' ? cert.subject.CN : undefined });
@@ -80,12 +86,19 @@ describe.skipIf(!hasOpenssl())('amqp TLS', () => {
     const missing = configError(() => amqpSocketOptions('amqps://mq', { ...NO_TLS, ca_file: join(certs.dir, 'missing.pem') }));
     expect(missing.message).toContain('amqp.tls.ca_file');
     expect(missing.message).toContain('missing.pem');
-    expect(configError(() => amqpSocketOptions('amqps://mq', { ...NO_TLS, cert_file: certs.clientCert, key_file: join(certs.dir, 'nope.key') })).message).toContain(
+    expect(
+      configError(() => amqpSocketOptions('amqps://mq', { ...NO_TLS, cert_file: certs.clientCert, key_file: join(certs.dir, 'nope.key') }))
+        .message,
+    ).toContain('amqp.tls.key_file');
+    expect(configError(() => amqpSocketOptions('amqps://mq', { ...NO_TLS, cert_file: certs.clientCert })).message).toContain(
       'amqp.tls.key_file',
     );
-    expect(configError(() => amqpSocketOptions('amqps://mq', { ...NO_TLS, cert_file: certs.clientCert })).message).toContain('amqp.tls.key_file');
-    expect(configError(() => amqpSocketOptions('amqps://mq', { ...NO_TLS, passphrase_env: 'SJE_TEST_UNSET_PASS' }, {})).message).toContain('SJE_TEST_UNSET_PASS');
-    expect(configError(() => amqpSocketOptions('amqp://mq', { ...NO_TLS, ca_file: certs.caFile })).message).toContain('not an amqps:// URL');
+    expect(configError(() => amqpSocketOptions('amqps://mq', { ...NO_TLS, passphrase_env: 'SJE_TEST_UNSET_PASS' }, {})).message).toContain(
+      'SJE_TEST_UNSET_PASS',
+    );
+    expect(configError(() => amqpSocketOptions('amqp://mq', { ...NO_TLS, ca_file: certs.caFile })).message).toContain(
+      'not an amqps:// URL',
+    );
   });
 
   function broker(tls: AmqpTlsConfig, env: NodeJS.ProcessEnv = {}): Broker {
@@ -119,7 +132,14 @@ describe.skipIf(!hasOpenssl())('amqp TLS', () => {
   it('presents the client certificate, with its encrypted key, to a broker the CA vouches for', async () => {
     peers.length = 0;
     const b = broker(
-      { ...NO_TLS, ca_file: certs.caFile, cert_file: certs.clientCert, key_file: certs.clientKey, passphrase_env: 'KEY_PASS', servername: 'localhost' },
+      {
+        ...NO_TLS,
+        ca_file: certs.caFile,
+        cert_file: certs.clientCert,
+        key_file: certs.clientKey,
+        passphrase_env: 'KEY_PASS',
+        servername: 'localhost',
+      },
       { KEY_PASS: certs.clientKeyPassphrase },
     );
     try {

@@ -46,7 +46,9 @@ describe('security settings', () => {
   });
 
   it('reads API keys from YAML and from SJE_SECURITY_API_KEYS as JSON', () => {
-    const yaml = file(`security:\n  api_keys:\n    - { id: web, key_env: WEB_KEY, scopes: [submit, read], tenant: acme }\n    - { id: ops, key_sha256: ${DIGEST}, scopes: [admin] }\n`);
+    const yaml = file(
+      `security:\n  api_keys:\n    - { id: web, key_env: WEB_KEY, scopes: [submit, read], tenant: acme }\n    - { id: ops, key_sha256: ${DIGEST}, scopes: [admin] }\n`,
+    );
     expect(loadConfig({ file: yaml, env: {} }).security.api_keys).toEqual([
       { id: 'web', key_env: 'WEB_KEY', scopes: ['submit', 'read'], tenant: 'acme' },
       { id: 'ops', key_sha256: DIGEST, scopes: ['admin'] },
@@ -80,14 +82,21 @@ describe('security settings', () => {
 
   it('coerces booleans and numbers from the environment and refuses bad values', () => {
     const c = loadConfig({
-      env: { SJE_SECURITY_METRICS_OPEN: 'false', SJE_SECURITY_RATE_LIMIT_PER_SECOND: '2.5', SJE_AMQP_TLS_REJECT_UNAUTHORIZED: 'false', SJE_SECURITY_AUTH: 'keys' },
+      env: {
+        SJE_SECURITY_METRICS_OPEN: 'false',
+        SJE_SECURITY_RATE_LIMIT_PER_SECOND: '2.5',
+        SJE_AMQP_TLS_REJECT_UNAUTHORIZED: 'false',
+        SJE_SECURITY_AUTH: 'keys',
+      },
     });
     expect(c.security.metrics_open).toBe(false);
     expect(c.security.rate_limit.per_second).toBe(2.5);
     expect(c.amqp.tls.reject_unauthorized).toBe(false);
     expect(c.security.auth).toBe('keys');
     expect(configError(() => loadConfig({ env: { SJE_SECURITY_AUTH: 'maybe' } })).message).toContain('security.auth');
-    expect(configError(() => loadConfig({ env: { SJE_SECURITY_RATE_LIMIT_PER_SECOND: '-1' } })).message).toContain('security.rate_limit.per_second');
+    expect(configError(() => loadConfig({ env: { SJE_SECURITY_RATE_LIMIT_PER_SECOND: '-1' } })).message).toContain(
+      'security.rate_limit.per_second',
+    );
   });
 
   it('names the new keys in the configuration reference', () => {
@@ -97,7 +106,14 @@ describe('security settings', () => {
     expect(byKey.get('security.metrics_open')?.format).toBe('boolean');
     expect(byKey.get('security.rate_limit.per_second')?.env).toBe('SJE_SECURITY_RATE_LIMIT_PER_SECOND');
     expect(byKey.get('amqp.tls.ca_file')?.env).toBe('SJE_AMQP_TLS_CA_FILE');
-    for (const key of ['executor.tls.cert_file', 'worker.max_result_bytes', 'security.ops_token', 'amqp.url_file', 'security.strict_functions']) expect(byKey.has(key), key).toBe(true);
+    for (const key of [
+      'executor.tls.cert_file',
+      'worker.max_result_bytes',
+      'security.ops_token',
+      'amqp.url_file',
+      'security.strict_functions',
+    ])
+      expect(byKey.has(key), key).toBe(true);
   });
 });
 
@@ -112,8 +128,12 @@ describe('amqp.url_file', () => {
     expect(missing.message).toContain('amqp.url_file');
     expect(missing.message).toContain('ENOENT');
     expect(missing.data).toMatchObject({ key: 'amqp.url_file' });
-    expect(configError(() => loadConfig({ env: {}, overrides: { amqp: { url_file: file('hello', 'url') } } })).message).toContain('amqp.url_file');
-    const both = configError(() => loadConfig({ env: { SJE_AMQP_URL: 'amqp://a:b@h' }, overrides: { amqp: { url_file: file('amqp://c:d@h', 'url') } } }));
+    expect(configError(() => loadConfig({ env: {}, overrides: { amqp: { url_file: file('hello', 'url') } } })).message).toContain(
+      'amqp.url_file',
+    );
+    const both = configError(() =>
+      loadConfig({ env: { SJE_AMQP_URL: 'amqp://a:b@h' }, overrides: { amqp: { url_file: file('amqp://c:d@h', 'url') } } }),
+    );
     expect(both.message).toContain('SJE_AMQP_URL');
   });
 });

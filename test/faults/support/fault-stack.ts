@@ -87,12 +87,12 @@ export interface StackOptions {
 /** Starts a task-manager, an executor and `workers` workers from `config`, in parallel. */
 export async function startStack(config: SjeConfig, options: StackOptions = {}): Promise<Stack> {
   const n = options.workers ?? 1;
-  const [taskManager, executor, ...workers] = await Promise.all([
+  const [taskManager, executor, workers] = await Promise.all([
     spawnService('task-manager', config),
     spawnService('executor', config),
-    ...Array.from({ length: n }, () => spawnService('worker', config, options.workerOptions ?? {})),
+    Promise.all(Array.from({ length: n }, () => spawnService('worker', config, options.workerOptions ?? {}))),
   ]);
-  return { taskManager: taskManager!, executor: executor!, workers, api: executor!.baseUrl };
+  return { taskManager, executor, workers, api: executor.baseUrl };
 }
 
 /** Resolves after `ms`. */

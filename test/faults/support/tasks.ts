@@ -57,9 +57,9 @@ export async function submitMany(api: string, n: number, body: (i: number) => Re
   const lane = async (): Promise<void> => {
     while (next < n) {
       const i = next++;
-      const res = await http(`${api}/submit`, { json: body(i) });
+      const res = await http<SubmitAnswer>(`${api}/submit`, { json: body(i) });
       if (res.status !== 201) throw new Error(`submit ${i} answered ${res.status}: ${res.text.slice(0, 300)}`);
-      ids[i] = res.body.task_id as string;
+      ids[i] = res.body.task_id;
       accepted += 1;
       await options.onAccepted?.(accepted);
     }
@@ -188,4 +188,25 @@ export async function waitForView(api: string, id: string, accept: (v: StatusVie
     if (Date.now() > deadline) throw new Error(`task ${id} not as expected within ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
     await sleep(50);
   }
+}
+
+/** The answer of a single-task `POST /submit`. */
+export interface SubmitAnswer {
+  task_id: string;
+  status: string;
+}
+
+/** The JSON error body of the REST API. */
+export interface ErrorAnswer {
+  error: { code: string; message: string };
+}
+
+/**
+ * Submits one task and returns its id.
+ * @throws Error when the answer is not 201.
+ */
+export async function submitTask(api: string, body: Record<string, unknown>): Promise<string> {
+  const res = await http<SubmitAnswer>(`${api}/submit`, { json: body });
+  if (res.status !== 201) throw new Error(`submit answered ${res.status}: ${res.text.slice(0, 300)}`);
+  return res.body.task_id;
 }

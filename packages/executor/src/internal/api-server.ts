@@ -34,7 +34,9 @@ export function readApiTls(tls: SjeConfig['executor']['tls']): ApiTlsMaterial | 
   if (tls.cert_file === '' && tls.key_file === '') return undefined;
   if (tls.cert_file === '' || tls.key_file === '') {
     const missing = tls.cert_file === '' ? 'cert_file' : 'key_file';
-    throw new ConfigError(`executor.tls.${missing} is needed too: HTTPS needs both cert_file and key_file`, { key: `executor.tls.${missing}` });
+    throw new ConfigError(`executor.tls.${missing} is needed too: HTTPS needs both cert_file and key_file`, {
+      key: `executor.tls.${missing}`,
+    });
   }
   return { cert: readPem('executor.tls.cert_file', tls.cert_file), key: readPem('executor.tls.key_file', tls.key_file) };
 }

@@ -6,6 +6,7 @@
  * broker restart.
  */
 import { BrokerUnavailableError, ErrorCode, SjeError, type Logger, type TaskView } from '@sje/core';
+import { visibleToCaller } from './auth/principal.js';
 
 /** Longest wait for one task-manager, by default. */
 export const FALLBACK_TIMEOUT_MS = 1000;
@@ -87,7 +88,8 @@ export class TaskStoreFallback {
         const body = parseJson(text);
         // Only the task-manager's own "no such task" counts; a 404 of anything else (a wrong port) does not.
         if (res.status === 404 && errorCode(body) === ErrorCode.TASK_NOT_FOUND) return null;
-        if (res.status === 200 && isTaskView(body, taskId)) return body;
+        // The ops endpoint serves every tenant: another tenant's task is answered as unknown.
+        if (res.status === 200 && isTaskView(body, taskId)) return visibleToCaller(body.tenant) ? body : null;
         this.options.logger?.warn('task-manager ops endpoint gave no usable answer to a task lookup', { url: base, status: res.status });
       } catch (err) {
         this.options.logger?.debug('task-manager ops endpoint did not answer', { url: base, err: err instanceof Error ? err.message : String(err) });

@@ -67,11 +67,18 @@ describe('resolveAuth', () => {
   });
 
   it('refuses unreadable, unset, short or duplicate keys, naming the key', () => {
-    const missing = configError(() => resolveAuth(security({ api_keys: [{ id: 'f', key_file: join(dir, 'none'), scopes: ['read'], tenant: 't' }] }), {}));
+    const missing = configError(() =>
+      resolveAuth(security({ api_keys: [{ id: 'f', key_file: join(dir, 'none'), scopes: ['read'], tenant: 't' }] }), {}),
+    );
     expect(missing.message).toContain("security.api_keys[0] (id 'f')");
     expect(missing.message).toContain('ENOENT');
-    expect(configError(() => resolveAuth(security({ api_keys: [{ id: 'e', key_env: 'NOPE', scopes: ['read'], tenant: 't' }] }), {})).message).toContain('NOPE');
-    expect(configError(() => resolveAuth(security({ api_keys: [{ id: 'e', key_env: 'K', scopes: ['read'], tenant: 't' }] }), { K: 'short' })).message).toContain('shorter');
+    expect(
+      configError(() => resolveAuth(security({ api_keys: [{ id: 'e', key_env: 'NOPE', scopes: ['read'], tenant: 't' }] }), {})).message,
+    ).toContain('NOPE');
+    expect(
+      configError(() => resolveAuth(security({ api_keys: [{ id: 'e', key_env: 'K', scopes: ['read'], tenant: 't' }] }), { K: 'short' }))
+        .message,
+    ).toContain('shorter');
     const dup = configError(() =>
       resolveAuth(
         security({

@@ -46,22 +46,32 @@ function keyText(entry: ApiKeyEntry, index: number, env: NodeJS.ProcessEnv): str
       text = readFileSync(entry.key_file, 'utf8').trim();
     } catch (err) {
       const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      throw new ConfigError(`${where}: cannot read key_file ${entry.key_file} (${reason})`, { key: `security.api_keys[${index}].key_file`, key_id: entry.id });
+      throw new ConfigError(`${where}: cannot read key_file ${entry.key_file} (${reason})`, {
+        key: `security.api_keys[${index}].key_file`,
+        key_id: entry.id,
+      });
     }
   } else if (entry.key_env !== undefined) {
     text = env[entry.key_env]?.trim();
     if (text === undefined || text === '') {
-      throw new ConfigError(`${where}: environment variable ${entry.key_env} (key_env) is not set`, { key: `security.api_keys[${index}].key_env`, key_id: entry.id });
+      throw new ConfigError(`${where}: environment variable ${entry.key_env} (key_env) is not set`, {
+        key: `security.api_keys[${index}].key_env`,
+        key_id: entry.id,
+      });
     }
   }
   if (text === undefined) throw new ConfigError(`${where}: no key source`, { key: `security.api_keys[${index}]`, key_id: entry.id });
   if (text.length < MIN_KEY_LENGTH) {
-    throw new ConfigError(`${where}: the key is shorter than ${MIN_KEY_LENGTH} characters; use a long random key (e.g. openssl rand -hex 32)`, {
-      key: `security.api_keys[${index}]`,
-      key_id: entry.id,
-    });
+    throw new ConfigError(
+      `${where}: the key is shorter than ${MIN_KEY_LENGTH} characters; use a long random key (e.g. openssl rand -hex 32)`,
+      {
+        key: `security.api_keys[${index}]`,
+        key_id: entry.id,
+      },
+    );
   }
-  if (/\s/.test(text)) throw new ConfigError(`${where}: the key contains white space`, { key: `security.api_keys[${index}]`, key_id: entry.id });
+  if (/\s/.test(text))
+    throw new ConfigError(`${where}: the key contains white space`, { key: `security.api_keys[${index}]`, key_id: entry.id });
   return text;
 }
 
@@ -92,11 +102,15 @@ export function resolveAuth(security: SecurityConfig, env: NodeJS.ProcessEnv): A
   for (const k of keys) {
     const hex = k.digest.toString('hex');
     const other = seen.get(hex);
-    if (other !== undefined) throw new ConfigError(`security.api_keys: keys '${other}' and '${k.id}' are the same key`, { key: 'security.api_keys' });
+    if (other !== undefined)
+      throw new ConfigError(`security.api_keys: keys '${other}' and '${k.id}' are the same key`, { key: 'security.api_keys' });
     seen.set(hex, k.id);
   }
   if (keys.length === 0) {
-    if (security.auth === 'keys') throw new ConfigError('security.auth is keys but security.api_keys is empty: no client could call the API', { key: 'security.api_keys' });
+    if (security.auth === 'keys')
+      throw new ConfigError('security.auth is keys but security.api_keys is empty: no client could call the API', {
+        key: 'security.api_keys',
+      });
     return { ...base, mode: 'none', keys: [], reason: 'no API key is configured (security.api_keys)' };
   }
   return { ...base, mode: 'keys', keys, reason: `${keys.length} API key(s) configured` };

@@ -47,7 +47,11 @@ export function createApiSecurity(deps: AppDeps): ApiSecurity {
   const broker = tenantScopedBroker(deps.broker);
   const guardOptions: ConstructorParameters<typeof SubmitGuard>[0] = { maxParamsBytes: security.max_params_bytes };
   if (security.strict_functions) {
-    guardOptions.functions = new FunctionCatalog({ broker, ttlMs: security.functions_cache_ms, timeoutMs: config.executor.query_timeout_ms });
+    guardOptions.functions = new FunctionCatalog({
+      broker,
+      ttlMs: security.functions_cache_ms,
+      timeoutMs: config.executor.query_timeout_ms,
+    });
   }
   return {
     deps: { ...deps, broker },

@@ -83,7 +83,10 @@ export function authMiddleware(options: AuthMiddlewareOptions): RequestHandler {
     const principal = principalOf(key);
     if (access.kind === 'scope' && !hasScope(principal, access.scope)) {
       logger.info('request refused: missing scope', { key_id: key.id, method: req.method, path: req.path, scope: access.scope });
-      options.fail(res, new SjeError(ErrorCode.FORBIDDEN, `the API key '${key.id}' lacks the '${access.scope}' scope`, { data: { scope: access.scope } }));
+      options.fail(
+        res,
+        new SjeError(ErrorCode.FORBIDDEN, `the API key '${key.id}' lacks the '${access.scope}' scope`, { data: { scope: access.scope } }),
+      );
       return;
     }
     if (!limit(access, res, principal)) return;

@@ -42,8 +42,10 @@ describe('FunctionCatalog', () => {
     expect(later.get('gpu')?.has('train')).toBe(true);
   });
 
-  it('passes on the task-manager\'s error', async () => {
+  it("passes on the task-manager's error", async () => {
     const b = broker([{ type: 'error', error: { name: 'SjeError', code: 'SJE_ERR_INTERNAL', message: 'store down', retryable: true } }]);
-    await expect(new FunctionCatalog({ broker: b, ttlMs: 5000, timeoutMs: 100 }).queues()).rejects.toMatchObject({ code: 'SJE_ERR_INTERNAL' });
+    await expect(new FunctionCatalog({ broker: b, ttlMs: 5000, timeoutMs: 100 }).queues()).rejects.toMatchObject({
+      code: 'SJE_ERR_INTERNAL',
+    });
   });
 });

@@ -41,7 +41,12 @@ export class FunctionCatalog {
 
   private async fetch(): Promise<ReadonlyMap<string, ReadonlySet<string>>> {
     const { broker } = this.options;
-    const reply = await broker.request(broker.topology.routingKeys.query, { type: 'get_functions' }, validators.reply, this.options.timeoutMs);
+    const reply = await broker.request(
+      broker.topology.routingKeys.query,
+      { type: 'get_functions' },
+      validators.reply,
+      this.options.timeoutMs,
+    );
     if (reply.type === 'error') throw restoreError(reply.error);
     if (reply.type !== 'functions' || typeof reply.queues !== 'object' || reply.queues === null) {
       throw new SjeError(ErrorCode.MESSAGE_INVALID, `the task-manager sent an invalid reply: expected 'functions', got '${reply.type}'`);

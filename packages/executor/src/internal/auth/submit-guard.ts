@@ -33,9 +33,13 @@ export class SubmitGuard {
       const bytes = Buffer.byteLength(JSON.stringify(spec.params), 'utf8');
       if (bytes > this.options.maxParamsBytes) {
         const which = specs.length > 1 ? `tasks[${index}] (task ${spec.task_id})` : `task ${spec.task_id}`;
-        throw new SjeError(ErrorCode.PAYLOAD_TOO_LARGE, `${which} has params of ${bytes} bytes; at most ${this.options.maxParamsBytes} are accepted`, {
-          data: { task_id: spec.task_id, index, bytes, max_params_bytes: this.options.maxParamsBytes },
-        });
+        throw new SjeError(
+          ErrorCode.PAYLOAD_TOO_LARGE,
+          `${which} has params of ${bytes} bytes; at most ${this.options.maxParamsBytes} are accepted`,
+          {
+            data: { task_id: spec.task_id, index, bytes, max_params_bytes: this.options.maxParamsBytes },
+          },
+        );
       }
     });
     if (this.options.functions === undefined) return;

@@ -71,56 +71,127 @@ async function app(): Promise<{ app: ReturnType<typeof createApp>; tm: EmptyTask
   const logger = createLogger({ service: 'executor', silent: true });
   const metrics = new Registry();
   const tm = new EmptyTaskManager();
-  return { app: createApp({ config, logger, broker: tm, plugins: new PluginHost({ service: 'executor', logger, metrics, config }), metrics, env: {} }), tm };
+  return {
+    app: createApp({
+      config,
+      logger,
+      broker: tm,
+      plugins: new PluginHost({ service: 'executor', logger, metrics, config }),
+      metrics,
+      env: {},
+    }),
+    tm,
+  };
 }
 
 const bearer = (token: string): [string, string] => ['authorization', `Bearer ${token}`];
 
 describe('tenant isolation before the task-manager records a task', () => {
-  it('stamps the submitting key\'s tenant on the command and hides the accepted task from other tenants', async () => {
+  it("stamps the submitting key's tenant on the command and hides the accepted task from other tenants", async () => {
     const { app: a, tm } = await app();
-    const res = await request(a).post('/submit').set(...bearer(acme.token)).send({ task_id: 'acme-1', function: 'echo' });
+    const res = await request(a)
+      .post('/submit')
+      .set(...bearer(acme.token))
+      .send({ task_id: 'acme-1', function: 'echo' });
     expect(res.status).toBe(201);
     const submit = tm.commands.find((c) => (c as SubmitCommand).type === 'submit') as SubmitCommand;
     expect(submit.tasks.map((t) => t.tenant)).toEqual(['acme']);
 
-    const own = await request(a).get('/status/acme-1').set(...bearer(acme.token));
+    const own = await request(a)
+      .get('/status/acme-1')
+      .set(...bearer(acme.token));
     expect(own.status).toBe(200);
     expect(own.body).toMatchObject({ task_id: 'acme-1', accepted: true });
-    expect((await request(a).get('/status/acme-1').set(...bearer(admin.token))).status).toBe(200);
+    expect(
+      (
+        await request(a)
+          .get('/status/acme-1')
+          .set(...bearer(admin.token))
+      ).status,
+    ).toBe(200);
 
-    const other = await request(a).get('/status/acme-1').set(...bearer(globex.token));
-    const unknown = await request(a).get('/status/nobody-1').set(...bearer(globex.token));
+    const other = await request(a)
+      .get('/status/acme-1')
+      .set(...bearer(globex.token));
+    const unknown = await request(a)
+      .get('/status/nobody-1')
+      .set(...bearer(globex.token));
     expect(other.status).toBe(404);
     expect(other.body.error.code).toBe(unknown.body.error.code);
-    expect((await request(a).post('/cancel/acme-1').set(...bearer(globex.token))).status).toBe(404);
-    expect((await request(a).post('/approve/acme-1').set(...bearer(globex.token))).status).toBe(404);
-    const dep = await request(a).post('/submit').set(...bearer(globex.token)).send({ function: 'echo', depends_on: ['acme-1'] });
+    expect(
+      (
+        await request(a)
+          .post('/cancel/acme-1')
+          .set(...bearer(globex.token))
+      ).status,
+    ).toBe(404);
+    expect(
+      (
+        await request(a)
+          .post('/approve/acme-1')
+          .set(...bearer(globex.token))
+      ).status,
+    ).toBe(404);
+    const dep = await request(a)
+      .post('/submit')
+      .set(...bearer(globex.token))
+      .send({ function: 'echo', depends_on: ['acme-1'] });
     expect(dep.status).toBe(400);
     expect(dep.body.error.code).toBe('SJE_ERR_UNKNOWN_DEPENDENCY');
-    const taken = await request(a).post('/submit').set(...bearer(globex.token)).send({ task_id: 'acme-1', function: 'echo' });
+    const taken = await request(a)
+      .post('/submit')
+      .set(...bearer(globex.token))
+      .send({ task_id: 'acme-1', function: 'echo' });
     expect(taken.status).toBe(409);
-    expect(taken.body.error).toEqual({ code: 'SJE_ERR_TASK_ID_CONFLICT', message: 'task id already in use', details: { task_id: 'acme-1' } });
+    expect(taken.body.error).toEqual({
+      code: 'SJE_ERR_TASK_ID_CONFLICT',
+      message: 'task id already in use',
+      details: { task_id: 'acme-1' },
+    });
     expect(tm.commands.filter((c) => (c as { type: string }).type === 'cancel')).toHaveLength(0);
 
-    expect((await request(a).post('/cancel/acme-1').set(...bearer(acme.token))).status).toBe(202);
+    expect(
+      (
+        await request(a)
+          .post('/cancel/acme-1')
+          .set(...bearer(acme.token))
+      ).status,
+    ).toBe(202);
     expect(tm.commands.filter((c) => (c as { type: string }).type === 'cancel')).toHaveLength(1);
   });
 
-  it('puts the caller\'s tenant on every task-manager query, and none for an admin', async () => {
+  it("puts the caller's tenant on every task-manager query, and none for an admin", async () => {
     const { app: a, tm } = await app();
-    await request(a).get('/status/x1').set(...bearer(globex.token));
-    await request(a).post('/cancel/x1').set(...bearer(globex.token));
-    await request(a).get('/workflows/w1').set(...bearer(globex.token));
-    await request(a).post('/workflows/w1/cancel').set(...bearer(globex.token));
-    await request(a).post('/approve/x1').set(...bearer(globex.token));
-    await request(a).post('/reject/x1').set(...bearer(globex.token));
+    await request(a)
+      .get('/status/x1')
+      .set(...bearer(globex.token));
+    await request(a)
+      .post('/cancel/x1')
+      .set(...bearer(globex.token));
+    await request(a)
+      .get('/workflows/w1')
+      .set(...bearer(globex.token));
+    await request(a)
+      .post('/workflows/w1/cancel')
+      .set(...bearer(globex.token));
+    await request(a)
+      .post('/approve/x1')
+      .set(...bearer(globex.token));
+    await request(a)
+      .post('/reject/x1')
+      .set(...bearer(globex.token));
     const scoped = tm.queries.filter((q) => q.type !== 'get_functions');
-    expect(new Set(scoped.map((q) => q.type))).toEqual(new Set(['get_tasks', 'cancel_task', 'get_workflow', 'cancel_workflow', 'decide_approval']));
+    expect(new Set(scoped.map((q) => q.type))).toEqual(
+      new Set(['get_tasks', 'cancel_task', 'get_workflow', 'cancel_workflow', 'decide_approval']),
+    );
     expect(scoped.every((q) => (q as { tenant?: string }).tenant === 'globex')).toBe(true);
     tm.queries.length = 0;
-    await request(a).get('/status/x1').set(...bearer(admin.token));
-    await request(a).get('/workflows/w1').set(...bearer(admin.token));
+    await request(a)
+      .get('/status/x1')
+      .set(...bearer(admin.token));
+    await request(a)
+      .get('/workflows/w1')
+      .set(...bearer(admin.token));
     expect(tm.queries.length).toBeGreaterThan(0);
     expect(tm.queries.every((q) => !('tenant' in q))).toBe(true);
   });

@@ -9,7 +9,13 @@ import type { BrokerPort } from '../../app-deps.js';
 import { currentTenantFilter } from './principal.js';
 
 /** Query types the task-manager filters by tenant. */
-export const TENANT_SCOPED_QUERIES: ReadonlySet<string> = new Set(['get_tasks', 'cancel_task', 'get_workflow', 'cancel_workflow', 'decide_approval']);
+export const TENANT_SCOPED_QUERIES: ReadonlySet<string> = new Set([
+  'get_tasks',
+  'cancel_task',
+  'get_workflow',
+  'cancel_workflow',
+  'decide_approval',
+]);
 
 /** `body` with the current caller's tenant, when it is a tenant-scoped query and the caller is scoped. */
 export function withCallerTenant(body: unknown): unknown {
