@@ -123,6 +123,9 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
   return ref.worker;
 }
 
+/** Heartbeats between two repeated `register` messages. */
+const REGISTER_EVERY_HEARTBEATS = 15;
+
 /** Registers the handlers plugins contribute; a name the worker already has is an error. */
 function addPluginHandlers(handlers: Map<string, TaskHandler>, runtime: ServiceRuntime): void {
   const contributed = validateHandlers(runtime.plugins.contributedHandlers(), 'plugin handlers');
@@ -163,6 +166,7 @@ class SjeWorker implements Worker {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private phase: Phase = 'created';
   private registered = false;
+  private heartbeats = 0;
   private saturated = false;
   private closing: Promise<void> | undefined;
   private readonly startedAt = new Date().toISOString();
@@ -306,7 +310,10 @@ class SjeWorker implements Worker {
 
   private async heartbeat(): Promise<void> {
     if (!this.rt.broker.connected) return;
-    if (!this.registered) await this.register();
+    // Registering again now and then lets a restarted task-manager relearn this
+    // worker's queues and functions without waiting for a reconnect.
+    this.heartbeats += 1;
+    if (!this.registered || this.heartbeats % REGISTER_EVERY_HEARTBEATS === 0) await this.register();
     try {
       await this.publishWorkerMessage({ type: 'heartbeat', worker_id: this.id, host: this.rt.host, running: this.book.held(), at: now() });
     } catch (err) {
