@@ -16,6 +16,8 @@ import {
   type Logger,
   type TaskManagerQuery,
   type TaskManagerReply,
+  type TaskStatus,
+  type TaskView,
   type WorkerInfo,
   type WorkflowReply,
 } from '@sje/core';
@@ -60,6 +62,26 @@ export class QueryService {
     private readonly workers: WorkerDirectory,
   ) {}
 
+  /**
+   * Applies a change to one task through the loop when the caller may see it,
+   * and describes the outcome for the reply (`task: null` when unknown or hidden).
+   */
+  private async changeVisibleTask(
+    taskId: string,
+    tenant: string | undefined,
+    apply: (uow: UnitOfWork) => Promise<CancelResult | ApprovalResult>,
+  ): Promise<{ task: TaskView | null; changed: boolean; previous_status?: TaskStatus }> {
+    const result = await this.loop.run(async (uow): Promise<CancelResult | ApprovalResult> =>
+      (await QueryService.visible(uow, taskId, tenant)) ? apply(uow) : { record: undefined, changed: false },
+    );
+    const out: { task: TaskView | null; changed: boolean; previous_status?: TaskStatus } = {
+      task: result.record ? toView(result.record) : null,
+      changed: result.changed,
+    };
+    if (result.previous !== undefined) out.previous_status = result.previous;
+    return out;
+  }
+
   private async workflowReply(workflowId: string, tenant: string | undefined): Promise<WorkflowReply> {
     const record = await this.store.getWorkflow(workflowId);
     if (!record || !visibleTo(tenant, record.tenant)) return { type: 'workflow', workflow: null };
@@ -98,17 +120,10 @@ export class QueryService {
         return reply;
       }
       case 'cancel_task': {
-        const result = await this.loop.run(async (uow): Promise<CancelResult> =>
-          (await QueryService.visible(uow, query.task_id, query.tenant))
-            ? applyCancel(uow, this.ctx, query.task_id)
-            : { record: undefined, changed: false },
-        );
         const reply: CancelTaskReply = {
           type: 'cancel_result',
-          task: result.record ? toView(result.record) : null,
-          changed: result.changed,
+          ...(await this.changeVisibleTask(query.task_id, query.tenant, (uow) => applyCancel(uow, this.ctx, query.task_id))),
         };
-        if (result.previous !== undefined) reply.previous_status = result.previous;
         return reply;
       }
       case 'get_workflow':
@@ -127,17 +142,12 @@ export class QueryService {
         return this.workflowReply(query.workflow_id, query.tenant);
       }
       case 'decide_approval': {
-        const result = await this.loop.run(async (uow): Promise<ApprovalResult> =>
-          (await QueryService.visible(uow, query.task_id, query.tenant))
-            ? applyApproval(uow, this.ctx, query.task_id, query.approve, query.comment)
-            : { record: undefined, changed: false },
-        );
         const reply: ApprovalReply = {
           type: 'approval_result',
-          task: result.record ? toView(result.record) : null,
-          changed: result.changed,
+          ...(await this.changeVisibleTask(query.task_id, query.tenant, (uow) =>
+            applyApproval(uow, this.ctx, query.task_id, query.approve, query.comment),
+          )),
         };
-        if (result.previous !== undefined) reply.previous_status = result.previous;
         return reply;
       }
       case 'get_functions': {
