@@ -1,6 +1,8 @@
 /**
- * The README's walkthrough, run as written against `sje start all` (the same
- * as `pnpm start`) with the default ports.
+ * The documentation's examples, run as written against `sje start all` (the
+ * same as `pnpm start`) with the default ports: the README's walkthrough, and
+ * every shell example of docs/workflows.md, compared with the output the page
+ * shows below it.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -58,16 +60,73 @@ afterAll(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
+/** Runs a shell snippet as a user would paste it. */
+function sh(script: string, timeoutMs = 60_000): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    execFile('bash', ['-euo', 'pipefail', '-c', script], { timeout: timeoutMs }, (err, out, errOut) =>
+      err ? reject(new Error(`${err.message}\n${out}\n${errOut}\n--- services ---\n${output.slice(-4000)}`)) : resolve(out),
+    );
+  });
+}
+
+/** Shell examples of a page, each with the output block that follows it (if any). */
+function examples(markdown: string): { script: string; expected?: { lang: string; text: string } }[] {
+  const blocks = [...markdown.matchAll(/```(\w+)\n([\s\S]*?)```/g)].map((m) => ({ lang: m[1]!, text: m[2]! }));
+  const out: { script: string; expected?: { lang: string; text: string } }[] = [];
+  blocks.forEach((b, i) => {
+    if (b.lang !== 'sh') return;
+    const next = blocks[i + 1];
+    out.push(next && (next.lang === 'json' || next.lang === 'text') ? { script: b.text, expected: next } : { script: b.text });
+  });
+  return out;
+}
+
+/** Whether `got` reads as `want`, where `…` in `want` stands for any run of characters (ids, times). */
+function matchesWithEllipsis(got: string, want: string): boolean {
+  const squash = (t: string): string => t.replaceAll(/\s+/g, '');
+  const pattern = squash(want)
+    .split('…')
+    .map((part) => part.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*?');
+  return new RegExp(`^${pattern}$`, 's').test(squash(got));
+}
+
+function parseJsonLines(text: string): unknown[] {
+  // One JSON value per line (jq -c), or one pretty-printed value.
+  try {
+    return [JSON.parse(text)];
+  } catch {
+    return text
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as unknown);
+  }
+}
+
+describe('docs/workflows.md examples', () => {
+  it('run as written and print what the page shows', async () => {
+    const page = readFileSync(join(REPO_ROOT, 'docs/workflows.md'), 'utf8');
+    const runnable = examples(page).filter((e) => e.script.includes('curl'));
+    expect(runnable.length).toBeGreaterThan(3);
+    for (const [i, e] of runnable.entries()) {
+      const out = await sh(e.script);
+      if (!e.expected) continue;
+      const want = e.expected.text.trim();
+      const got = out.trim();
+      const label = `example ${i + 1}:\n${e.script}\n--- got ---\n${got}`;
+      if (want.includes('…')) expect(matchesWithEllipsis(got, want), label).toBe(true);
+      else if (e.expected.lang === 'json') expect(parseJsonLines(got), label).toEqual(parseJsonLines(want));
+      else expect(got, label).toBe(want);
+    }
+  }, 180_000);
+});
+
 describe('README walkthrough', () => {
   it('works as written against `sje start all`', async () => {
     const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
     const block = /<!-- walkthrough:start -->\s*```sh\n([\s\S]*?)```\s*<!-- walkthrough:end -->/.exec(readme)?.[1];
     expect(block, 'README has a walkthrough block').toBeDefined();
-    const stdout = await new Promise<string>((resolve, reject) => {
-      execFile('bash', ['-euo', 'pipefail', '-c', block!.replaceAll(/\ncurl /g, '\necho; curl ')], { timeout: 60_000 }, (err, out, errOut) =>
-        err ? reject(new Error(`${err.message}\n${out}\n${errOut}\n--- services ---\n${output}`)) : resolve(out),
-      );
-    });
+    const stdout = await sh(block!.replaceAll(/\ncurl /g, '\necho; curl '));
     const answers = stdout
       .split('\n')
       .filter((l) => l.trim().startsWith('{'))
