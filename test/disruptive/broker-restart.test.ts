@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { rabbitmqctl } from '../helpers/broker.js';
 import { http } from '../helpers/http.js';
 import type { SpawnedService } from '../helpers/stack.js';
+import { expectBrokerToOurselves } from '../faults/support/broker-guard.js';
 import { faultConfig, figure, sleep, startStack, until, type Stack } from '../faults/support/fault-stack.js';
 import {
   getViews,
@@ -60,6 +61,7 @@ describe('a RabbitMQ restart while tasks flow', () => {
     stack = await startStack(config, { workers: 2 });
     const { api } = stack;
     const all = [stack.taskManager, stack.executor, ...stack.workers];
+    const connections = await expectBrokerToOurselves(all.map((s) => s.pid!));
 
     const ids = await submitMany(api, TASKS, () => ({ function: 'record_run', params: { log, ms: 100 } }), { concurrency: 16 });
     await until('100 runs to have started', () => runLogLines(log) >= 100, 30_000);
@@ -117,10 +119,18 @@ describe('a RabbitMQ restart while tasks flow', () => {
     await waitForView(api, after, (v) => v.status === 'succeeded');
     for (const s of all) expect(s.running, s.name).toBe(true);
 
-    figure(TEST, 'tasks / workers', `${TASKS} / 2 × 4 slots, 100 ms each`);
+    figure(TEST, 'tasks / workers / connections on the broker (all ours)', `${TASKS} / 2 × 4 slots, 100 ms each / ${connections}`);
     figure(TEST, 'runs started when the broker stopped', runsAtStop);
-    figure(TEST, 'rabbitmqctl stop_app took / broker away', `${stoppedAt - stopStarted} ms / ${brokerBackAt - stoppedAt} ms (start_app ${brokerBackAt - startAt} ms)`);
-    figure(TEST, '/submit while away', `503 SJE_ERR_BROKER_UNAVAILABLE, Retry-After ${refused.headers.get('retry-after')}, in ${refusedMs} ms`);
+    figure(
+      TEST,
+      'rabbitmqctl stop_app took / broker away',
+      `${stoppedAt - stopStarted} ms / ${brokerBackAt - stoppedAt} ms (start_app ${brokerBackAt - startAt} ms)`,
+    );
+    figure(
+      TEST,
+      '/submit while away',
+      `503 SJE_ERR_BROKER_UNAVAILABLE, Retry-After ${refused.headers.get('retry-after')}, in ${refusedMs} ms`,
+    );
     figure(TEST, '/status of known tasks while away (ops-endpoint fallback)', `200 in ${statusTimes.join(' / ')} ms`);
     figure(TEST, 'broker back → /readyz 200 (task-manager, executor, workers)', `${reconnect.join(' / ')} ms`);
     figure(TEST, 'tasks run more than once', [...runs.values()].filter((p) => p.length > 1).length);

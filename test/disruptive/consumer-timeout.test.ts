@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { connect } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rabbitmqctl } from '../helpers/broker.js';
+import { expectBrokerToOurselves } from '../faults/support/broker-guard.js';
 import { faultConfig, figure, startStack, until, type Stack } from '../faults/support/fault-stack.js';
 import { readRunLog, submitTask, taskProblems, waitForView } from '../faults/support/tasks.js';
 
@@ -43,6 +44,7 @@ describe('a task longer than the broker consumer_timeout', () => {
     const log = join(config.task_manager.data_dir, 'runs.log');
     stack = await startStack(config, { workers: 1 });
     const all = [stack.taskManager, stack.executor, ...stack.workers];
+    await expectBrokerToOurselves(all.map((s) => s.pid!));
 
     // A control consumer that holds one delivery unacknowledged, as an ack-at-the-end design would.
     const control = await connect(config.amqp.url, { noDelay: true });
@@ -52,7 +54,9 @@ describe('a task longer than the broker consumer_timeout', () => {
     try {
       try {
         await setConsumerTimeout(SHORT_CONSUMER_TIMEOUT_MS);
-        expect((await rabbitmqctl(['eval', 'application:get_env(rabbit, consumer_timeout).'])).stdout).toContain(String(SHORT_CONSUMER_TIMEOUT_MS));
+        expect((await rabbitmqctl(['eval', 'application:get_env(rabbit, consumer_timeout).'])).stdout).toContain(
+          String(SHORT_CONSUMER_TIMEOUT_MS),
+        );
         const ch = await control.createChannel();
         ch.on('error', (err: Error) => (controlClosed = err.message));
         await ch.assertQueue(controlQueue, { durable: false, autoDelete: true });
@@ -76,10 +80,16 @@ describe('a task longer than the broker consumer_timeout', () => {
         expect(controlClosed).toMatch(/PRECONDITION_FAILED/);
         // No SJE channel was closed.
         for (const s of all) {
-          expect(s.output(), s.name).not.toMatch(/PRECONDITION[_-]FAILED|consumer channel error|publish channel error|delivery acknowledgement/i);
+          expect(s.output(), s.name).not.toMatch(
+            /PRECONDITION[_-]FAILED|consumer channel error|publish channel error|delivery acknowledgement/i,
+          );
           expect(s.running, s.name).toBe(true);
         }
-        figure(TEST, `task of ${RUN_MS / 1000} s with consumer_timeout ${SHORT_CONSUMER_TIMEOUT_MS} ms`, `succeeded once in ${tookMs} ms, 1 run, no SJE channel closed`);
+        figure(
+          TEST,
+          `task of ${RUN_MS / 1000} s with consumer_timeout ${SHORT_CONSUMER_TIMEOUT_MS} ms`,
+          `succeeded once in ${tookMs} ms, 1 run, no SJE channel closed`,
+        );
         figure(TEST, 'control consumer holding an unacked delivery', `closed by the broker: ${controlClosed ?? ''}`.slice(0, 160));
       } finally {
         await setConsumerTimeout(DEFAULT_CONSUMER_TIMEOUT_MS);
@@ -87,6 +97,8 @@ describe('a task longer than the broker consumer_timeout', () => {
     } finally {
       await control.close().catch(() => undefined);
     }
-    expect((await rabbitmqctl(['eval', 'application:get_env(rabbit, consumer_timeout).'])).stdout).toContain(String(DEFAULT_CONSUMER_TIMEOUT_MS));
+    expect((await rabbitmqctl(['eval', 'application:get_env(rabbit, consumer_timeout).'])).stdout).toContain(
+      String(DEFAULT_CONSUMER_TIMEOUT_MS),
+    );
   });
 });

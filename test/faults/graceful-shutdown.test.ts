@@ -45,7 +45,10 @@ function submit(body: Record<string, unknown>): Promise<string> {
 describe('SIGTERM to a worker', () => {
   it('takes no new task, lets running ones finish inside the grace period, and exits 0', async () => {
     const first = await worker();
-    const running = [await submit({ function: 'record_run', params: { log, ms: 2500 } }), await submit({ function: 'record_run', params: { log, ms: 2500 } })];
+    const running = [
+      await submit({ function: 'record_run', params: { log, ms: 2500 } }),
+      await submit({ function: 'record_run', params: { log, ms: 2500 } }),
+    ];
     for (const id of running) await waitForView(api, id, (v) => v.status === 'running');
 
     first.kill('SIGTERM');
@@ -76,7 +79,11 @@ describe('SIGTERM to a worker', () => {
       expect((v.result as { pid: number }).pid).toBe(second.pid);
     }
     await second.stop();
-    figure(TEST, 'worker SIGTERM, 2 tasks of 2.5 s running, grace 10 s', `both finished on it, exit 0 after ${exitMs} ms; tasks submitted meanwhile not taken`);
+    figure(
+      TEST,
+      'worker SIGTERM, 2 tasks of 2.5 s running, grace 10 s',
+      `both finished on it, exit 0 after ${exitMs} ms; tasks submitted meanwhile not taken`,
+    );
   });
 
   it('with a short grace aborts long tasks and re-queues them without using up an attempt', async () => {
@@ -104,7 +111,11 @@ describe('SIGTERM to a worker', () => {
       expect(readRunLog(log).get(id)).toEqual([short.pid, next.pid]);
     }
     await next.stop();
-    figure(TEST, 'worker SIGTERM, grace 1 s, 2 tasks of 60 s running', `aborted and re-queued, exit 0 after ${exitMs} ms; finished by the next worker with attempt 1`);
+    figure(
+      TEST,
+      'worker SIGTERM, grace 1 s, 2 tasks of 60 s running',
+      `aborted and re-queued, exit 0 after ${exitMs} ms; finished by the next worker with attempt 1`,
+    );
   });
 });
 
@@ -113,12 +124,16 @@ function slowSubmit(url: string, body: string): { sendRest: () => void; answer: 
   const half = Math.floor(body.length / 2);
   let sendRest!: () => void;
   const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = request(`${url}/submit`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
+    const req = request(
+      `${url}/submit`,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
     req.on('error', reject);
     req.flushHeaders();
     req.write(body.slice(0, half));
@@ -129,7 +144,9 @@ function slowSubmit(url: string, body: string): { sendRest: () => void; answer: 
 
 describe('SIGTERM to the executor', () => {
   it('finishes the requests in flight (201), refuses new ones, then exits 0', async () => {
-    const inFlight = Array.from({ length: 5 }, (_, i) => slowSubmit(api, JSON.stringify({ function: 'echo', params: { i, pad: 'x'.repeat(2000) } })));
+    const inFlight = Array.from({ length: 5 }, (_, i) =>
+      slowSubmit(api, JSON.stringify({ function: 'echo', params: { i, pad: 'x'.repeat(2000) } })),
+    );
     // Let the headers and half of each body reach the executor before the signal.
     await sleep(300);
     executor.kill('SIGTERM');
@@ -150,12 +167,20 @@ describe('SIGTERM to the executor', () => {
     const ids = answers.map((a) => (JSON.parse(a.body) as { task_id: string }).task_id);
     const w = await worker();
     for (const id of ids) {
-      await until(`task ${id} to succeed`, async () => {
-        const res = await fetch(`${tm.baseUrl}/tasks/${id}`);
-        return res.status === 200 && ((await res.json()) as StatusView).status === 'succeeded';
-      }, 20_000);
+      await until(
+        `task ${id} to succeed`,
+        async () => {
+          const res = await fetch(`${tm.baseUrl}/tasks/${id}`);
+          return res.status === 200 && ((await res.json()) as StatusView).status === 'succeeded';
+        },
+        20_000,
+      );
     }
     await w.stop();
-    figure(TEST, 'executor SIGTERM with 5 requests half-sent', `all 5 answered 201 after the signal, a new request got "${late}", exit 0 after ${exitMs} ms`);
+    figure(
+      TEST,
+      'executor SIGTERM with 5 requests half-sent',
+      `all 5 answered 201 after the signal, a new request got "${late}", exit 0 after ${exitMs} ms`,
+    );
   });
 });

@@ -68,7 +68,15 @@ describe('a hung worker', () => {
     // The woken worker is still alive and well: it rejoins and takes new work.
     expect(hung.running).toBe(true);
 
-    figure(TEST, `SIGSTOP → task running on the other worker (worker_timeout_ms ${FAULT_WORKER_TIMEOUT_MS}, heartbeat 500 ms)`, `${handedOverMs} ms`);
-    figure(TEST, 'late result of the woken worker', `ignored (woken ${Math.round((wokeAt - stoppedAt) / 100) / 10} s after SIGSTOP; one succeeded in history, worker stays the second)`);
+    figure(
+      TEST,
+      `SIGSTOP → task running on the other worker (worker_timeout_ms ${FAULT_WORKER_TIMEOUT_MS}, heartbeat 500 ms)`,
+      `${handedOverMs} ms`,
+    );
+    figure(
+      TEST,
+      'late result of the woken worker',
+      `ignored (woken ${Math.round((wokeAt - stoppedAt) / 100) / 10} s after SIGSTOP; one succeeded in history, worker stays the second)`,
+    );
   });
 });

@@ -37,7 +37,9 @@ describe('two task-managers on PostgreSQL', () => {
       worker: { concurrency: 16 },
       task_manager: { store: 'postgres', postgres_url: TEST_POSTGRES_URL, postgres_table_prefix: tablePrefix },
     });
-    const config = variant(base, { executor: { task_manager_urls: [...base.executor.task_manager_urls, `http://127.0.0.1:${standbyPort}`] } });
+    const config = variant(base, {
+      executor: { task_manager_urls: [...base.executor.task_manager_urls, `http://127.0.0.1:${standbyPort}`] },
+    });
     const log = join(config.task_manager.data_dir, 'runs.log');
 
     const active = await spawnService('task-manager', config);

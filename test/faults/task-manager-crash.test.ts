@@ -29,7 +29,10 @@ const stores: { store: 'sqlite' | 'postgres'; config: () => Promise<SjeConfig> }
     store: 'postgres',
     config: () => {
       tablePrefix = uniqueTablePrefix();
-      return faultConfig({ worker: { concurrency: 16 }, task_manager: { store: 'postgres', postgres_url: TEST_POSTGRES_URL, postgres_table_prefix: tablePrefix } });
+      return faultConfig({
+        worker: { concurrency: 16 },
+        task_manager: { store: 'postgres', postgres_url: TEST_POSTGRES_URL, postgres_table_prefix: tablePrefix },
+      });
     },
   },
 ];
@@ -46,26 +49,21 @@ describe.each(stores)('kill -9 of the task-manager ($store store)', ({ store, co
     let downMs = 0;
     let restarted: Promise<void> | undefined;
     const started = Date.now();
-    const ids = await submitMany(
-      stack.api,
-      TASKS,
-      () => ({ function: 'record_run', params: { log } }),
-      {
-        concurrency: 8,
-        onAccepted: (n) => {
-          if (n !== Math.floor(TASKS / 3)) return;
-          tm.kill('SIGKILL');
-          killedAt = Date.now();
-          // Down for a second while submissions go on, then back.
-          restarted = (async () => {
-            await tm.waitExit();
-            await new Promise((r) => setTimeout(r, 1000));
-            await tm.restart();
-            downMs = Date.now() - killedAt;
-          })();
-        },
+    const ids = await submitMany(stack.api, TASKS, () => ({ function: 'record_run', params: { log } }), {
+      concurrency: 8,
+      onAccepted: (n) => {
+        if (n !== Math.floor(TASKS / 3)) return;
+        tm.kill('SIGKILL');
+        killedAt = Date.now();
+        // Down for a second while submissions go on, then back.
+        restarted = (async () => {
+          await tm.waitExit();
+          await new Promise((r) => setTimeout(r, 1000));
+          await tm.restart();
+          downMs = Date.now() - killedAt;
+        })();
       },
-    );
+    });
     const submittedMs = Date.now() - started;
     await restarted;
     expect(killedAt).toBeGreaterThan(0);

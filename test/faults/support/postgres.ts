@@ -14,7 +14,10 @@ export async function dropTables(prefix: string, url = TEST_POSTGRES_URL): Promi
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows } = await client.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND starts_with(tablename, $1)", [prefix]);
+    const { rows } = await client.query<{ tablename: string }>(
+      "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND starts_with(tablename, $1)",
+      [prefix],
+    );
     const names = rows.map((r) => r.tablename);
     if (names.length > 0) await client.query(`DROP TABLE IF EXISTS ${names.map((n) => `"${n}"`).join(', ')} CASCADE`);
     return names;

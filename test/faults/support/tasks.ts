@@ -50,7 +50,12 @@ export interface SubmitOptions {
  * POSTs `n` tasks, one request each, `concurrency` at a time, and returns
  * their ids in submission order. Every answer must be 201.
  */
-export async function submitMany(api: string, n: number, body: (i: number) => Record<string, unknown>, options: SubmitOptions = {}): Promise<string[]> {
+export async function submitMany(
+  api: string,
+  n: number,
+  body: (i: number) => Record<string, unknown>,
+  options: SubmitOptions = {},
+): Promise<string[]> {
   const ids: string[] = new Array<string>(n);
   let next = 0;
   let accepted = 0;
@@ -74,7 +79,8 @@ export async function storeCounts(tmUrl: string): Promise<Record<string, number>
     const res = await fetch(`${tmUrl}/metrics`, { signal: AbortSignal.timeout(2000) });
     if (res.status !== 200) return undefined;
     const out: Record<string, number> = {};
-    for (const m of (await res.text()).matchAll(/^sje_tasks\{[^}]*status="([a-z_]+)"[^}]*\} (\d+)/gm)) out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[2]);
+    for (const m of (await res.text()).matchAll(/^sje_tasks\{[^}]*status="([a-z_]+)"[^}]*\} (\d+)/gm))
+      out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[2]);
     return out;
   } catch {
     return undefined;
@@ -163,7 +169,9 @@ export function readRunLog(file: string): Map<string, number[]> {
 /** Number of runs logged so far (lines of a `record_run` log). */
 export function runLogLines(file: string): number {
   if (!existsSync(file)) return 0;
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').length;
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '').length;
 }
 
 /** Median of numbers (0 for none). */

@@ -46,7 +46,11 @@ describe('TaskStoreFallback', () => {
       seen.push(`good ${req.url} ${req.headers['authorization']}`);
       json(res, 200, { task_id: 'a:b.1', function: 'echo', status: 'running', attempt: 1 });
     });
-    const fallback = new TaskStoreFallback({ urls: [await deadUrl(), hanging, `${wrongPort}/`, notTheTask, good], timeoutMs: 300, opsToken: 's3cret' });
+    const fallback = new TaskStoreFallback({
+      urls: [await deadUrl(), hanging, `${wrongPort}/`, notTheTask, good],
+      timeoutMs: 300,
+      opsToken: 's3cret',
+    });
     const t0 = Date.now();
     const view = await fallback.getTask('a:b.1');
     expect(view).toEqual({ task_id: 'a:b.1', function: 'echo', status: 'running', attempt: 1 });

@@ -3,7 +3,17 @@ import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BrokerUnavailableError, createLogger, createTopology, ErrorCode, loadConfig, PluginHost, SjeError, type TaskView, type Validator } from '@sje/core';
+import {
+  BrokerUnavailableError,
+  createLogger,
+  createTopology,
+  ErrorCode,
+  loadConfig,
+  PluginHost,
+  SjeError,
+  type TaskView,
+  type Validator,
+} from '@sje/core';
 import type { BrokerPort } from '../../app-deps.js';
 import { createApp } from '../../app.js';
 
@@ -67,7 +77,10 @@ async function opsEndpoint(known: TaskView[]): Promise<{ url: string; lookups: s
 }
 
 function app(broker: BrokerPort, urls: string[], opsToken = ''): ReturnType<typeof createApp> {
-  const config = loadConfig({ env: {}, overrides: { executor: { task_manager_urls: urls, retry_after_s: 3 }, security: { ops_token: opsToken } } });
+  const config = loadConfig({
+    env: {},
+    overrides: { executor: { task_manager_urls: urls, retry_after_s: 3 }, security: { ops_token: opsToken } },
+  });
   const logger = createLogger({ service: 'executor', silent: true });
   const metrics = new Registry();
   return createApp({ config, logger, broker, plugins: new PluginHost({ service: 'executor', logger, metrics, config }), metrics });
