@@ -35,7 +35,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'test/disruptive/**'],
+          exclude: [...configDefaults.exclude, 'test/disruptive/**', 'test/docs-walkthroughs.test.ts'],
           setupFiles: ['test/helpers/setup-integration.ts'],
           // Integration tests start real processes (tsx start-up, broker connect).
           testTimeout: 60_000,
@@ -46,9 +46,11 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'disruptive',
-          include: ['test/disruptive/**/*.test.ts'],
+          include: ['test/disruptive/**/*.test.ts', 'test/docs-walkthroughs.test.ts'],
           setupFiles: ['test/helpers/setup-integration.ts'],
           // Every connection to the broker drops, or a broker-wide setting changes: nothing else may run meanwhile.
+          // The documentation walkthroughs run here too: they need the default ports and a machine that is not
+          // busy with every other test file (their `sleep 1` is what a reader would type).
           fileParallelism: false,
           sequence: { groupOrder: 1 },
           testTimeout: 180_000,

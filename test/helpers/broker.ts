@@ -310,7 +310,7 @@ export interface CtlResult {
  * @throws SjeError `SJE_ERR_INTERNAL` when it fails or takes longer than `timeoutMs`.
  * @example
  * ```ts
- * await rabbitmqctl(['close_all_connections', 'test']);
+ * await rabbitmqctl(['list_connections', 'name']);
  * ```
  */
 export function rabbitmqctl(args: string[], timeoutMs = 30_000): Promise<CtlResult> {
