@@ -32,6 +32,11 @@ export class DependencyResolver {
   /** Counts the dependencies of a new task (batch siblings must already be in the unit of work). */
   async evaluate(uow: UnitOfWork, record: TaskRecord): Promise<InitialDependencies> {
     const deps = await uow.getMany(record.depends_on);
+    for (const dep of deps.values()) {
+      if (dep.has_dependents === true) continue;
+      dep.has_dependents = true;
+      uow.touch(dep);
+    }
     let remaining = 0;
     for (const id of record.depends_on) {
       const dep = deps.get(id);
@@ -54,6 +59,7 @@ export class DependencyResolver {
     const stack: TaskRecord[] = [record];
     while (stack.length > 0) {
       const upstream = stack.pop() as TaskRecord;
+      if (upstream.has_dependents === false) continue;
       const ids = await uow.getDependents(upstream.task_id);
       const dependents = await uow.getMany(ids);
       for (const id of ids) {

@@ -46,18 +46,17 @@ export class OutboxPublisher {
   }
 
   private async publishRows(rows: readonly OutboxRow[]): Promise<void> {
+    const messages = rows.flatMap((r) => r.messages);
     const tasksExchange = this.broker.topology.exchanges.tasks;
     const newQueues = new Set<string>();
-    for (const r of rows) if (r.exchange === tasksExchange && !this.knownQueues.has(r.routing_key)) newQueues.add(r.routing_key);
+    for (const m of messages) if (m.exchange === tasksExchange && !this.knownQueues.has(m.routing_key)) newQueues.add(m.routing_key);
     if (newQueues.size > 0) {
       await this.broker.withChannel(async (ch) => {
         for (const q of newQueues) await assertTaskQueue(ch, this.broker.topology, q);
       });
       for (const q of newQueues) this.knownQueues.add(q);
     }
-    await Promise.all(
-      rows.map((r) => this.broker.publish(r.exchange, r.routing_key, r.body, r.priority === undefined ? {} : { priority: r.priority })),
-    );
+    await Promise.all(messages.map((m) => this.broker.publish(m.exchange, m.routing_key, m.body, m.priority === undefined ? {} : { priority: m.priority })));
     await this.store.deleteOutbox(rows.map((r) => r.id));
   }
 
@@ -69,7 +68,7 @@ export class OutboxPublisher {
       if (rows.length === 0) return total;
       await this.publish(rows);
       total += rows.length;
-      this.logger.info('published outbox messages left by a previous run', { count: rows.length });
+      this.logger.info('published outbox messages left unpublished', { batches: rows.length, messages: rows.reduce((n, r) => n + r.messages.length, 0) });
     }
   }
 }

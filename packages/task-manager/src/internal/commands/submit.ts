@@ -18,6 +18,7 @@ function newRecord(spec: TaskSpec, workflowId: string | undefined, now: string):
     attempt: 0,
     deliveries: 0,
     deps_remaining: 0,
+    has_dependents: false,
     created_at: now,
     history: [{ status: 'pending', at: now, attempt: 0 }],
   };

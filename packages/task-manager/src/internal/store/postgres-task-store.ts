@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import type { TaskStatus } from '@sje/core';
-import type { OutboxRow, TaskRecord, WorkflowRecord } from './task-record.js';
+import { stripNullPriority, stripUndefined, type OutboxMessage, type OutboxRow, type TaskRecord, type WorkflowRecord } from './task-record.js';
 import type { StoreCommit, TaskStore } from './task-store.js';
 
 /** Versioned schema migrations; each runs once, in order, at start-up, under a lock. */
@@ -43,6 +43,15 @@ const MIGRATIONS: readonly string[] = [
    );
    ALTER TABLE {p}tasks ADD COLUMN IF NOT EXISTS seq BIGSERIAL;
    CREATE INDEX IF NOT EXISTS {p}tasks_workflow_seq ON {p}tasks (workflow_id, seq) WHERE workflow_id IS NOT NULL;`,
+  // One outbox row per committed batch instead of one per message.
+  `CREATE TABLE IF NOT EXISTS {p}outbox_batches (
+     id BIGSERIAL PRIMARY KEY,
+     messages JSONB NOT NULL
+   );
+   INSERT INTO {p}outbox_batches (messages)
+     SELECT jsonb_build_array(jsonb_build_object('exchange', exchange, 'routing_key', routing_key, 'priority', priority, 'body', body))
+     FROM {p}outbox ORDER BY id;
+   DROP TABLE {p}outbox;`,
 ];
 
 /** Options of {@link PostgresTaskStore}. */
@@ -214,18 +223,10 @@ export class PostgresTaskStore implements TaskStore {
       }
       const rows: OutboxRow[] = [];
       if (batch.outbox.length > 0) {
-        const o = batch.outbox;
-        const res = await client.query<{ id: string }>(
-          this.sql(
-            'INSERT INTO {p}outbox (exchange, routing_key, priority, body) SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::jsonb[]) RETURNING id',
-          ),
-          [o.map((m) => m.exchange), o.map((m) => m.routing_key), o.map((m) => m.priority ?? null), o.map((m) => JSON.stringify(m.body))],
-        );
-        o.forEach((m, i) => {
-          const row: OutboxRow = { id: Number(res.rows[i]?.id), exchange: m.exchange, routing_key: m.routing_key, body: m.body };
-          if (m.priority !== undefined) row.priority = m.priority;
-          rows.push(row);
-        });
+        const res = await client.query<{ id: string }>(this.sql('INSERT INTO {p}outbox_batches (messages) VALUES ($1::jsonb) RETURNING id'), [
+          JSON.stringify(batch.outbox.map(stripUndefined)),
+        ]);
+        rows.push({ id: Number(res.rows[0]?.id), messages: batch.outbox });
       }
       await client.query('COMMIT');
       return rows;
@@ -238,20 +239,16 @@ export class PostgresTaskStore implements TaskStore {
   }
 
   async loadOutbox(limit: number): Promise<OutboxRow[]> {
-    const { rows } = await this.pool.query<{ id: string; exchange: string; routing_key: string; priority: number | null; body: unknown }>(
-      this.sql('SELECT id, exchange, routing_key, priority, body FROM {p}outbox ORDER BY id LIMIT $1'),
+    const { rows } = await this.pool.query<{ id: string; messages: OutboxMessage[] }>(
+      this.sql('SELECT id, messages FROM {p}outbox_batches ORDER BY id LIMIT $1'),
       [limit],
     );
-    return rows.map((r) => {
-      const row: OutboxRow = { id: Number(r.id), exchange: r.exchange, routing_key: r.routing_key, body: r.body };
-      if (r.priority !== null) row.priority = r.priority;
-      return row;
-    });
+    return rows.map((r) => ({ id: Number(r.id), messages: r.messages.map(stripNullPriority) }));
   }
 
   async deleteOutbox(ids: readonly number[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.pool.query(this.sql('DELETE FROM {p}outbox WHERE id = ANY($1::bigint[])'), [ids]);
+    await this.pool.query(this.sql('DELETE FROM {p}outbox_batches WHERE id = ANY($1::bigint[])'), [ids]);
   }
 
   async getWorkflow(workflowId: string): Promise<WorkflowRecord | undefined> {
@@ -273,6 +270,6 @@ export class PostgresTaskStore implements TaskStore {
 
   /** Drops every table of this prefix (tests). */
   async dropAll(): Promise<void> {
-    for (const t of ['tasks', 'task_deps', 'outbox', 'workflows', 'schema_migrations']) await this.pool.query(this.sql(`DROP TABLE IF EXISTS {p}${t}`));
+    for (const t of ['tasks', 'task_deps', 'outbox', 'outbox_batches', 'workflows', 'schema_migrations']) await this.pool.query(this.sql(`DROP TABLE IF EXISTS {p}${t}`));
   }
 }

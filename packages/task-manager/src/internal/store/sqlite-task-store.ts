@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { TaskStatus } from '@sje/core';
-import type { OutboxRow, TaskRecord, WorkflowRecord } from './task-record.js';
+import { stripNullPriority, stripUndefined, type OutboxMessage, type OutboxRow, type TaskRecord, type WorkflowRecord } from './task-record.js';
 import type { StoreCommit, TaskStore } from './task-store.js';
 
 /** Versioned schema migrations; each runs once, in order, at start-up. */
@@ -45,6 +45,15 @@ const MIGRATIONS: readonly string[] = [
    );
    ALTER TABLE tasks ADD COLUMN seq INTEGER;
    CREATE INDEX tasks_workflow_seq ON tasks (workflow_id, seq) WHERE workflow_id IS NOT NULL;`,
+  // One outbox row per committed batch instead of one per message.
+  `CREATE TABLE outbox_batches (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     messages TEXT NOT NULL
+   );
+   INSERT INTO outbox_batches (messages)
+     SELECT json_array(json_object('exchange', exchange, 'routing_key', routing_key, 'priority', priority, 'body', json(body)))
+     FROM outbox ORDER BY id;
+   DROP TABLE outbox;`,
 ];
 
 /** Options of {@link SqliteTaskStore}. */
@@ -108,11 +117,9 @@ export class SqliteTaskStore implements TaskStore {
       nextDue: db.prepare<[], { t: string | null }>(
         "SELECT MIN(not_before) AS t FROM tasks WHERE status IN ('pending', 'retrying') AND deps_remaining = 0",
       ),
-      outboxInsert: db.prepare('INSERT INTO outbox (exchange, routing_key, priority, body) VALUES (?, ?, ?, ?)'),
-      outboxLoad: db.prepare<[number], { id: number; exchange: string; routing_key: string; priority: number | null; body: string }>(
-        'SELECT id, exchange, routing_key, priority, body FROM outbox ORDER BY id LIMIT ?',
-      ),
-      outboxDelete: db.prepare('DELETE FROM outbox WHERE id = ?'),
+      outboxInsert: db.prepare('INSERT INTO outbox_batches (messages) VALUES (?)'),
+      outboxLoad: db.prepare<[number], { id: number; messages: string }>('SELECT id, messages FROM outbox_batches ORDER BY id LIMIT ?'),
+      outboxDelete: db.prepare('DELETE FROM outbox_batches WHERE id = ?'),
       workflowGet: db.prepare<[string], { data: string }>('SELECT data FROM workflows WHERE workflow_id = ?'),
       workflowUpsert: db.prepare('INSERT INTO workflows (workflow_id, data) VALUES (?, ?) ON CONFLICT(workflow_id) DO UPDATE SET data = excluded.data'),
       workflowTasks: db.prepare<[string], { data: string }>('SELECT data FROM tasks WHERE workflow_id = ? ORDER BY seq, rowid'),
@@ -184,22 +191,16 @@ export class SqliteTaskStore implements TaskStore {
       }
       for (const w of batch.workflows ?? []) this.stmts.workflowUpsert.run(w.workflow_id, JSON.stringify(w));
       const rows: OutboxRow[] = [];
-      for (const m of batch.outbox) {
-        const info = this.stmts.outboxInsert.run(m.exchange, m.routing_key, m.priority ?? null, JSON.stringify(m.body));
-        const row: OutboxRow = { id: Number(info.lastInsertRowid), exchange: m.exchange, routing_key: m.routing_key, body: m.body };
-        if (m.priority !== undefined) row.priority = m.priority;
-        rows.push(row);
+      if (batch.outbox.length > 0) {
+        const info = this.stmts.outboxInsert.run(JSON.stringify(batch.outbox.map(stripUndefined)));
+        rows.push({ id: Number(info.lastInsertRowid), messages: batch.outbox });
       }
       return rows;
     })();
   }
 
   async loadOutbox(limit: number): Promise<OutboxRow[]> {
-    return this.stmts.outboxLoad.all(limit).map((r) => {
-      const row: OutboxRow = { id: r.id, exchange: r.exchange, routing_key: r.routing_key, body: JSON.parse(r.body) as unknown };
-      if (r.priority !== null) row.priority = r.priority;
-      return row;
-    });
+    return this.stmts.outboxLoad.all(limit).map((r) => ({ id: r.id, messages: (JSON.parse(r.messages) as OutboxMessage[]).map(stripNullPriority) }));
   }
 
   async deleteOutbox(ids: readonly number[]): Promise<void> {

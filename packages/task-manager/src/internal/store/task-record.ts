@@ -27,6 +27,11 @@ export interface TaskRecord {
   deliveries: number;
   /** Dependencies not yet succeeded. */
   deps_remaining: number;
+  /**
+   * Whether any task depends on this one. `false` lets the task-manager skip
+   * the dependents look-up when the task ends; absent (older records) means unknown.
+   */
+  has_dependents?: boolean;
   lease_id?: string;
   worker_id?: string;
   worker_host?: string;
@@ -70,9 +75,24 @@ export interface OutboxMessage {
   transient?: boolean;
 }
 
-/** An outbox message with its row id. */
-export interface OutboxRow extends OutboxMessage {
+/** The messages of one committed batch, kept in the outbox until all are confirmed. */
+export interface OutboxRow {
   id: number;
+  messages: OutboxMessage[];
+}
+
+/** An outbox message as stored: without `transient` and undefined fields. */
+export function stripUndefined(m: OutboxMessage): OutboxMessage {
+  const out: OutboxMessage = { exchange: m.exchange, routing_key: m.routing_key, body: m.body };
+  if (m.priority !== undefined) out.priority = m.priority;
+  return out;
+}
+
+/** An outbox message as loaded: a stored `null` priority means none. */
+export function stripNullPriority(m: OutboxMessage): OutboxMessage {
+  const loaded = m as OutboxMessage & { priority?: number | null };
+  if (loaded.priority === null) delete loaded.priority;
+  return m;
 }
 
 /** The spec fields a client controls and the owning tenant, used to compare a resubmission with the stored task. */

@@ -95,21 +95,23 @@ export function describeTaskStoreConformance(name: string, factory: StoreFactory
         expect(await s.nextDueTime()).toBe(past.not_before);
       }));
 
-    it('keeps outbox rows in order until deleted', () =>
+    it('keeps each batch of outbox messages, in order, until deleted', () =>
       withStore(async (s) => {
-        const rows = await s.commit({
+        const [first] = await s.commit({
           tasks: [record()],
           outbox: [
             { exchange: 'x', routing_key: 'a', body: { n: 1 } },
             { exchange: 'x', routing_key: 'b', body: { n: 2 }, priority: 5 },
           ],
         });
-        expect(rows.map((r) => r.routing_key)).toEqual(['a', 'b']);
-        expect(rows[0]!.id).toBeLessThan(rows[1]!.id);
+        const [second] = await s.commit({ tasks: [], outbox: [{ exchange: 'y', routing_key: 'c', body: { n: 3 } }] });
+        expect(await s.commit({ tasks: [record()], outbox: [] })).toEqual([]);
+        expect(first!.messages.map((m) => m.routing_key)).toEqual(['a', 'b']);
+        expect(first!.id).toBeLessThan(second!.id);
         const loaded = await s.loadOutbox(10);
-        expect(loaded).toEqual(rows);
-        await s.deleteOutbox([rows[0]!.id]);
-        expect((await s.loadOutbox(10)).map((r) => r.routing_key)).toEqual(['b']);
+        expect(loaded).toEqual([first, second]);
+        await s.deleteOutbox([first!.id]);
+        expect((await s.loadOutbox(10)).flatMap((r) => r.messages.map((m) => m.routing_key))).toEqual(['c']);
       }));
 
     it('counts tasks by status', () =>
@@ -127,7 +129,7 @@ export function describeTaskStoreConformance(name: string, factory: StoreFactory
       store = await factory.reopen(store);
       try {
         expect((await store.getTasks([a.task_id])).get(a.task_id)).toEqual(a);
-        expect((await store.loadOutbox(10)).map((r) => r.body)).toEqual([{ a: 1 }]);
+        expect((await store.loadOutbox(10)).flatMap((r) => r.messages.map((m) => m.body))).toEqual([{ a: 1 }]);
       } finally {
         await factory.dispose(store);
       }

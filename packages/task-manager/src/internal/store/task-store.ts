@@ -31,7 +31,10 @@ export interface TaskStore {
   getDueTasks(now: string, limit: number): Promise<TaskRecord[]>;
   /** The earliest `not_before` of a waiting task with no dependency left. */
   nextDueTime(): Promise<string | undefined>;
-  /** Commits a batch atomically; returns the outbox rows written, in order. */
+  /**
+   * Commits a batch atomically; returns the outbox row written (one row holds
+   * all the batch's messages; none when it has no message).
+   */
   commit(batch: StoreCommit): Promise<OutboxRow[]>;
   /** Outbox rows not yet published (after a crash), oldest first. */
   loadOutbox(limit: number): Promise<OutboxRow[]>;
