@@ -2,31 +2,12 @@
  * Queries to the task-manager over request/reply (`get_tasks`,
  * `cancel_task`), with the reply checked for shape and type.
  */
-import {
-  ErrorCode,
-  restoreError,
-  SjeError,
-  validators,
-  type CancelTaskQuery,
-  type CancelTaskReply,
-  type GetTasksQuery,
-  type TaskManagerReply,
-  type TaskView,
-} from '@sje/core';
+import type { CancelTaskReply, TaskView } from '@sje/core';
 import type { BrokerPort } from '../app-deps.js';
+import { askTaskManager, invalidReply, isTaskView } from './task-manager-query.js';
 
 /** Most ids in one `get_tasks` query (the query schema's limit). */
 export const MAX_IDS_PER_QUERY = 10_000;
-
-function invalidReply(reason: string): SjeError {
-  return new SjeError(ErrorCode.MESSAGE_INVALID, `the task-manager sent an invalid reply: ${reason}`);
-}
-
-function isTaskView(value: unknown): value is TaskView {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return typeof v['task_id'] === 'string' && typeof v['function'] === 'string' && typeof v['status'] === 'string';
-}
 
 /** Asks the task-manager about tasks. Every call waits at most `timeoutMs`. */
 export class TaskManagerClient {
@@ -34,12 +15,6 @@ export class TaskManagerClient {
     private readonly broker: BrokerPort,
     private readonly timeoutMs: number,
   ) {}
-
-  private async ask(query: GetTasksQuery | CancelTaskQuery): Promise<TaskManagerReply> {
-    const reply = await this.broker.request(this.broker.topology.routingKeys.query, query, validators.reply, this.timeoutMs);
-    if (reply.type === 'error') throw restoreError(reply.error);
-    return reply;
-  }
 
   /**
    * The tasks `ids`, in order, `null` where the task-manager does not know one.
@@ -50,14 +25,14 @@ export class TaskManagerClient {
     for (let i = 0; i < ids.length; i += MAX_IDS_PER_QUERY) chunks.push(ids.slice(i, i + MAX_IDS_PER_QUERY));
     const replies = await Promise.all(
       chunks.map(async (chunk) => {
-        const reply = await this.ask({ type: 'get_tasks', task_ids: chunk });
+        const reply = await askTaskManager(this.broker, { type: 'get_tasks', task_ids: chunk }, this.timeoutMs);
         if (reply.type !== 'tasks') throw invalidReply(`expected 'tasks', got '${reply.type}'`);
         if (!Array.isArray(reply.tasks) || reply.tasks.length !== chunk.length) {
           throw invalidReply(`expected ${chunk.length} tasks`);
         }
         return reply.tasks.map((task, i) => {
           if (task === null) return null;
-          if (!isTaskView(task) || task.task_id !== chunk[i]) throw invalidReply(`entry ${i} is not task ${chunk[i]}`);
+          if (!isTaskView(task, chunk[i])) throw invalidReply(`entry ${i} is not task ${chunk[i]}`);
           return task;
         });
       }),
@@ -70,9 +45,9 @@ export class TaskManagerClient {
    * @throws as {@link TaskManagerClient.getTasks}.
    */
   async cancelTask(taskId: string): Promise<CancelTaskReply> {
-    const reply = await this.ask({ type: 'cancel_task', task_id: taskId });
+    const reply = await askTaskManager(this.broker, { type: 'cancel_task', task_id: taskId }, this.timeoutMs);
     if (reply.type !== 'cancel_result') throw invalidReply(`expected 'cancel_result', got '${reply.type}'`);
-    if (reply.task !== null && (!isTaskView(reply.task) || reply.task.task_id !== taskId)) throw invalidReply(`the task is not ${taskId}`);
+    if (reply.task !== null && !isTaskView(reply.task, taskId)) throw invalidReply(`the task is not ${taskId}`);
     if (typeof reply.changed !== 'boolean') throw invalidReply("'changed' is missing");
     return reply;
   }

@@ -3,23 +3,9 @@
  * (`get_workflow`, `cancel_workflow`, `decide_approval`), with the reply
  * checked for shape and type.
  */
-import {
-  ErrorCode,
-  restoreError,
-  SjeError,
-  validators,
-  type ApprovalReply,
-  type CancelWorkflowQuery,
-  type DecideApprovalQuery,
-  type GetWorkflowQuery,
-  type TaskManagerReply,
-  type WorkflowView,
-} from '@sje/core';
+import type { ApprovalReply, CancelWorkflowQuery, DecideApprovalQuery, GetWorkflowQuery, WorkflowView } from '@sje/core';
 import type { BrokerPort } from '../app-deps.js';
-
-function invalidReply(reason: string): SjeError {
-  return new SjeError(ErrorCode.MESSAGE_INVALID, `the task-manager sent an invalid reply: ${reason}`);
-}
+import { askTaskManager, invalidReply, isTaskView } from './task-manager-query.js';
 
 function isWorkflowView(value: unknown, id: string): value is WorkflowView {
   if (typeof value !== 'object' || value === null) return false;
@@ -34,14 +20,8 @@ export class WorkflowQueries {
     private readonly timeoutMs: number,
   ) {}
 
-  private async ask(query: GetWorkflowQuery | CancelWorkflowQuery | DecideApprovalQuery): Promise<TaskManagerReply> {
-    const reply = await this.broker.request(this.broker.topology.routingKeys.query, query, validators.reply, this.timeoutMs);
-    if (reply.type === 'error') throw restoreError(reply.error);
-    return reply;
-  }
-
   private async workflow(query: GetWorkflowQuery | CancelWorkflowQuery): Promise<WorkflowView | null> {
-    const reply = await this.ask(query);
+    const reply = await askTaskManager(this.broker, query, this.timeoutMs);
     if (reply.type !== 'workflow') throw invalidReply(`expected 'workflow', got '${reply.type}'`);
     if (reply.workflow === null) return null;
     if (!isWorkflowView(reply.workflow, query.workflow_id)) throw invalidReply(`the workflow is not ${query.workflow_id}`);
@@ -72,14 +52,10 @@ export class WorkflowQueries {
   async decideApproval(taskId: string, approve: boolean, comment?: string): Promise<ApprovalReply> {
     const query: DecideApprovalQuery = { type: 'decide_approval', task_id: taskId, approve };
     if (comment !== undefined) query.comment = comment;
-    const reply = await this.ask(query);
+    const reply = await askTaskManager(this.broker, query, this.timeoutMs);
     if (reply.type !== 'approval_result') throw invalidReply(`expected 'approval_result', got '${reply.type}'`);
     if (typeof reply.changed !== 'boolean') throw invalidReply("'changed' is missing");
-    if (reply.task !== null) {
-      const task = reply.task as unknown as Record<string, unknown>;
-      if (typeof task !== 'object' || task['task_id'] !== taskId || typeof task['status'] !== 'string')
-        throw invalidReply(`the task is not ${taskId}`);
-    }
+    if (reply.task !== null && !isTaskView(reply.task, taskId)) throw invalidReply(`the task is not ${taskId}`);
     return reply;
   }
 }

@@ -2,7 +2,7 @@
  * The functions each worker pool can run, as the task-manager's worker
  * registry knows them (`get_functions`), reused for a few seconds.
  */
-import { ErrorCode, restoreError, SjeError, validators } from '@sje/core';
+import { askTaskManager, invalidReply } from '../task-manager-query.js';
 import type { BrokerPort } from '../../app-deps.js';
 
 /** Options of {@link FunctionCatalog}. */
@@ -41,15 +41,9 @@ export class FunctionCatalog {
 
   private async fetch(): Promise<ReadonlyMap<string, ReadonlySet<string>>> {
     const { broker } = this.options;
-    const reply = await broker.request(
-      broker.topology.routingKeys.query,
-      { type: 'get_functions' },
-      validators.reply,
-      this.options.timeoutMs,
-    );
-    if (reply.type === 'error') throw restoreError(reply.error);
+    const reply = await askTaskManager(broker, { type: 'get_functions' }, this.options.timeoutMs);
     if (reply.type !== 'functions' || typeof reply.queues !== 'object' || reply.queues === null) {
-      throw new SjeError(ErrorCode.MESSAGE_INVALID, `the task-manager sent an invalid reply: expected 'functions', got '${reply.type}'`);
+      throw invalidReply(`expected 'functions', got '${reply.type}'`);
     }
     const queues = new Map(Object.entries(reply.queues).map(([q, fns]) => [q, new Set(fns)] as const));
     this.cached = { at: this.now(), queues };
