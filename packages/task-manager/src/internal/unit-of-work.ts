@@ -84,15 +84,15 @@ export class UnitOfWork {
     if (this.earliestDue === undefined || at < this.earliestDue) this.earliestDue = at;
   }
 
-  /** Workflows created by this batch: template name, size and owning tenant. */
-  readonly newWorkflows = new Map<string, { template: string | undefined; total: number; tenant?: string }>();
+  /** Workflows created by this batch: template name and owning tenant. */
+  readonly newWorkflows = new Map<string, { template: string | undefined; tenant?: string }>();
   /** Workflow records changed by this batch. */
   readonly workflows = new Map<string, WorkflowRecord>();
 
   /** Notes that a submit created (or added to) a workflow. */
-  registerWorkflow(workflowId: string, template: string | undefined, total: number, tenant?: string): void {
+  registerWorkflow(workflowId: string, template: string | undefined, tenant?: string): void {
     if (this.newWorkflows.has(workflowId)) return;
-    this.newWorkflows.set(workflowId, tenant === undefined ? { template, total } : { template, total, tenant });
+    this.newWorkflows.set(workflowId, tenant === undefined ? { template } : { template, tenant });
   }
 
   /** Per workflow: how many of its tasks entered (+) or left (-) each status in this batch. */

@@ -46,7 +46,7 @@ export async function applySubmit(uow: UnitOfWork, ctx: CommandContext, cmd: Sub
   }
   for (const record of fresh) {
     recordEvent(uow, ctx.topology, buildEvent(record, undefined, uow.nowIso));
-    if (cmd.workflow_id !== undefined) uow.registerWorkflow(cmd.workflow_id, cmd.template, cmd.tasks.length, record.tenant);
+    if (cmd.workflow_id !== undefined) uow.registerWorkflow(cmd.workflow_id, cmd.template, record.tenant);
     const deps = await ctx.dependencies.evaluate(uow, record);
     record.deps_remaining = deps.remaining;
     if (deps.blockedBy !== undefined) {

@@ -54,6 +54,9 @@ const MIGRATIONS: readonly string[] = [
      SELECT json_array(json_object('exchange', exchange, 'routing_key', routing_key, 'priority', priority, 'body', json(body)))
      FROM outbox ORDER BY id;
    DROP TABLE outbox;`,
+  // Submission order is the rowid (an upsert keeps its row): no separate sequence.
+  `DROP INDEX tasks_workflow_seq;
+   ALTER TABLE tasks DROP COLUMN seq;`,
 ];
 
 /** Options of {@link SqliteTaskStore}. */
@@ -98,9 +101,8 @@ export class SqliteTaskStore implements TaskStore {
     return {
       get: db.prepare<[string], { data: string }>('SELECT data FROM tasks WHERE task_id = ?'),
       upsert: db.prepare(
-        `INSERT INTO tasks (task_id, workflow_id, status, function, queue, worker_id, not_before, deps_remaining, updated_at, data, seq)
-         VALUES (@task_id, @workflow_id, @status, @function, @queue, @worker_id, @not_before, @deps_remaining, @updated_at, @data,
-                 (SELECT COALESCE(MAX(rowid), 0) + 1 FROM tasks))
+        `INSERT INTO tasks (task_id, workflow_id, status, function, queue, worker_id, not_before, deps_remaining, updated_at, data)
+         VALUES (@task_id, @workflow_id, @status, @function, @queue, @worker_id, @not_before, @deps_remaining, @updated_at, @data)
          ON CONFLICT(task_id) DO UPDATE SET status = excluded.status, worker_id = excluded.worker_id, not_before = excluded.not_before,
            deps_remaining = excluded.deps_remaining, updated_at = excluded.updated_at, data = excluded.data`,
       ),
@@ -122,7 +124,7 @@ export class SqliteTaskStore implements TaskStore {
       outboxDelete: db.prepare('DELETE FROM outbox_batches WHERE id = ?'),
       workflowGet: db.prepare<[string], { data: string }>('SELECT data FROM workflows WHERE workflow_id = ?'),
       workflowUpsert: db.prepare('INSERT INTO workflows (workflow_id, data) VALUES (?, ?) ON CONFLICT(workflow_id) DO UPDATE SET data = excluded.data'),
-      workflowTasks: db.prepare<[string], { data: string }>('SELECT data FROM tasks WHERE workflow_id = ? ORDER BY seq, rowid'),
+      workflowTasks: db.prepare<[string], { data: string }>('SELECT data FROM tasks WHERE workflow_id = ? ORDER BY rowid'),
       counts: db.prepare<[], { status: TaskStatus; n: number }>('SELECT status, COUNT(*) AS n FROM tasks GROUP BY status'),
     };
   }
