@@ -14,6 +14,7 @@ import {
   queueDepth,
   resolveBroker,
   uniquePrefix,
+  withChannel,
 } from '../../../test/helpers/broker.js';
 import { Broker, type Delivery } from './broker.js';
 import { BrokerUnavailableError, ErrorCode, SjeError } from './errors.js';
@@ -160,6 +161,17 @@ describe('Broker publish and consume', () => {
     await handle.resume();
     await waitFor(() => seen.length === 1);
     expect(seen).toEqual(['while-paused']);
+  });
+
+  it('overlapping pause and resume calls leave exactly one consumer', async () => {
+    const t = newTopology();
+    const broker = newBroker(t);
+    await broker.start(10_000);
+    const handle = await broker.consume<TaskManagerCommand>(t.queues.commands, async () => undefined, { validate: validators.command, prefetch: 10 });
+    await handle.pause();
+    await Promise.all([handle.resume(), handle.resume(), handle.pause(), handle.resume()]);
+    const consumers = await withChannel(url, async (ch) => (await ch.checkQueue(t.queues.commands)).consumerCount);
+    expect(consumers).toBe(1);
   });
 });
 

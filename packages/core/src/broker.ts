@@ -79,6 +79,8 @@ interface ConsumerEntry {
   channel?: Channel;
   tag?: string;
   paused: boolean;
+  /** The last pause/resume in progress: each waits for the one before it. */
+  switching?: Promise<void>;
 }
 
 /** Handle of a consumer: pause (stop taking messages) or resume it. */
@@ -394,19 +396,28 @@ export class Broker extends EventEmitter {
     this.consumers.push(entry);
     if (this.model) await this.openConsumer(entry);
     return {
-      pause: async () => {
-        entry.paused = true;
-        if (entry.channel && entry.tag) {
-          const tag = entry.tag;
-          delete entry.tag;
-          await entry.channel.cancel(tag).catch(() => undefined);
-        }
-      },
-      resume: async () => {
-        entry.paused = false;
-        if (entry.channel && !entry.tag) await this.startConsuming(entry, entry.channel);
-      },
+      // Serialised per consumer: a resume that overlapped another would start a second consumer on the channel.
+      pause: () =>
+        this.switchConsumer(entry, async () => {
+          entry.paused = true;
+          if (entry.channel && entry.tag) {
+            const tag = entry.tag;
+            delete entry.tag;
+            await entry.channel.cancel(tag).catch(() => undefined);
+          }
+        }),
+      resume: () =>
+        this.switchConsumer(entry, async () => {
+          entry.paused = false;
+          if (entry.channel && !entry.tag) await this.startConsuming(entry, entry.channel);
+        }),
     };
+  }
+
+  private switchConsumer(entry: ConsumerEntry, change: () => Promise<void>): Promise<void> {
+    const next = (entry.switching ?? Promise.resolve()).then(change, change);
+    entry.switching = next.catch(() => undefined);
+    return next;
   }
 
   /**
