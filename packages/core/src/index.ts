@@ -46,6 +46,7 @@ export type {
   WorkerInfo,
 } from './plugin-host.js';
 export { createRuntime } from './runtime.js';
+export { exitOnSignals } from './shutdown.js';
 export type { RuntimeOptions, ServiceRuntime } from './runtime.js';
 export { describeSchemaError, retryPolicySchema, taskInputSchema, validators } from './schemas.js';
 export type { Validation, Validator } from './schemas.js';

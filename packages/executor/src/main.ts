@@ -5,7 +5,7 @@
  * @module
  */
 import { parseArgs } from 'node:util';
-import { configFileOptions, loadConfig, SjeError } from '@sje/core';
+import { configFileOptions, exitOnSignals, loadConfig, SjeError } from '@sje/core';
 import { createExecutor } from './executor.js';
 
 const USAGE = `usage: sje-executor [--config FILE]
@@ -24,25 +24,8 @@ async function main(): Promise<void> {
   }
   const config = loadConfig(configFileOptions(values.config, { env: process.env }));
   const executor = await createExecutor({ config, importer: (specifier) => import(specifier) as Promise<Record<string, unknown>> });
-  const log = executor.runtime.logger;
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      log.warn('second signal: exiting now', { signal });
-      process.exit(1);
-    }
-    stopping = true;
-    log.info('shutting down', { signal, grace_ms: config.executor.shutdown_grace_ms });
-    executor.close({ graceMs: config.executor.shutdown_grace_ms }).then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error('shutdown failed', { err: err instanceof Error ? err.message : String(err) });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  const graceMs = config.executor.shutdown_grace_ms;
+  exitOnSignals(executor.runtime.logger, () => executor.close({ graceMs }), { grace_ms: graceMs });
   await executor.start();
 }
 

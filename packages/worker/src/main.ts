@@ -6,7 +6,7 @@
  * @module
  */
 import { parseArgs } from 'node:util';
-import { configFileOptions, createLogger, loadConfig, type ModuleImporter } from '@sje/core';
+import { configFileOptions, createLogger, exitOnSignals, loadConfig, type ModuleImporter } from '@sje/core';
 import { loadHandlerModules } from './handler-modules.js';
 import { createWorker } from './worker.js';
 
@@ -32,24 +32,7 @@ async function main(): Promise<void> {
   const handlers = await loadHandlerModules(config.worker.handlers, importer);
   const worker = await createWorker({ handlers, config, logger, importer });
 
-  let stopping = false;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      logger.warn('second signal; exiting now', { signal });
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info('signal received; shutting down', { signal });
-    worker.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error('shutdown failed', { err: err instanceof Error ? err.message : String(err) });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  exitOnSignals(logger, () => worker.close());
 
   await worker.start();
   logger.info('worker ready', { worker_id: worker.id, ops_port: worker.opsPort ?? null, pid: process.pid });
