@@ -3,8 +3,7 @@
  * machine, stamps times, records history and raises the state event.
  */
 import { canTransition, ErrorCode, isFinalStatus, SjeError, type TaskEvent, type TaskStatus, type Topology } from '@sje/core';
-import type { TaskRecord } from './store/task-record.js';
-import { toView } from './store/task-record.js';
+import { queueWaitMs, runMs, workerOf, type TaskRecord } from './store/task-record.js';
 import type { UnitOfWork } from './unit-of-work.js';
 
 /** Details recorded with a transition. */
@@ -14,7 +13,6 @@ export interface TransitionDetails {
 
 /** Builds the state event of a record's current state. */
 export function buildEvent(record: TaskRecord, previous: TaskStatus | undefined, at: string, reason?: string): TaskEvent {
-  const view = toView(record);
   const event: TaskEvent = {
     type: 'task_event',
     task_id: record.task_id,
@@ -28,13 +26,16 @@ export function buildEvent(record: TaskRecord, previous: TaskStatus | undefined,
   if (previous !== undefined) event.previous_status = previous;
   if (record.workflow_id !== undefined) event.workflow_id = record.workflow_id;
   if (record.tenant !== undefined) event.tenant = record.tenant;
-  if (view.worker !== undefined) event.worker = view.worker;
+  const worker = workerOf(record);
+  if (worker !== undefined) event.worker = worker;
   if (record.status === 'succeeded' && record.result !== undefined) event.result = record.result;
   if (record.error !== undefined && isFinalStatus(record.status)) event.error = record.error;
   if (record.status === 'retrying' && record.error !== undefined) event.error = record.error;
   if (reason !== undefined) event.reason = reason;
-  if (record.status === 'running' && view.queue_wait_ms !== undefined) event.queue_wait_ms = view.queue_wait_ms;
-  if (isFinalStatus(record.status) && view.run_ms !== undefined) event.run_ms = view.run_ms;
+  const wait = record.status === 'running' ? queueWaitMs(record) : undefined;
+  if (wait !== undefined) event.queue_wait_ms = wait;
+  const run = isFinalStatus(record.status) ? runMs(record) : undefined;
+  if (run !== undefined) event.run_ms = run;
   return event;
 }
 

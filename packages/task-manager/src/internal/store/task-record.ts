@@ -1,7 +1,7 @@
 /**
  * The task record the task-manager keeps, and its public view.
  */
-import type { HistoryEntry, RetryPolicy, SerializedError, TaskKind, TaskSpec, TaskStatus, TaskView, TriggerRule, WorkflowStatus } from '@sje/core';
+import type { HistoryEntry, RetryPolicy, SerializedError, TaskKind, TaskSpec, TaskStatus, TaskView, TriggerRule, WorkerRef, WorkflowStatus } from '@sje/core';
 
 /** A task as stored: its spec, its state and bookkeeping. */
 export interface TaskRecord {
@@ -115,6 +115,21 @@ export function specOf(r: TaskRecord): TaskSpec {
   return spec;
 }
 
+/** Milliseconds a task waited in its queue before its current run started. */
+export function queueWaitMs(r: TaskRecord): number | undefined {
+  return ms(r.queued_at, r.started_at);
+}
+
+/** Milliseconds its last run took. */
+export function runMs(r: TaskRecord): number | undefined {
+  return ms(r.started_at, r.finished_at);
+}
+
+/** Where the task runs or ran. */
+export function workerOf(r: TaskRecord): WorkerRef | undefined {
+  return r.worker_id === undefined ? undefined : { id: r.worker_id, host: r.worker_host ?? '' };
+}
+
 function ms(from: string | undefined, to: string | undefined): number | undefined {
   if (!from || !to) return undefined;
   return Math.max(0, Date.parse(to) - Date.parse(from));
@@ -153,14 +168,15 @@ export function toView(r: TaskRecord): TaskView {
   if (r.result !== undefined) view.result = r.result;
   if (r.error !== undefined) view.error = r.error;
   if (r.progress !== undefined) view.progress = r.progress;
-  if (r.worker_id !== undefined) view.worker = { id: r.worker_id, host: r.worker_host ?? '' };
+  const worker = workerOf(r);
+  if (worker !== undefined) view.worker = worker;
   if (r.queued_at !== undefined) view.queued_at = r.queued_at;
   if (r.started_at !== undefined) view.started_at = r.started_at;
   if (r.finished_at !== undefined) view.finished_at = r.finished_at;
   if (r.not_before !== undefined) view.not_before = r.not_before;
-  const wait = ms(r.queued_at, r.started_at);
+  const wait = queueWaitMs(r);
   if (wait !== undefined) view.queue_wait_ms = wait;
-  const run = ms(r.started_at, r.finished_at);
+  const run = runMs(r);
   if (run !== undefined) view.run_ms = run;
   return view;
 }
