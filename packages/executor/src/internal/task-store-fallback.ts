@@ -7,6 +7,7 @@
  */
 import { BrokerUnavailableError, ErrorCode, SjeError, type Logger, type TaskView } from '@sje/core';
 import { visibleToCaller } from './auth/principal.js';
+import { isTaskView } from './task-manager-query.js';
 
 /** Longest wait for one task-manager, by default. */
 export const FALLBACK_TIMEOUT_MS = 1000;
@@ -34,11 +35,6 @@ export function isQueryUnavailable(err: unknown): boolean {
   return err instanceof SjeError && (err.code === ErrorCode.BROKER_UNAVAILABLE || err.code === ErrorCode.TASK_MANAGER_UNAVAILABLE);
 }
 
-function isTaskView(value: unknown, taskId: string): value is TaskView {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const v = value as Record<string, unknown>;
-  return v['task_id'] === taskId && typeof v['function'] === 'string' && typeof v['status'] === 'string';
-}
 
 function parseJson(text: string): unknown {
   try {
