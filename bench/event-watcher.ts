@@ -24,13 +24,15 @@ export class EventWatcher {
       (msg) => {
         if (!msg) return;
         const now = performance.now();
-        const { task_id } = JSON.parse(msg.content.toString()) as { task_id: string };
-        this.count += 1;
-        const w = this.waiters.get(task_id);
-        if (w) {
-          this.waiters.delete(task_id);
-          w(now);
-        } else this.seen.set(task_id, now);
+        const body = JSON.parse(msg.content.toString()) as { task_id: string } | { type: 'task_events'; events: { task_id: string }[] };
+        for (const { task_id } of 'events' in body ? body.events : [body]) {
+          this.count += 1;
+          const w = this.waiters.get(task_id);
+          if (w) {
+            this.waiters.delete(task_id);
+            w(now);
+          } else this.seen.set(task_id, now);
+        }
         if (this.countWaiter && this.count >= this.countWaiter.n) {
           this.countWaiter.resolve(now);
           this.countWaiter = undefined;

@@ -3,6 +3,7 @@
  * hand: dispatch → claim → grant → outcome, cancellation, stale reports,
  * lost workers, retries, restarts and dead-lettering.
  */
+import { connect } from 'amqplib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Broker, createLogger, createTopology, uuidv7, validators, type DispatchMessage, type LeaseGrant, type SjeConfig, type SjePlugin, type TaskSpec } from '../packages/core/src/index.js';
 import { createTaskManager, type TaskManager } from '../packages/task-manager/src/index.js';
@@ -18,6 +19,8 @@ function spec(fn: string, extra: Partial<TaskSpec> = {}): TaskSpec {
 /** Plays a worker by hand: reads dispatches, claims, reports. */
 class HandWorker {
   readonly grants: LeaseGrant[] = [];
+  /** Control messages received (a `grants` message counts once). */
+  controlMessages = 0;
   private broker: Broker;
   constructor(
     private readonly config: SjeConfig,
@@ -38,7 +41,9 @@ class HandWorker {
   async start(): Promise<void> {
     await this.broker.start();
     await this.broker.consume(this.broker.topology.workerControlQueue(this.id), async (m) => {
+      this.controlMessages += 1;
       if (m.type === 'grant') this.grants.push(m);
+      if (m.type === 'grants') this.grants.push(...m.grants);
     }, { validate: validators.control, prefetch: 10, exclusive: true });
   }
   async nextDispatches(n: number, queue = 'default'): Promise<DispatchMessage[]> {
@@ -252,6 +257,42 @@ describe('task-manager', () => {
     expect(reply).toMatchObject({ workflow: { status: 'cancelled' } });
     expect((await s.status(a.task_id))?.status).toBe('cancelled');
     expect((await s.status(b.task_id))?.status).toMatch(/cancelled|skipped/);
+  });
+
+  it('answers claims from the claims queue, several together in one grants message', async () => {
+    const s = await setup();
+    const tasks = Array.from({ length: 20 }, () => spec('echo'));
+    await s.submit(tasks);
+    const dispatches = await s.worker.nextDispatches(20);
+    const reports = dispatches.map((d) => ({ type: 'started', task_id: d.task_id, lease_id: d.lease_id, worker_id: s.worker.id, host: 'test', at: new Date().toISOString() }));
+    await s.executor.publish(s.executor.topology.exchanges.commands, s.executor.topology.routingKeys.claim, { type: 'reports', reports }, { persistent: false });
+    const deadline = Date.now() + 5000;
+    while (s.worker.grants.length < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(s.worker.grants.map((g) => g.lease_id).sort()).toEqual(dispatches.map((d) => d.lease_id).sort());
+    expect(s.worker.grants.every((g) => g.granted)).toBe(true);
+    // One claims message, one task-manager batch: one control message answers them all.
+    expect(s.worker.controlMessages).toBe(1);
+    for (const t of tasks) expect((await s.status(t.task_id))?.status).toBe('running');
+  });
+
+  it('sends the events of a batch grouped by routing key, each task’s events once and in order', async () => {
+    const s = await setup();
+    const seen: { routingKey: string; body: { type: string; task_id?: string; status?: string; events?: { task_id: string; status: string }[] } }[] = [];
+    const conn = await connect(s.config.amqp.url);
+    cleanups.push(() => conn.close());
+    const ch = await conn.createChannel();
+    const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
+    await ch.bindQueue(queue, s.executor.topology.exchanges.events, 'task.#');
+    await ch.consume(queue, (m) => m && seen.push({ routingKey: m.fields.routingKey, body: JSON.parse(m.content.toString()) as (typeof seen)[number]['body'] }), { noAck: true });
+    const tasks = Array.from({ length: 50 }, () => spec('echo'));
+    await s.submit(tasks);
+    const flat = () => seen.flatMap((m) => (m.body.type === 'task_events' ? m.body.events ?? [] : [m.body as { task_id: string; status: string }]));
+    const deadline = Date.now() + 5000;
+    while (flat().length < 100 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    // 50 tasks × (pending, queued) from one submit: two messages, one per routing key.
+    expect(seen.map((m) => `${m.body.type} ${m.routingKey}`)).toEqual(['task_events task.pending.echo', 'task_events task.queued.echo']);
+    for (const m of seen) expect(validators.eventMessage(m.body).ok).toBe(true);
+    for (const t of tasks) expect(flat().filter((e) => e.task_id === t.task_id).map((e) => e.status)).toEqual(['pending', 'queued']);
   });
 
   it('dead-letters a schema-invalid command with its reason and keeps working', async () => {

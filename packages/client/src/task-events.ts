@@ -99,16 +99,20 @@ export async function subscribeTaskEvents(options: SubscribeTaskEventsOptions): 
         report(new SjeError(ErrorCode.MESSAGE_INVALID, 'task event is not valid JSON'));
         return;
       }
-      const check = validators.event(body);
+      const check = validators.eventMessage(body);
       if (!check.ok) {
         report(new SjeError(ErrorCode.MESSAGE_INVALID, `invalid task event: ${check.reason}`));
         return;
       }
-      if (options.tenant !== undefined && check.value.tenant !== options.tenant) return;
-      try {
-        options.onEvent(check.value);
-      } catch (err) {
-        report(err instanceof Error ? err : new Error(String(err)));
+      // Under load the task-manager sends the events of one batch with one routing key together.
+      const events = check.value.type === 'task_events' ? check.value.events : [check.value];
+      for (const event of events) {
+        if (options.tenant !== undefined && event.tenant !== options.tenant) continue;
+        try {
+          options.onEvent(event);
+        } catch (err) {
+          report(err instanceof Error ? err : new Error(String(err)));
+        }
       }
     } finally {
       try {

@@ -253,8 +253,17 @@ export interface AbortCommand {
   reason: 'cancelled' | 'timed_out' | 'lease_lost';
 }
 
+/**
+ * Task-manager → one worker: the answers to several of its claims, sent
+ * together when one batch of the task-manager answered them (under load).
+ */
+export interface LeaseGrants {
+  type: 'grants';
+  grants: LeaseGrant[];
+}
+
 /** Everything on a worker's control queue. */
-export type ControlMessage = LeaseGrant | AbortCommand;
+export type ControlMessage = LeaseGrant | LeaseGrants | AbortCommand;
 
 // ---------------------------------------------------------------- events
 
@@ -280,6 +289,20 @@ export interface TaskEvent {
   queue_wait_ms?: number;
   run_ms?: number;
 }
+
+/**
+ * Task-manager → anyone: several state events with the same routing key
+ * (same status and function), raised by one task-manager batch, in one
+ * message. At idle every event travels alone as a {@link TaskEvent}; under
+ * load they travel together. Events of one task keep their order.
+ */
+export interface TaskEvents {
+  type: 'task_events';
+  events: TaskEvent[];
+}
+
+/** A message on the events exchange under a `task.*` routing key. */
+export type TaskEventMessage = TaskEvent | TaskEvents;
 
 // ---------------------------------------------------------------- queries (executor → task-manager RPC)
 

@@ -10,6 +10,7 @@ import type {
   ControlMessage,
   DispatchMessage,
   TaskEvent,
+  TaskEventMessage,
   TaskInput,
   TaskManagerCommand,
   TaskManagerQuery,
@@ -262,6 +263,22 @@ const controlSchemas = {
   },
 } as const;
 
+/** Most grants or events in one grouped message. */
+export const MAX_GROUPED_MESSAGES = 1000;
+
+const controlMessageSchemas = {
+  ...controlSchemas,
+  grants: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', 'grants'],
+    properties: {
+      type: { const: 'grants' },
+      grants: { type: 'array', minItems: 1, maxItems: MAX_GROUPED_MESSAGES, items: controlSchemas.grant },
+    },
+  },
+} as const;
+
 const taskEventSchema = {
   type: 'object',
   required: ['type', 'task_id', 'function', 'queue', 'status', 'attempt', 'at', 'labels'],
@@ -276,6 +293,19 @@ const taskEventSchema = {
     at: timestamp,
     labels: { type: 'object' },
     tenant: { type: 'string' },
+  },
+} as const;
+
+const taskEventMessageSchemas = {
+  task_event: taskEventSchema,
+  task_events: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', 'events'],
+    properties: {
+      type: { const: 'task_events' },
+      events: { type: 'array', minItems: 1, maxItems: MAX_GROUPED_MESSAGES, items: taskEventSchema },
+    },
   },
 } as const;
 
@@ -408,8 +438,10 @@ export const validators = {
   command: byType<TaskManagerCommand>(commandSchemas),
   worker: byType<WorkerMessage>(workerSchemas),
   dispatch: single<DispatchMessage>(dispatchSchema),
-  control: byType<ControlMessage>(controlSchemas),
+  control: byType<ControlMessage>(controlMessageSchemas),
   event: single<TaskEvent>(taskEventSchema),
+  /** A `task_event` or a `task_events` group (what arrives under a `task.*` routing key). */
+  eventMessage: byType<TaskEventMessage>(taskEventMessageSchemas),
   workflowEvent: single<WorkflowEvent>(workflowEventSchema),
   query: byType<TaskManagerQuery>(querySchemas),
   reply: single<TaskManagerReply>(replySchema),

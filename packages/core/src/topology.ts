@@ -41,6 +41,8 @@ export interface Topology {
     readonly commands: string;
     /** Worker registrations and heartbeats (transient data). */
     readonly workers: string;
+    /** Lease claims (`started`) from workers: transient, answered by a grant, repeated by the worker when unanswered. */
+    readonly claims: string;
     /** Status queries from executors. */
     readonly queries: string;
     /** Messages that failed validation or processing, with the reason in headers. */
@@ -49,6 +51,7 @@ export interface Topology {
   readonly routingKeys: {
     readonly command: string;
     readonly worker: string;
+    readonly claim: string;
     readonly query: string;
     readonly controlBroadcast: string;
   };
@@ -94,10 +97,11 @@ export function createTopology(options: TopologyOptions = {}): Topology {
     queues: {
       commands: `${prefix}.task-manager.commands`,
       workers: `${prefix}.task-manager.workers`,
+      claims: `${prefix}.task-manager.claims`,
       queries: `${prefix}.task-manager.queries`,
       deadLetter: `${prefix}.dead-letter`,
     },
-    routingKeys: { command: 'command', worker: 'worker', query: 'query', controlBroadcast: 'worker.all' },
+    routingKeys: { command: 'command', worker: 'worker', claim: 'claim', query: 'query', controlBroadcast: 'worker.all' },
     taskQueue: (queue) => `${prefix}.tasks.${queue}`,
     controlKeyFor: (workerId) => `worker.${workerId}`,
     eventKey: (status, fn) => `task.${status}.${fn}`,
@@ -136,6 +140,14 @@ export async function assertTopology(channel: Channel, t: Topology): Promise<voi
     arguments: { 'x-queue-type': 'classic', 'x-message-ttl': 60_000, 'x-dead-letter-exchange': ex.deadLetter },
   });
   await channel.bindQueue(t.queues.workers, ex.commands, t.routingKeys.worker);
+
+  // Claims need no Raft write: the store records the claim, and a worker repeats an
+  // unanswered claim (so an expired or lost one costs a repeat, never a task).
+  await channel.assertQueue(t.queues.claims, {
+    durable: true,
+    arguments: { 'x-queue-type': 'classic', 'x-message-ttl': 60_000 },
+  });
+  await channel.bindQueue(t.queues.claims, ex.commands, t.routingKeys.claim);
 
   // Queries expire quickly: an executor waits at most a few seconds for an answer.
   await channel.assertQueue(t.queues.queries, {

@@ -29,6 +29,7 @@ import { requeueLostTasks } from './internal/commands/requeue-lost.js';
 import { applySubmit } from './internal/commands/submit.js';
 import { DependencyResolver } from './internal/dependency-resolver.js';
 import { DueTaskScheduler } from './internal/due-task-scheduler.js';
+import { groupMessages } from './internal/message-grouping.js';
 import { OutboxPublisher } from './internal/outbox-publisher.js';
 import { QueryService } from './internal/query-service.js';
 import { PostgresTaskStore } from './internal/store/postgres-task-store.js';
@@ -90,7 +91,15 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
   // The loop tells the scheduler about due times; the scheduler runs jobs on the loop.
   const schedulerRef: { current?: DueTaskScheduler } = {};
   const workflows = new WorkflowTracker(store, topology);
-  const loop = new CommandLoop({ store, outbox, plugins, logger, beforeCommit: (uow) => workflows.update(uow), onCommitted: (due) => schedulerRef.current?.notify(due) });
+  const loop = new CommandLoop({
+    store,
+    outbox,
+    plugins,
+    logger,
+    beforeCommit: (uow) => workflows.update(uow),
+    onCommitted: (due) => schedulerRef.current?.notify(due),
+    groupMessages: (messages) => groupMessages(messages, topology),
+  });
   const ctx: CommandContext = {
     topology,
     dependencies: new DependencyResolver(topology),
@@ -189,22 +198,25 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
         registry.forgiveSilence();
         loop.flushOutbox();
       });
-      await broker.consume<TaskManagerCommand>(
-        topology.queues.commands,
-        async (cmd, delivery) => {
-          try {
-            await loop.run((uow) => applyCommand(uow, cmd));
-          } catch (err) {
-            if (err instanceof SjeError && err.code === ErrorCode.TASK_ID_CONFLICT) {
-              await broker.deadLetter(delivery.channel, delivery.raw, topology.queues.commands, `${err.code}: ${err.message}`);
-              return 'defer';
+      // Commands and reports (durable), and claims (transient): the same loop applies both.
+      for (const queue of [topology.queues.commands, topology.queues.claims]) {
+        await broker.consume<TaskManagerCommand>(
+          queue,
+          async (cmd, delivery) => {
+            try {
+              await loop.run((uow) => applyCommand(uow, cmd));
+            } catch (err) {
+              if (err instanceof SjeError && err.code === ErrorCode.TASK_ID_CONFLICT) {
+                await broker.deadLetter(delivery.channel, delivery.raw, queue, `${err.code}: ${err.message}`);
+                return 'defer';
+              }
+              throw err;
             }
-            throw err;
-          }
-          return 'ack';
-        },
-        { validate: validators.command, prefetch: config.task_manager.prefetch },
-      );
+            return 'ack';
+          },
+          { validate: validators.command, prefetch: config.task_manager.prefetch },
+        );
+      }
       await broker.consume(topology.queues.workers, (msg, _d) => registry.handle(msg), { validate: validators.worker, prefetch: 100, onError: 'dead-letter' });
       await broker.consume(topology.queues.queries, (q, d) => queries.handle(q, d), { validate: validators.query, prefetch: 100, onError: 'dead-letter' });
       await broker.start(0);

@@ -17,6 +17,7 @@ import {
   type AbortCommand,
   type DispatchMessage,
   type LeaseGrant,
+  type LeaseGrants,
   type OutcomeReport,
   type ProgressReport,
   type SjePlugin,
@@ -52,6 +53,10 @@ type Report = StartedReport | ProgressReport | OutcomeReport;
 class Harness {
   readonly reports: Report[] = [];
   readonly workerMessages: WorkerMessage[] = [];
+  /** The queue each report arrived on. */
+  readonly queueOf = new Map<Report, string>();
+  /** Whether each report arrived as a persistent message. */
+  readonly persistentOf = new Map<Report, boolean>();
   /** When set, every claim is answered with this. */
   autoGrant: boolean | undefined;
   worker!: Worker;
@@ -69,19 +74,24 @@ class Harness {
     await assertTopology(ch, topology);
     await assertTaskQueue(ch, topology, 'default');
     const h = new Harness(topology, conn, ch);
-    await ch.consume(
-      topology.queues.commands,
-      (msg) => {
-        if (!msg) return;
-        // Under load the worker coalesces reports into one `reports` message.
-        const body = JSON.parse(msg.content.toString()) as Report | { type: 'reports'; reports: Report[] };
-        for (const report of body.type === 'reports' ? body.reports : [body]) {
-          h.reports.push(report);
-          if (report.type === 'started' && h.autoGrant !== undefined) void h.grant(report.task_id, report.lease_id, h.autoGrant);
-        }
-      },
-      { noAck: true },
-    );
+    // Claims arrive on the claims queue, other reports on the commands queue.
+    for (const queue of [topology.queues.commands, topology.queues.claims]) {
+      await ch.consume(
+        queue,
+        (msg) => {
+          if (!msg) return;
+          // Under load the worker coalesces reports into one `reports` message.
+          const body = JSON.parse(msg.content.toString()) as Report | { type: 'reports'; reports: Report[] };
+          for (const report of body.type === 'reports' ? body.reports : [body]) {
+            h.reports.push(report);
+            h.queueOf.set(report, queue);
+            h.persistentOf.set(report, msg.properties.deliveryMode === 2);
+            if (report.type === 'started' && h.autoGrant !== undefined) void h.grant(report.task_id, report.lease_id, h.autoGrant);
+          }
+        },
+        { noAck: true },
+      );
+    }
     await ch.consume(topology.queues.workers, (msg) => msg && h.workerMessages.push(JSON.parse(msg.content.toString()) as WorkerMessage), { noAck: true });
     return h;
   }
@@ -184,6 +194,45 @@ describe('worker against RabbitMQ', () => {
     await worker.close({ graceMs: 0 });
     expect(await h.readyCount()).toBe(0);
     expect(h.workerMessages.at(-1)).toMatchObject({ type: 'deregister', worker_id: worker.id });
+  });
+
+  it('sends claims transient on the claims queue and outcomes persistent on the commands queue', async () => {
+    const h = await open();
+    const worker = await h.startWorker({ echo: (p: unknown) => p });
+    const task = await h.dispatch('echo', { a: 1 });
+    await h.until(() => h.claims(task.lease_id).length === 1);
+    const claim = h.claims(task.lease_id)[0]!;
+    expect(h.queueOf.get(claim)).toBe(h.topology.queues.claims);
+    expect(h.persistentOf.get(claim)).toBe(false);
+    await h.grant(task.task_id, task.lease_id, true);
+    const outcome = await h.outcome(task.lease_id);
+    expect(h.queueOf.get(outcome)).toBe(h.topology.queues.commands);
+    expect(h.persistentOf.get(outcome)).toBe(true);
+    await worker.close({ graceMs: 0 });
+  });
+
+  it('takes the answers to several claims from one grants message', async () => {
+    const h = await open();
+    const ran: string[] = [];
+    const worker = await h.startWorker({ spy: (p: { n: number }) => ran.push(String(p.n)) }, 4);
+    const tasks = [await h.dispatch('spy', { n: 1 }), await h.dispatch('spy', { n: 2 }), await h.dispatch('spy', { n: 3 })];
+    await h.until(() => tasks.every((t) => h.claims(t.lease_id).length === 1));
+    const msg: LeaseGrants = {
+      type: 'grants',
+      grants: [
+        { type: 'grant', task_id: tasks[0]!.task_id, lease_id: tasks[0]!.lease_id, granted: true },
+        { type: 'grant', task_id: tasks[1]!.task_id, lease_id: tasks[1]!.lease_id, granted: false, reason: 'task cancelled' },
+        { type: 'grant', task_id: tasks[2]!.task_id, lease_id: tasks[2]!.lease_id, granted: true },
+      ],
+    };
+    h.ch.publish(h.topology.exchanges.control, h.topology.controlKeyFor(worker.id), Buffer.from(JSON.stringify(msg)));
+    await h.ch.waitForConfirms();
+    await h.outcome(tasks[0]!.lease_id);
+    await h.outcome(tasks[2]!.lease_id);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(ran.sort()).toEqual(['1', '3']);
+    await worker.close({ graceMs: 0 });
+    expect(await h.readyCount()).toBe(0);
   });
 
   it('never runs a task whose claim is refused, and acks its dispatch', async () => {

@@ -18,6 +18,7 @@ import {
   type ControlMessage,
   type Delivery,
   type DispatchMessage,
+  type LeaseGrant,
   type Logger,
   type OpsServer,
   type OutcomeReport,
@@ -161,6 +162,15 @@ class SjeWorker implements Worker {
     const t = this.rt.broker.topology;
     return this.rt.broker.publish(t.exchanges.commands, t.routingKeys.command, message);
   });
+  /**
+   * Coalesces claims the same way, on the transient claims queue: the grant
+   * answers a claim and an unanswered one is repeated, so it needs no
+   * durable write — and that write would sit between every dispatch and its run.
+   */
+  private readonly claims = new ReportCoalescer((message) => {
+    const t = this.rt.broker.topology;
+    return this.rt.broker.publish(t.exchanges.commands, t.routingKeys.claim, message, { persistent: false });
+  });
   private consumers: ConsumerSwitch | undefined;
   private ops: OpsServer | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -183,7 +193,7 @@ class SjeWorker implements Worker {
       this.syncConsumers();
     });
     this.book = new LeaseBook(
-      (task) => this.publishCommand(this.startedReport(task)),
+      (task) => this.claims.send(this.startedReport(task)),
       CLAIM_RESEND_MS,
       (task, err) => this.log.warn('could not send a claim; it will be repeated', { task_id: task.task_id, err: errText(err) }),
     );
@@ -326,7 +336,7 @@ class SjeWorker implements Worker {
     return this.rt.broker.publish(t.exchanges.commands, t.routingKeys.worker, msg, { persistent: false });
   }
 
-  private publishCommand(msg: StartedReport | ProgressReport | OutcomeReport): Promise<void> {
+  private publishCommand(msg: ProgressReport | OutcomeReport): Promise<void> {
     return this.reports.send(msg);
   }
 
@@ -425,10 +435,12 @@ class SjeWorker implements Worker {
   // ------------------------------------------------------------------ control
 
   private onControl(msg: ControlMessage): void {
+    if (msg.type === 'grants') {
+      for (const grant of msg.grants) this.onGrant(grant);
+      return;
+    }
     if (msg.type === 'grant') {
-      const applied = this.book.answer(msg.task_id, msg.lease_id, msg.granted);
-      if (!applied) this.log.debug('grant for no pending claim; ignored', { task_id: msg.task_id, lease_id: msg.lease_id });
-      else if (!msg.granted) this.log.info('claim refused', { task_id: msg.task_id, lease_id: msg.lease_id, reason: msg.reason });
+      this.onGrant(msg);
       return;
     }
     for (const entry of this.book.inState('running')) {
@@ -436,6 +448,12 @@ class SjeWorker implements Worker {
       if (msg.lease_id !== undefined && entry.task.lease_id !== msg.lease_id) continue;
       if (entry.run?.abort(msg.reason)) this.log.info('aborting task', { task_id: msg.task_id, lease_id: entry.task.lease_id, reason: msg.reason });
     }
+  }
+
+  private onGrant(grant: LeaseGrant): void {
+    const applied = this.book.answer(grant.task_id, grant.lease_id, grant.granted);
+    if (!applied) this.log.debug('grant for no pending claim; ignored', { task_id: grant.task_id, lease_id: grant.lease_id });
+    else if (!grant.granted) this.log.info('claim refused', { task_id: grant.task_id, lease_id: grant.lease_id, reason: grant.reason });
   }
 
   // ------------------------------------------------------------------ shutdown

@@ -6,6 +6,7 @@
  */
 import type { Logger, PluginHost } from '@sje/core';
 import type { OutboxPublisher } from './outbox-publisher.js';
+import type { OutboxMessage } from './store/task-record.js';
 import type { TaskStore } from './store/task-store.js';
 import { UnitOfWork } from './unit-of-work.js';
 
@@ -33,6 +34,8 @@ export interface CommandLoopOptions {
   beforeCommit?: (uow: UnitOfWork) => Promise<void>;
   /** Called after each committed batch with its earliest due time. */
   onCommitted?: (earliestDue: string | undefined) => void;
+  /** Reshapes a batch's messages before they are stored and sent (grouping). @defaultValue unchanged */
+  groupMessages?: (messages: OutboxMessage[]) => OutboxMessage[];
 }
 
 /** Serialises and batches all writes. */
@@ -130,7 +133,11 @@ export class CommandLoop {
     try {
       for (const job of jobs) await job.apply(uow);
       if (this.options.beforeCommit) await this.options.beforeCommit(uow);
-      if (!uow.isEmpty) rows = await this.options.store.commit(uow.toCommit());
+      if (!uow.isEmpty) {
+        const commit = uow.toCommit();
+        if (this.options.groupMessages) commit.outbox = this.options.groupMessages(commit.outbox);
+        rows = await this.options.store.commit(commit);
+      }
     } catch (err) {
       if (splitOnError && jobs.length > 1) {
         // Find the culprit: apply each job alone.
@@ -141,7 +148,8 @@ export class CommandLoop {
       return;
     }
     // Committed: from here on the outbox holds the messages, whatever happens to the broker.
-    this.options.outbox.publishTransient(uow.transientMessages());
+    const transient = uow.transientMessages();
+    this.options.outbox.publishTransient(this.options.groupMessages ? this.options.groupMessages(transient) : transient);
     for (const event of uow.events) await this.options.plugins.run('onTaskStateChange', { event });
     this.options.onCommitted?.(uow.earliestDue);
     // Pipeline: the next batch is applied while this one's confirms are on their way;
