@@ -7,6 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Options } from 'amqplib';
 import { redactUrl, type AmqpTlsConfig } from './config.js';
 import { BrokerUnavailableError, ConfigError, ErrorCode, SjeError } from './errors.js';
@@ -14,6 +15,7 @@ import { uuidv7 } from './ids.js';
 import type { Logger } from './logger.js';
 import type { Validator } from './schemas.js';
 import { detectCapabilities, unsupportedReason, type BrokerCapabilities } from './broker-capabilities.js';
+import { coalesceWrites } from './write-coalescing.js';
 import { assertTopology, DeadLetterHeaders, type Topology } from './topology.js';
 
 /** Options for {@link Broker}. */
@@ -215,6 +217,8 @@ export class Broker extends EventEmitter {
         ...(this.opts.socketOptions ?? {}),
       } as Options.Connect & Record<string, unknown>);
       const conn = model;
+      const socket = (model.connection as unknown as { stream?: Writable }).stream;
+      if (socket) coalesceWrites(socket);
       model.on('error', (err: Error) => this.log.warn('broker connection error', { err: err.message }));
       model.on('close', () => this.onConnectionLost(conn));
       this.serverProperties = (model.connection as unknown as { serverProperties?: Record<string, unknown> }).serverProperties ?? {};

@@ -19,7 +19,7 @@ import {
   type TaskManagerCommand,
 } from '@sje/core';
 import { Gauge } from 'prom-client';
-import { CommandLoop } from './internal/command-loop.js';
+import { CommandLoop, type JobOptions } from './internal/command-loop.js';
 import { applyCancel } from './internal/commands/cancel.js';
 import { applyClaim } from './internal/commands/claim.js';
 import type { CommandContext } from './internal/commands/command-context.js';
@@ -204,7 +204,7 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
           queue,
           async (cmd, delivery) => {
             try {
-              await loop.run((uow) => applyCommand(uow, cmd));
+              await loop.run((uow) => applyCommand(uow, cmd), jobOptions(cmd));
             } catch (err) {
               if (err instanceof SjeError && err.code === ErrorCode.TASK_ID_CONFLICT) {
                 await broker.deadLetter(delivery.channel, delivery.raw, queue, `${err.code}: ${err.message}`);
@@ -243,6 +243,22 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
       return closing;
     },
   };
+}
+
+/** Worker reports jump the queue; a submit weighs as many tasks as it holds. */
+function jobOptions(cmd: TaskManagerCommand): JobOptions {
+  switch (cmd.type) {
+    case 'submit':
+      return { weight: cmd.tasks.length };
+    case 'reports':
+      return { weight: cmd.reports.length, urgent: true };
+    case 'started':
+    case 'progress':
+    case 'outcome':
+      return { urgent: true };
+    default:
+      return {};
+  }
 }
 
 function createStore(config: SjeConfig): TaskStore {

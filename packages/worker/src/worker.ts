@@ -38,6 +38,7 @@ import { ReportCoalescer } from './internal/report-coalescer.js';
 import { abortReport, type RunReport } from './internal/run-report.js';
 import { SlotGate } from './internal/slot-gate.js';
 import { TaskRun } from './internal/task-run.js';
+import { TurnCoalescer } from './internal/turn-coalescer.js';
 import { waitFor } from './internal/wait-for.js';
 import { defaultWorkerId } from './internal/worker-id.js';
 import type { TaskHandler } from './task-handler.js';
@@ -163,11 +164,12 @@ class SjeWorker implements Worker {
     return this.rt.broker.publish(t.exchanges.commands, t.routingKeys.command, message);
   });
   /**
-   * Coalesces claims the same way, on the transient claims queue: the grant
-   * answers a claim and an unanswered one is repeated, so it needs no
-   * durable write — and that write would sit between every dispatch and its run.
+   * Sends claims on the transient claims queue, those of one turn together:
+   * the grant answers a claim and an unanswered one is repeated, so it needs
+   * neither a durable write nor a confirm before the next — both would sit
+   * between every dispatch and its run.
    */
-  private readonly claims = new ReportCoalescer((message) => {
+  private readonly claims = new TurnCoalescer((message) => {
     const t = this.rt.broker.topology;
     return this.rt.broker.publish(t.exchanges.commands, t.routingKeys.claim, message, { persistent: false });
   });

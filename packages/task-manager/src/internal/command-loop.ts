@@ -10,8 +10,20 @@ import type { OutboxMessage } from './store/task-record.js';
 import type { TaskStore } from './store/task-store.js';
 import { UnitOfWork } from './unit-of-work.js';
 
+/** How a job is scheduled. */
+export interface JobOptions {
+  /** Tasks the job touches (a submit's size); batches stop growing at `maxBatchWeight`. @defaultValue 1 */
+  weight?: number;
+  /**
+   * Taken before every non-urgent job: worker reports, which are cheap and
+   * hold a worker slot or a task's completion while they wait, must not queue
+   * behind a burst of large submits. @defaultValue false
+   */
+  urgent?: boolean;
+}
+
 /** One unit of work for the loop. */
-export interface LoopJob {
+export interface LoopJob extends JobOptions {
   /** Applies the job's changes to the batch. */
   apply(uow: UnitOfWork): Promise<void>;
   /** After commit and publish. */
@@ -28,6 +40,8 @@ export interface CommandLoopOptions {
   logger: Logger;
   /** Most jobs in one batch. @defaultValue 500 */
   maxBatch?: number;
+  /** Most total job weight (tasks) in one batch, unless a single job weighs more. @defaultValue 500 */
+  maxBatchWeight?: number;
   /** Batches whose messages may be awaiting confirms at once. @defaultValue 8 */
   maxInFlight?: number;
   /** Last changes before a batch is committed (workflow aggregates). */
@@ -41,6 +55,8 @@ export interface CommandLoopOptions {
 /** Serialises and batches all writes. */
 export class CommandLoop {
   private readonly queue: LoopJob[] = [];
+  private readonly urgentQueue: LoopJob[] = [];
+  private lastBatchUrgent = false;
   private running = false;
   private idleWaiters: (() => void)[] = [];
   private outboxDirty = false;
@@ -51,15 +67,16 @@ export class CommandLoop {
 
   /** Adds a job; it runs in the next batch. */
   push(job: LoopJob): void {
-    this.queue.push(job);
+    (job.urgent === true ? this.urgentQueue : this.queue).push(job);
     if (!this.running) void this.drain();
   }
 
   /** Runs `apply` as a job and resolves with its result once committed and published. */
-  run<T>(apply: (uow: UnitOfWork) => Promise<T>): Promise<T> {
+  run<T>(apply: (uow: UnitOfWork) => Promise<T>, options: JobOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let value: T;
       this.push({
+        ...options,
         apply: async (uow) => {
           value = await apply(uow);
         },
@@ -71,12 +88,12 @@ export class CommandLoop {
 
   /** Jobs waiting. */
   get backlog(): number {
-    return this.queue.length;
+    return this.queue.length + this.urgentQueue.length;
   }
 
   /** Resolves when no job is waiting or running and every publish settled. */
   async idle(): Promise<void> {
-    if (!this.running && this.queue.length === 0 && this.inFlight.size === 0) return;
+    if (!this.running && this.backlog === 0 && this.inFlight.size === 0) return;
     await new Promise<void>((r) => this.idleWaiters.push(r));
   }
 
@@ -102,14 +119,39 @@ export class CommandLoop {
             this.scheduleFlush();
           }
         }
-        if (this.queue.length === 0) break;
-        const batch = this.queue.splice(0, this.options.maxBatch ?? 500);
-        await this.runBatch(batch, true);
+        if (this.backlog === 0) break;
+        await this.runBatch(this.nextBatch(), true);
+        // Let the socket be read between batches: a burst of submits must not
+        // keep the reports that arrive meanwhile (urgent) out of the next batch.
+        if (this.backlog > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
       this.running = false;
       this.notifyIdle();
     }
+  }
+
+  /**
+   * Urgent and other jobs take turns in separate batches, so an urgent job
+   * waits for at most one batch of others and never shares its batch's
+   * cost; others keep their arrival order within the job and weight limits.
+   */
+  private nextBatch(): LoopJob[] {
+    const maxJobs = this.options.maxBatch ?? 500;
+    const urgentTurn = this.urgentQueue.length > 0 && (this.queue.length === 0 || !this.lastBatchUrgent);
+    this.lastBatchUrgent = urgentTurn;
+    if (urgentTurn) return this.urgentQueue.splice(0, maxJobs);
+    const maxWeight = this.options.maxBatchWeight ?? 500;
+    const batch: LoopJob[] = [];
+    let weight = 0;
+    while (this.queue.length > 0 && batch.length < maxJobs) {
+      const next = this.queue[0]!;
+      const w = next.weight ?? 1;
+      if (batch.length > 0 && weight + w > maxWeight) break;
+      batch.push(this.queue.shift()!);
+      weight += w;
+    }
+    return batch;
   }
 
   private scheduleFlush(): void {
@@ -174,7 +216,7 @@ export class CommandLoop {
   }
 
   private notifyIdle(): void {
-    if (this.running || this.queue.length > 0 || this.inFlight.size > 0) return;
+    if (this.running || this.backlog > 0 || this.inFlight.size > 0) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();

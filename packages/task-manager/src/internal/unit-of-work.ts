@@ -16,15 +16,15 @@ export class UnitOfWork {
   /** Earliest `not_before` set by this batch (the scheduler re-arms its timer). */
   earliestDue: string | undefined;
 
+  /** The batch's time as ISO text. */
+  readonly nowIso: string;
+
   constructor(
     private readonly store: TaskStore,
     /** The batch's clock: every timestamp of one batch is the same instant. */
     readonly now: Date,
-  ) {}
-
-  /** The batch's time as ISO text. */
-  get nowIso(): string {
-    return this.now.toISOString();
+  ) {
+    this.nowIso = now.toISOString();
   }
 
   /** Loads one record (from this batch's changes first). */

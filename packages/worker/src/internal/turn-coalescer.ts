@@ -1,0 +1,59 @@
+/**
+ * Coalesces the reports made in one event-loop turn into one message,
+ * without waiting for confirms between messages: for claims, whose answer is
+ * the grant and which are repeated when unanswered, a confirm round trip
+ * before the next claim would only add latency to every task under load.
+ */
+import type { RunReport } from '@sje/core';
+
+interface Waiting {
+  report: RunReport;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** Sends the reports of one turn together (one alone at idle). */
+export class TurnCoalescer {
+  private waiting: Waiting[] = [];
+  private scheduled = false;
+
+  /**
+   * @param publish - sends one message (a single report or a `reports` batch); resolves when confirmed.
+   * @param maxBatch - most reports in one message.
+   */
+  constructor(
+    private readonly publish: (message: RunReport | { type: 'reports'; reports: RunReport[] }) => Promise<void>,
+    private readonly maxBatch = 500,
+  ) {}
+
+  /** Queues a report for the end of this turn; resolves when the broker confirmed its message. */
+  send(report: RunReport): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ report, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const all = this.waiting;
+    this.waiting = [];
+    for (let i = 0; i < all.length; i += this.maxBatch) {
+      const batch = all.slice(i, i + this.maxBatch);
+      const message = batch.length === 1 ? batch[0]!.report : { type: 'reports' as const, reports: batch.map((w) => w.report) };
+      let sent: Promise<void>;
+      try {
+        sent = this.publish(message);
+      } catch (err) {
+        sent = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+      sent.then(
+        () => batch.forEach((w) => w.resolve()),
+        (err: unknown) => batch.forEach((w) => w.reject(err)),
+      );
+    }
+  }
+}
