@@ -86,6 +86,9 @@ export class SqliteTaskStore implements TaskStore {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
+    // A task's row is written three times within milliseconds (queued, running, final):
+    // a larger WAL lets one checkpoint copy its page once instead of after each of them.
+    db.pragma('wal_autocheckpoint = 10000');
     const version = db.pragma('user_version', { simple: true }) as number;
     for (let v = version; v < MIGRATIONS.length; v++) {
       db.transaction(() => {
