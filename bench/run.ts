@@ -69,6 +69,7 @@ if (values.scale !== undefined) {
   console.log(`database size                | ${round(scale.db_bytes / 2 ** 20, 1)} MB`);
   console.log(`task-manager RSS             | ${scale.task_manager_rss_mb} MB (after reads: ${scale.task_manager_rss_after_reads_mb} MB)`);
   console.log(`GET /status p50 / p99 / max  | ${scale.status_ms.p50} / ${scale.status_ms.p99} / ${scale.status_ms.max} ms`);
+  console.log(`GET /healthz p50 / p99 / max | ${scale.healthz_ms.p50} / ${scale.healthz_ms.p99} / ${scale.healthz_ms.max} ms (HTTP alone, same executor)`);
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'scale.json'), `${JSON.stringify({ at: new Date().toISOString(), machine: machine(), scale }, null, 2)}\n`);

@@ -4,10 +4,11 @@
  * batches), starts the real task-manager and executor on it, then measures
  * the task-manager's resident memory and `GET /status` latency.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { uuidv7, type SjeConfig } from '../packages/core/src/index.js';
 import { SqliteTaskStore, type TaskRecord } from '../packages/task-manager/src/index.js';
 import { disposeAll, spawnService, testConfig } from '../test/helpers/stack.js';
+import { HttpClient } from './http-client.js';
 import { percentiles, type LatencyFigures } from './stats.js';
 
 /** What the scale run measured. */
@@ -18,6 +19,8 @@ export interface ScaleResult {
   task_manager_rss_mb: number;
   task_manager_rss_after_reads_mb: number;
   status_ms: LatencyFigures;
+  /** `GET /healthz` on the same executor, interleaved with the status reads: the HTTP floor. */
+  healthz_ms: LatencyFigures;
 }
 
 function finishedTask(id: string, at: number): TaskRecord {
@@ -78,26 +81,33 @@ export async function runScaleBench(tasks: number, samples: number, log: (line: 
     }
     const fill_seconds = (performance.now() - start) / 1000;
     await store.close();
-    const db_bytes = readFileSync(store.file).length;
+    const db_bytes = statSync(store.file).size;
     log(`filled ${tasks} tasks in ${fill_seconds.toFixed(1)} s (${(db_bytes / 2 ** 20).toFixed(0)} MB)`);
 
     const tm = await spawnService('task-manager', config);
     const executor = await spawnService('executor', config);
     await new Promise((r) => setTimeout(r, 2000));
     const task_manager_rss_mb = rssMb(tm.pid as number);
+    const http = new HttpClient();
     const times: number[] = [];
+    const floor: number[] = [];
     for (let i = 0; i < samples; i++) {
       const id = ids[Math.floor(Math.random() * ids.length)] as string;
       const s = performance.now();
-      const res = await fetch(`${executor.baseUrl}/status/${id}`);
-      await res.arrayBuffer();
+      const res = await http.send('GET', `${executor.baseUrl}/status/${id}`);
       times.push(performance.now() - s);
       if (res.status !== 200) throw new Error(`status of ${id} answered ${res.status}`);
+      // The same executor's /healthz (no broker, no store): what HTTP alone costs here.
+      const h = performance.now();
+      await http.send('GET', `${executor.baseUrl}/healthz`);
+      floor.push(performance.now() - h);
     }
+    http.close();
     const status_ms = percentiles(times);
+    const healthz_ms = percentiles(floor);
     const task_manager_rss_after_reads_mb = rssMb(tm.pid as number);
-    log(`task-manager RSS ${task_manager_rss_mb} MB (${task_manager_rss_after_reads_mb} MB after reads); status p50 ${status_ms.p50} ms, p99 ${status_ms.p99} ms`);
-    return { tasks, fill_seconds, db_bytes, task_manager_rss_mb, task_manager_rss_after_reads_mb, status_ms };
+    log(`task-manager RSS ${task_manager_rss_mb} MB (${task_manager_rss_after_reads_mb} MB after reads); status p50 ${status_ms.p50} ms, p99 ${status_ms.p99} ms; healthz p50 ${healthz_ms.p50} ms, p99 ${healthz_ms.p99} ms`);
+    return { tasks, fill_seconds, db_bytes, task_manager_rss_mb, task_manager_rss_after_reads_mb, status_ms, healthz_ms };
   } finally {
     await disposeAll();
   }

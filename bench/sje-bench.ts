@@ -3,9 +3,9 @@
  * tasks submitted through the public REST API, completion observed through
  * the events exchange.
  */
-import { Agent, request } from 'node:http';
 import { disposeAll, spawnService, testConfig, type SpawnedService } from '../test/helpers/stack.js';
 import { EventWatcher } from './event-watcher.js';
+import { HttpClient } from './http-client.js';
 import { percentiles, type LatencyFigures } from './stats.js';
 
 /** Options of the SJE benchmark. */
@@ -32,30 +32,12 @@ export interface SjeBenchResult {
   rest_single_end_to_end_per_s: number;
 }
 
-/** Keep-alive connections, one per concurrent client at most. */
-const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+const http = new HttpClient();
 
-/**
- * POSTs JSON with node:http and a keep-alive agent: `fetch` costs the
- * benchmark's own process about 1 ms of CPU per request on this machine,
- * CPU the services under test would otherwise have.
- */
-function post(url: string, body: unknown): Promise<{ task_id?: string; tasks?: { task_id: string }[] }> {
-  const payload = Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': payload.length } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        if (res.statusCode !== 201) reject(new Error(`submit answered ${res.statusCode}: ${text}`));
-        else resolve(JSON.parse(text) as { task_id?: string; tasks?: { task_id: string }[] });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
+async function post(url: string, body: unknown): Promise<{ task_id?: string; tasks?: { task_id: string }[] }> {
+  const res = await http.send('POST', url, body);
+  if (res.status !== 201) throw new Error(`submit answered ${res.status}: ${res.text}`);
+  return JSON.parse(res.text) as { task_id?: string; tasks?: { task_id: string }[] };
 }
 
 /** Starts the services, runs every phase, stops them. */
@@ -142,7 +124,7 @@ export async function runSjeBench(options: SjeBenchOptions, log: (line: string) 
     log(`REST one-at-a-time: ${Math.round(result.rest_single_submit_per_s)} req/s with ${options.restClients} clients`);
     return result;
   } finally {
-    agent.destroy();
+    http.close();
     await watcher.close();
     await disposeAll();
   }

@@ -178,6 +178,8 @@ export class CommandLoop {
       if (!uow.isEmpty) {
         const commit = uow.toCommit();
         if (this.options.groupMessages) commit.outbox = this.options.groupMessages(commit.outbox);
+        // Serialised once: for the outbox row and for the publish.
+        for (const m of commit.outbox) m.json = JSON.stringify(m.body);
         rows = await this.options.store.commit(commit);
       }
     } catch (err) {

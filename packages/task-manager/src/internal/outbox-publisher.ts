@@ -56,7 +56,12 @@ export class OutboxPublisher {
       });
       for (const q of newQueues) this.knownQueues.add(q);
     }
-    await Promise.all(messages.map((m) => this.broker.publish(m.exchange, m.routing_key, m.body, m.priority === undefined ? {} : { priority: m.priority })));
+    await Promise.all(
+      messages.map((m) => {
+        const options = m.priority === undefined ? { contentType: 'application/json' } : { contentType: 'application/json', priority: m.priority };
+        return this.broker.publishRaw(m.exchange, m.routing_key, Buffer.from(m.json ?? JSON.stringify(m.body)), options);
+      }),
+    );
     await this.store.deleteOutbox(rows.map((r) => r.id));
   }
 

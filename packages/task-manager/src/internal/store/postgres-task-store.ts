@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import type { TaskStatus } from '@sje/core';
-import { stripNullPriority, stripUndefined, type OutboxMessage, type OutboxRow, type TaskRecord, type WorkflowRecord } from './task-record.js';
+import { outboxText, stripNullPriority, type OutboxMessage, type OutboxRow, type TaskRecord, type WorkflowRecord } from './task-record.js';
 import type { StoreCommit, TaskStore } from './task-store.js';
 
 /** Versioned schema migrations; each runs once, in order, at start-up, under a lock. */
@@ -224,7 +224,7 @@ export class PostgresTaskStore implements TaskStore {
       const rows: OutboxRow[] = [];
       if (batch.outbox.length > 0) {
         const res = await client.query<{ id: string }>(this.sql('INSERT INTO {p}outbox_batches (messages) VALUES ($1::jsonb) RETURNING id'), [
-          JSON.stringify(batch.outbox.map(stripUndefined)),
+          outboxText(batch.outbox),
         ]);
         rows.push({ id: Number(res.rows[0]?.id), messages: batch.outbox });
       }

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { TaskStatus } from '@sje/core';
-import { stripNullPriority, stripUndefined, type OutboxMessage, type OutboxRow, type TaskRecord, type WorkflowRecord } from './task-record.js';
+import { outboxText, stripNullPriority, type OutboxMessage, type OutboxRow, type TaskRecord, type WorkflowRecord } from './task-record.js';
 import type { StoreCommit, TaskStore } from './task-store.js';
 
 /** Versioned schema migrations; each runs once, in order, at start-up. */
@@ -197,7 +197,7 @@ export class SqliteTaskStore implements TaskStore {
       for (const w of batch.workflows ?? []) this.stmts.workflowUpsert.run(w.workflow_id, JSON.stringify(w));
       const rows: OutboxRow[] = [];
       if (batch.outbox.length > 0) {
-        const info = this.stmts.outboxInsert.run(JSON.stringify(batch.outbox.map(stripUndefined)));
+        const info = this.stmts.outboxInsert.run(outboxText(batch.outbox));
         rows.push({ id: Number(info.lastInsertRowid), messages: batch.outbox });
       }
       return rows;

@@ -73,6 +73,8 @@ export interface OutboxMessage {
    * through claims and heartbeats).
    */
   transient?: boolean;
+  /** The body already serialised, when the producer did it (not stored: the outbox text and the publish reuse it). */
+  json?: string;
 }
 
 /** The messages of one committed batch, kept in the outbox until all are confirmed. */
@@ -81,11 +83,18 @@ export interface OutboxRow {
   messages: OutboxMessage[];
 }
 
-/** An outbox message as stored: without `transient` and undefined fields. */
-export function stripUndefined(m: OutboxMessage): OutboxMessage {
-  const out: OutboxMessage = { exchange: m.exchange, routing_key: m.routing_key, body: m.body };
-  if (m.priority !== undefined) out.priority = m.priority;
-  return out;
+/**
+ * The stored text of a batch's messages: a JSON array of
+ * `{exchange, routing_key, priority?, body}`, reusing each message's `json`
+ * when it has one.
+ */
+export function outboxText(messages: readonly OutboxMessage[]): string {
+  const parts: string[] = [];
+  for (const m of messages) {
+    const priority = m.priority === undefined ? '' : `,"priority":${JSON.stringify(m.priority)}`;
+    parts.push(`{"exchange":${JSON.stringify(m.exchange)},"routing_key":${JSON.stringify(m.routing_key)}${priority},"body":${m.json ?? JSON.stringify(m.body)}}`);
+  }
+  return `[${parts.join(',')}]`;
 }
 
 /** An outbox message as loaded: a stored `null` priority means none. */
