@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { connect, type ConfirmChannel } from 'amqplib';
+import { CpuMeter, findBrokerPid } from './cpu-usage.js';
 import { percentiles, type LatencyFigures } from './stats.js';
 
 /** Options of the raw baseline. */
@@ -21,6 +22,8 @@ export interface RawBaselineOptions {
 /** What the baseline measured. */
 export interface RawBaselineResult {
   throughput_per_s: number;
+  /** CPU milliseconds per 1,000 tasks in the throughput phase: the broker, and this process (producer, consumer and collector). */
+  cpu_ms_per_1000_tasks: Record<string, number>;
   latency_ms: LatencyFigures;
 }
 
@@ -72,6 +75,8 @@ export async function runRawBaseline(options: RawBaselineOptions): Promise<RawBa
       if (received === options.tasks) resolve();
     };
   });
+  const meter = new CpuMeter({ broker: findBrokerPid(), bench: process.pid });
+  meter.start();
   const start = performance.now();
   let next = 0;
   const pump = async (): Promise<void> => {
@@ -83,6 +88,7 @@ export async function runRawBaseline(options: RawBaselineOptions): Promise<RawBa
   await Promise.all(Array.from({ length: options.window }, pump));
   await allDone;
   const seconds = (performance.now() - start) / 1000;
+  const cpu_ms_per_1000_tasks = meter.stop(options.tasks);
 
   // Latency, one task at a time.
   const samples: number[] = [];
@@ -98,5 +104,5 @@ export async function runRawBaseline(options: RawBaselineOptions): Promise<RawBa
   await setup.deleteQueue(taskQ);
   await setup.deleteQueue(resultQ);
   await conn.close();
-  return { throughput_per_s: options.tasks / seconds, latency_ms: percentiles(samples) };
+  return { throughput_per_s: options.tasks / seconds, cpu_ms_per_1000_tasks, latency_ms: percentiles(samples) };
 }

@@ -4,6 +4,7 @@
  * the events exchange.
  */
 import { disposeAll, spawnService, testConfig, type SpawnedService } from '../test/helpers/stack.js';
+import { CpuMeter, findBrokerPid } from './cpu-usage.js';
 import { EventWatcher } from './event-watcher.js';
 import { HttpClient } from './http-client.js';
 import { percentiles, type LatencyFigures } from './stats.js';
@@ -25,6 +26,8 @@ export interface SjeBenchOptions {
 /** What the SJE benchmark measured. */
 export interface SjeBenchResult {
   end_to_end_per_s: number;
+  /** CPU milliseconds per 1,000 tasks in the throughput phase, by process (first worker only). */
+  cpu_ms_per_1000_tasks: Record<string, number>;
   submit_per_s: number;
   latency_ms: LatencyFigures;
   rest_single_submit_per_s: number;
@@ -66,7 +69,15 @@ export async function runSjeBench(options: SjeBenchOptions, log: (line: string) 
     watcher.reset();
 
     // 1. Throughput: batches through the REST API, first submit → last succeeded.
+    const meter = new CpuMeter({
+      task_manager: tm.pid,
+      worker: workers[0]?.pid,
+      executor: executor.pid,
+      broker: findBrokerPid(),
+      bench: process.pid,
+    });
     const batches = Math.ceil(options.tasks / options.batchSize);
+    meter.start();
     const t0 = performance.now();
     let submitted = 0;
     let nextBatch = 0;
@@ -82,8 +93,10 @@ export async function runSjeBench(options: SjeBenchOptions, log: (line: string) 
     const tSubmitted = performance.now();
     const tDone = await watcher.total(options.tasks);
     const end_to_end_per_s = options.tasks / ((tDone - t0) / 1000);
+    const cpu_ms_per_1000_tasks = meter.stop(options.tasks);
     const submit_per_s = options.tasks / ((tSubmitted - t0) / 1000);
     log(`throughput: ${Math.round(end_to_end_per_s)} tasks/s end to end, ${Math.round(submit_per_s)} tasks/s submitted`);
+    log(`CPU ms per 1,000 tasks: ${Object.entries(cpu_ms_per_1000_tasks).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     watcher.reset();
 
     // 2. Latency at idle: one task at a time, submit → succeeded event.
@@ -115,6 +128,7 @@ export async function runSjeBench(options: SjeBenchOptions, log: (line: string) 
     const rDone = await watcher.total(options.restTasks);
     const result: SjeBenchResult = {
       end_to_end_per_s,
+      cpu_ms_per_1000_tasks,
       submit_per_s,
       latency_ms,
       rest_single_submit_per_s: options.restTasks / ((rSubmitted - r0) / 1000),
