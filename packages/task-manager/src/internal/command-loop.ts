@@ -194,7 +194,7 @@ export class CommandLoop {
     // Committed: from here on the outbox holds the messages, whatever happens to the broker.
     const transient = uow.transientMessages();
     this.options.outbox.publishTransient(this.options.groupMessages ? this.options.groupMessages(transient) : transient);
-    for (const event of uow.events) await this.options.plugins.run('onTaskStateChange', { event });
+    if (this.options.plugins.has('onTaskStateChange')) for (const event of uow.events) await this.options.plugins.run('onTaskStateChange', { event });
     this.options.onCommitted?.(uow.earliestDue);
     // Pipeline: the next batch is applied while this one's confirms are on their way;
     // the broker keeps the order of publishes on the channel.
