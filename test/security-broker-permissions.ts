@@ -32,8 +32,8 @@ function esc(text: string): string {
 export function brokerPermissions(prefix: string): Record<BrokerUser, Permissions> {
   const p = esc(prefix);
   // Every service declares the shared topology on each (re)connect.
-  const shared = `${p}\\.(commands|tasks|events|control|dead-letter|task-manager\\.(commands|workers|queries))`;
-  const tmQueues = `${p}\\.task-manager\\.(commands|workers|queries)`;
+  const shared = `${p}\\.(commands|tasks|events|control|dead-letter|task-manager\\.(commands|workers|claims|queries))`;
+  const tmQueues = `${p}\\.task-manager\\.(commands|workers|claims|queries)`;
   return {
     executor: {
       configure: `^${shared}$`,
