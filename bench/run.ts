@@ -12,6 +12,7 @@
  *   bench/results/scale.json
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'amqplib';
 import { cpus, hostname, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,8 +57,27 @@ const settings = {
   queueType,
   ...(values.profile ? { profileDir: join(dirname(fileURLToPath(import.meta.url)), 'results', 'profiles') } : {}),
 };
-function machine(): Record<string, unknown> {
-  return { host: hostname(), cpus: cpus().length, cpu_model: cpus()[0]?.model, memory_gb: round(totalmem() / 2 ** 30, 1), node: process.version };
+/** The broker's own version, as it announces itself on connect. */
+async function brokerVersion(url: string): Promise<string | undefined> {
+  try {
+    const conn = await connect(url);
+    const version = (conn.connection as unknown as { serverProperties?: { version?: string } }).serverProperties?.version;
+    await conn.close();
+    return version;
+  } catch {
+    return undefined;
+  }
+}
+
+async function machine(url: string): Promise<Record<string, unknown>> {
+  return {
+    host: hostname(),
+    cpus: cpus().length,
+    cpu_model: cpus()[0]?.model,
+    memory_gb: round(totalmem() / 2 ** 30, 1),
+    node: process.version,
+    rabbitmq: await brokerVersion(url),
+  };
 }
 const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
 
@@ -72,7 +92,7 @@ if (values.scale !== undefined) {
   console.log(`GET /healthz p50 / p99 / max | ${scale.healthz_ms.p50} / ${scale.healthz_ms.p99} / ${scale.healthz_ms.max} ms (HTTP alone, same executor)`);
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'scale.json'), `${JSON.stringify({ at: new Date().toISOString(), machine: machine(), scale }, null, 2)}\n`);
+  writeFileSync(join(dir, 'scale.json'), `${JSON.stringify({ at: new Date().toISOString(), machine: await machine(await getBrokerUrl()), scale }, null, 2)}\n`);
   process.exit(0);
 }
 
@@ -108,7 +128,7 @@ for (const r of rows) console.log(line(r));
 
 const out = {
   at: new Date().toISOString(),
-  machine: machine(),
+  machine: await machine(url),
   settings,
   raw,
   sje,

@@ -160,18 +160,23 @@ const singleCommandSchemas = {
   },
 } as const;
 
-const commandSchemas = {
-  ...singleCommandSchemas,
-  reports: {
+/** A message of `type` carrying 1 to `maxItems` messages of one family in its array `key`. */
+function groupSchema(type: string, key: string, items: object, maxItems: number): object {
+  return {
     type: 'object',
     additionalProperties: false,
-    required: ['type', 'reports'],
-    properties: {
-      type: { const: 'reports' },
-      reports: { type: 'array', minItems: 1, maxItems: 1000, items: { anyOf: [singleCommandSchemas.started, singleCommandSchemas.progress, singleCommandSchemas.outcome] } },
-    },
-  },
-} as const;
+    required: ['type', key],
+    properties: { type: { const: type }, [key]: { type: 'array', minItems: 1, maxItems, items } },
+  };
+}
+
+/** Most grants or events in one grouped message. */
+export const MAX_GROUPED_MESSAGES = 1000;
+
+const commandSchemas = {
+  ...singleCommandSchemas,
+  reports: groupSchema('reports', 'reports', { anyOf: [singleCommandSchemas.started, singleCommandSchemas.progress, singleCommandSchemas.outcome] }, 1000),
+};
 
 const workerSchemas = {
   register: {
@@ -263,21 +268,10 @@ const controlSchemas = {
   },
 } as const;
 
-/** Most grants or events in one grouped message. */
-export const MAX_GROUPED_MESSAGES = 1000;
-
 const controlMessageSchemas = {
   ...controlSchemas,
-  grants: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['type', 'grants'],
-    properties: {
-      type: { const: 'grants' },
-      grants: { type: 'array', minItems: 1, maxItems: MAX_GROUPED_MESSAGES, items: controlSchemas.grant },
-    },
-  },
-} as const;
+  grants: groupSchema('grants', 'grants', controlSchemas.grant, MAX_GROUPED_MESSAGES),
+};
 
 const taskEventSchema = {
   type: 'object',
@@ -298,16 +292,8 @@ const taskEventSchema = {
 
 const taskEventMessageSchemas = {
   task_event: taskEventSchema,
-  task_events: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['type', 'events'],
-    properties: {
-      type: { const: 'task_events' },
-      events: { type: 'array', minItems: 1, maxItems: MAX_GROUPED_MESSAGES, items: taskEventSchema },
-    },
-  },
-} as const;
+  task_events: groupSchema('task_events', 'events', taskEventSchema, MAX_GROUPED_MESSAGES),
+};
 
 const workflowEventSchema = {
   type: 'object',
