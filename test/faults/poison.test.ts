@@ -41,6 +41,7 @@ describe('poison messages and poison tasks', () => {
         invalid: { type: 'submit', tasks: [{ function: 1 }] },
       },
       { queue: `${t}.task-manager.workers`, exchange: `${t}.commands`, key: 'worker', invalid: { type: 'heartbeat', worker_id: 5 } },
+      { queue: `${t}.task-manager.claims`, exchange: `${t}.commands`, key: 'claim', invalid: { type: 'started', task_id: 'x', lease_id: 3 } },
       {
         queue: `${t}.task-manager.queries`,
         exchange: `${t}.commands`,
@@ -83,7 +84,7 @@ describe('poison messages and poison tasks', () => {
     expect((await waitForView(stack.api, ok, (v) => v.status === 'succeeded')).result).toEqual({ after: 'poison' });
     figure(
       TEST,
-      'malformed + schema-invalid messages published (5 queues × 2)',
+      `malformed + schema-invalid messages published (${targets.length} queues × 2)`,
       `${dead.length} dead-lettered with x-sje-reason, services kept working`,
     );
   });
