@@ -15,9 +15,10 @@ export interface JobOptions {
   /** Tasks the job touches (a submit's size); batches stop growing at `maxBatchWeight`. @defaultValue 1 */
   weight?: number;
   /**
-   * Taken before every non-urgent job: worker reports, which are cheap and
-   * hold a worker slot or a task's completion while they wait, must not queue
-   * behind a burst of large submits. @defaultValue false
+   * Batched apart from other jobs, in batches that take turns with theirs:
+   * worker reports, which are cheap and hold a worker slot or a task's
+   * completion while they wait, must not queue behind a burst of large
+   * submits. @defaultValue false
    */
   urgent?: boolean;
 }
