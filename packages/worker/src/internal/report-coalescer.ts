@@ -6,15 +6,34 @@
  */
 import type { RunReport } from '@sje/core';
 
-interface Waiting {
+/** A report waiting for its message to be confirmed. */
+export interface WaitingReport {
   report: RunReport;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
+/** What a coalescer hands its publish function: one report alone, or several as a `reports` message. */
+export type ReportsMessage = RunReport | { type: 'reports'; reports: RunReport[] };
+
+/**
+ * Publishes `batch` as one message (a lone report as itself) and settles each
+ * waiting report with the outcome of that publish. Never rejects.
+ */
+export async function publishReports(publish: (message: ReportsMessage) => Promise<void>, batch: readonly WaitingReport[]): Promise<void> {
+  const message: ReportsMessage = batch.length === 1 ? batch[0]!.report : { type: 'reports', reports: batch.map((w) => w.report) };
+  try {
+    await publish(message);
+  } catch (err) {
+    for (const w of batch) w.reject(err);
+    return;
+  }
+  for (const w of batch) w.resolve();
+}
+
 /** Batches reports while a publish is in flight. */
 export class ReportCoalescer {
-  private readonly waiting: Waiting[] = [];
+  private readonly waiting: WaitingReport[] = [];
   private inFlight = 0;
 
   /**
@@ -23,7 +42,7 @@ export class ReportCoalescer {
    * @param maxBatch - most reports in one message.
    */
   constructor(
-    private readonly publish: (message: RunReport | { type: 'reports'; reports: RunReport[] }) => Promise<void>,
+    private readonly publish: (message: ReportsMessage) => Promise<void>,
     private readonly maxInFlight = 2,
     private readonly maxBatch = 500,
   ) {}
@@ -44,17 +63,11 @@ export class ReportCoalescer {
   private flush(): void {
     while (this.inFlight < this.maxInFlight && this.waiting.length > 0) {
       const batch = this.waiting.splice(0, this.maxBatch);
-      const message = batch.length === 1 ? batch[0]!.report : { type: 'reports' as const, reports: batch.map((w) => w.report) };
       this.inFlight += 1;
-      void this.publish(message)
-        .then(
-          () => batch.forEach((w) => w.resolve()),
-          (err: unknown) => batch.forEach((w) => w.reject(err)),
-        )
-        .finally(() => {
-          this.inFlight -= 1;
-          this.flush();
-        });
+      void publishReports(this.publish, batch).finally(() => {
+        this.inFlight -= 1;
+        this.flush();
+      });
     }
   }
 }

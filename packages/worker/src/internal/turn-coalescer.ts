@@ -5,16 +5,11 @@
  * before the next claim would only add latency to every task under load.
  */
 import type { RunReport } from '@sje/core';
-
-interface Waiting {
-  report: RunReport;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
+import { publishReports, type ReportsMessage, type WaitingReport } from './report-coalescer.js';
 
 /** Sends the reports of one turn together (one alone at idle). */
 export class TurnCoalescer {
-  private waiting: Waiting[] = [];
+  private waiting: WaitingReport[] = [];
   private scheduled = false;
 
   /**
@@ -22,7 +17,7 @@ export class TurnCoalescer {
    * @param maxBatch - most reports in one message.
    */
   constructor(
-    private readonly publish: (message: RunReport | { type: 'reports'; reports: RunReport[] }) => Promise<void>,
+    private readonly publish: (message: ReportsMessage) => Promise<void>,
     private readonly maxBatch = 500,
   ) {}
 
@@ -41,19 +36,6 @@ export class TurnCoalescer {
     this.scheduled = false;
     const all = this.waiting;
     this.waiting = [];
-    for (let i = 0; i < all.length; i += this.maxBatch) {
-      const batch = all.slice(i, i + this.maxBatch);
-      const message = batch.length === 1 ? batch[0]!.report : { type: 'reports' as const, reports: batch.map((w) => w.report) };
-      let sent: Promise<void>;
-      try {
-        sent = this.publish(message);
-      } catch (err) {
-        sent = Promise.reject(err instanceof Error ? err : new Error(String(err)));
-      }
-      sent.then(
-        () => batch.forEach((w) => w.resolve()),
-        (err: unknown) => batch.forEach((w) => w.reject(err)),
-      );
-    }
+    for (let i = 0; i < all.length; i += this.maxBatch) void publishReports(this.publish, all.slice(i, i + this.maxBatch));
   }
 }
