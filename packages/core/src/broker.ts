@@ -429,7 +429,12 @@ export class Broker extends EventEmitter {
    * @throws BrokerUnavailableError when not connected or the connection drops before the confirm.
    */
   async publish(exchange: string, routingKey: string, body: unknown, options: Options.Publish = {}): Promise<void> {
-    await this.publishRaw(exchange, routingKey, Buffer.from(JSON.stringify(body)), { contentType: 'application/json', ...options });
+    await this.publishJson(exchange, routingKey, JSON.stringify(body), options);
+  }
+
+  /** Publishes a message already serialised to JSON (see {@link Broker.publish}). */
+  async publishJson(exchange: string, routingKey: string, json: string, options: Options.Publish = {}): Promise<void> {
+    await this.publishRaw(exchange, routingKey, Buffer.from(json), { contentType: 'application/json', ...options });
   }
 
   /** Publishes bytes with a confirm (see {@link Broker.publish}). */

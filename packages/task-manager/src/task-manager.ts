@@ -245,7 +245,7 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
   };
 }
 
-/** Worker reports jump the queue; a submit weighs as many tasks as it holds. */
+/** Worker reports go in the loop's urgent lane; a submit weighs as many tasks as it holds. */
 function jobOptions(cmd: TaskManagerCommand): JobOptions {
   switch (cmd.type) {
     case 'submit':

@@ -57,10 +57,7 @@ export class OutboxPublisher {
       for (const q of newQueues) this.knownQueues.add(q);
     }
     await Promise.all(
-      messages.map((m) => {
-        const options = m.priority === undefined ? { contentType: 'application/json' } : { contentType: 'application/json', priority: m.priority };
-        return this.broker.publishRaw(m.exchange, m.routing_key, Buffer.from(m.json ?? JSON.stringify(m.body)), options);
-      }),
+      messages.map((m) => this.broker.publishJson(m.exchange, m.routing_key, m.json ?? JSON.stringify(m.body), m.priority === undefined ? {} : { priority: m.priority })),
     );
     await this.store.deleteOutbox(rows.map((r) => r.id));
   }
