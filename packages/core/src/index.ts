@@ -48,7 +48,7 @@ export type {
 export { createRuntime } from './runtime.js';
 export { exitOnSignals } from './shutdown.js';
 export type { RuntimeOptions, ServiceRuntime } from './runtime.js';
-export { describeSchemaError, MAX_GROUPED_MESSAGES, retryPolicySchema, taskInputSchema, validators } from './schemas.js';
+export { describeSchemaError, dispatchGroupCap, MAX_GROUPED_DISPATCHES, MAX_GROUPED_MESSAGES, retryPolicySchema, taskInputSchema, validators } from './schemas.js';
 export type { Validation, Validator } from './schemas.js';
 export { canTransition, FINAL_STATUSES, isFinalStatus, nextStatuses, TASK_STATUSES, TaskStatus } from './task-states.js';
 export { assertTaskQueue, assertTopology, createTopology, DeadLetterHeaders, deleteTopology } from './topology.js';

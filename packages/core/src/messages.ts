@@ -236,6 +236,22 @@ export interface DispatchMessage {
   dependencies?: Record<string, unknown>;
 }
 
+/**
+ * Task-manager → worker pool: several dispatches of one queue and one
+ * priority in one message, sent under a backlog so that the broker writes,
+ * delivers and is acknowledged once for the group. A worker admits each task
+ * as if it came alone and acknowledges the delivery once every task in it has
+ * had its claim answered. At idle every dispatch travels alone as a
+ * {@link DispatchMessage}.
+ */
+export interface DispatchMessages {
+  type: 'dispatches';
+  tasks: DispatchMessage[];
+}
+
+/** A message on a task queue: one dispatch or a group of them. */
+export type TaskQueueMessage = DispatchMessage | DispatchMessages;
+
 /** Task-manager → one worker: the answer to its lease claim. */
 export interface LeaseGrant {
   type: 'grant';

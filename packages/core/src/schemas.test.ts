@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeSchemaError, validators, type Validation } from './schemas.js';
+import { describeSchemaError, MAX_GROUPED_DISPATCHES, validators, type Validation } from './schemas.js';
 
 const at = '2025-01-01T00:00:00.000Z';
 const spec = { task_id: 't1', function: 'echo', params: {}, queue: 'default', priority: 0, depends_on: [], labels: {} };
@@ -51,6 +51,8 @@ describe('validators accept good messages', () => {
     ['heartbeat', validators.worker, good.heartbeat],
     ['deregister', validators.worker, good.deregister],
     ['dispatch', validators.dispatch, good.dispatch],
+    ['dispatch on a task queue', validators.dispatchMessage, good.dispatch],
+    ['dispatches', validators.dispatchMessage, { type: 'dispatches', tasks: [good.dispatch, { ...good.dispatch, task_id: 't2', lease_id: 'l2' }] }],
     ['grant', validators.control, good.grant],
     ['abort', validators.control, good.abort],
     ['task_event', validators.event, good.event],
@@ -133,6 +135,18 @@ describe('validators reject bad messages, naming the field', () => {
     expectInvalid(validators.dispatch(without(good.dispatch, 'lease_id')), 'lease_id');
     expectInvalid(validators.dispatch({ ...good.dispatch, type: 'submit' }), 'type');
     expectInvalid(validators.dispatch({ ...good.dispatch, params: 'x' }), 'params');
+  });
+
+  it('dispatch groups', () => {
+    const many = (n: number): unknown[] => Array.from({ length: n }, (_, i) => ({ ...good.dispatch, task_id: `t${i}`, lease_id: `l${i}` }));
+    expect(validators.dispatchMessage({ type: 'dispatches', tasks: many(MAX_GROUPED_DISPATCHES) }).ok).toBe(true);
+    expectInvalid(validators.dispatchMessage({ type: 'dispatches', tasks: many(MAX_GROUPED_DISPATCHES + 1) }), 'tasks');
+    expectInvalid(validators.dispatchMessage({ type: 'dispatches', tasks: [] }), 'tasks');
+    expectInvalid(validators.dispatchMessage({ type: 'dispatches', tasks: [{ ...good.dispatch, attempt: 0 }] }), 'tasks[0].attempt');
+    expectInvalid(validators.dispatchMessage({ type: 'dispatches', tasks: [good.dispatch], extra: 1 }), 'extra');
+    expectInvalid(validators.dispatchMessage({ type: 'grants', grants: [good.grant] }), 'type', /unknown message type/);
+    // A plain dispatch validator still refuses a group.
+    expect(validators.dispatch({ type: 'dispatches', tasks: [good.dispatch] }).ok).toBe(false);
   });
 
   it('control', () => {

@@ -15,6 +15,7 @@ import type {
   TaskManagerCommand,
   TaskManagerQuery,
   TaskManagerReply,
+  TaskQueueMessage,
   WorkerMessage,
   WorkflowEvent,
 } from './messages.js';
@@ -242,6 +243,26 @@ const dispatchSchema = {
   },
 } as const;
 
+/** Most dispatches in one `dispatches` message. */
+export const MAX_GROUPED_DISPATCHES = 32;
+
+/**
+ * The largest `dispatches` group the task-manager sends to a pool whose
+ * smallest worker runs `concurrency` tasks at once: a quarter of it (so a
+ * worker's slots are always filled from at least four deliveries), at most
+ * {@link MAX_GROUPED_DISPATCHES}, and 1 (no grouping) below a concurrency of 8.
+ * Workers size their prefetch by it.
+ */
+export function dispatchGroupCap(concurrency: number): number {
+  const cap = Math.min(MAX_GROUPED_DISPATCHES, Math.floor(concurrency / 4));
+  return cap >= 2 ? cap : 1;
+}
+
+const taskQueueMessageSchemas = {
+  dispatch: dispatchSchema,
+  dispatches: groupSchema('dispatches', 'tasks', dispatchSchema, MAX_GROUPED_DISPATCHES),
+};
+
 const controlSchemas = {
   grant: {
     type: 'object',
@@ -424,6 +445,8 @@ export const validators = {
   command: byType<TaskManagerCommand>(commandSchemas),
   worker: byType<WorkerMessage>(workerSchemas),
   dispatch: single<DispatchMessage>(dispatchSchema),
+  /** A `dispatch` or a `dispatches` group (what arrives on a task queue). */
+  dispatchMessage: byType<TaskQueueMessage>(taskQueueMessageSchemas),
   control: byType<ControlMessage>(controlMessageSchemas),
   event: single<TaskEvent>(taskEventSchema),
   /** A `task_event` or a `task_events` group (what arrives under a `task.*` routing key). */
