@@ -175,6 +175,45 @@ describe('Broker publish and consume', () => {
   });
 });
 
+describe('Broker consumer prefetch', () => {
+  it('setPrefetch applies at the next resume, or at once with restartNow, and keeps held deliveries valid', async () => {
+    const t = newTopology();
+    const broker = newBroker(t);
+    await broker.start(10_000);
+    const held: Delivery[] = [];
+    const handle = await broker.consume<TaskManagerCommand>(t.queues.commands, async (_b, d) => (held.push(d), 'defer'), {
+      validate: validators.command,
+      prefetch: 2,
+    });
+    for (let i = 0; i < 10; i++) await broker.publish(t.exchanges.commands, t.routingKeys.command, cancel(`c${i}`));
+    await waitFor(() => held.length === 2);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(held).toHaveLength(2);
+    // Without a restart the running consumer keeps its prefetch of 2.
+    await handle.setPrefetch(3);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(held).toHaveLength(2);
+    // A restarted consumer starts with a fresh allowance of 3 beside the 2 still held.
+    await handle.setPrefetch(3, true);
+    await waitFor(() => held.length === 5);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(held).toHaveLength(5);
+    // A paused consumer picks the new prefetch up when it resumes.
+    await handle.pause();
+    await handle.setPrefetch(1, true);
+    for (const d of held.splice(0)) broker.ack({ channel: d.channel, message: d.raw });
+    await handle.resume();
+    await waitFor(() => held.length === 1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(held).toHaveLength(1);
+    await expect(handle.setPrefetch(0)).rejects.toThrow(RangeError);
+    for (const d of held.splice(0)) broker.ack({ channel: d.channel, message: d.raw });
+    await waitFor(() => held.length === 1);
+    const consumers = await withChannel(url, async (ch) => (await ch.checkQueue(t.queues.commands)).consumerCount);
+    expect(consumers).toBe(1);
+  });
+});
+
 describe('Broker dead-lettering', () => {
   it('sends invalid JSON and schema-invalid messages to the dead-letter queue with the reason, never to the handler', async () => {
     const t = newTopology();

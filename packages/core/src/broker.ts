@@ -81,6 +81,10 @@ interface ConsumerEntry {
   channel?: Channel;
   tag?: string;
   paused: boolean;
+  /** The prefetch the next consumer starts with (see {@link ConsumerHandle.setPrefetch}). */
+  prefetch: number;
+  /** The prefetch last set on `channel`. */
+  channelPrefetch?: number;
   /** The last pause/resume in progress: each waits for the one before it. */
   switching?: Promise<void>;
 }
@@ -91,6 +95,13 @@ export interface ConsumerHandle {
   pause(): Promise<void>;
   /** Starts receiving again. */
   resume(): Promise<void>;
+  /**
+   * Changes the prefetch (unacknowledged deliveries at once). A consumer's
+   * prefetch is fixed when it starts, so the new value applies from the next
+   * resume or reconnect; with `restartNow` a running consumer is cancelled and
+   * started again at once. Deliveries not yet acknowledged stay valid either way.
+   */
+  setPrefetch(prefetch: number, restartNow?: boolean): Promise<void>;
 }
 
 /** A deferred acknowledgement token (see {@link MessageHandler}). */
@@ -308,13 +319,18 @@ export class Broker extends EventEmitter {
       }
     });
     if (c.options.assert) await c.options.assert(ch);
-    await ch.prefetch(c.options.prefetch);
+    await ch.prefetch(c.prefetch);
+    c.channelPrefetch = c.prefetch;
     c.channel = ch;
     if (c.paused) return;
     await this.startConsuming(c, ch);
   }
 
   private async startConsuming(c: ConsumerEntry, ch: Channel): Promise<void> {
+    if (c.channelPrefetch !== c.prefetch) {
+      await ch.prefetch(c.prefetch);
+      c.channelPrefetch = c.prefetch;
+    }
     const { consumerTag } = await ch.consume(
       c.queue,
       (msg) => {
@@ -396,6 +412,7 @@ export class Broker extends EventEmitter {
       handler: handler as MessageHandler<unknown>,
       options: options,
       paused: false,
+      prefetch: options.prefetch,
     };
     this.consumers.push(entry);
     if (this.model) await this.openConsumer(entry);
@@ -414,6 +431,18 @@ export class Broker extends EventEmitter {
         this.switchConsumer(entry, async () => {
           entry.paused = false;
           if (entry.channel && !entry.tag) await this.startConsuming(entry, entry.channel);
+        }),
+      setPrefetch: (prefetch, restartNow = false) =>
+        this.switchConsumer(entry, async () => {
+          if (!Number.isInteger(prefetch) || prefetch < 1) throw new RangeError(`prefetch must be a positive integer, got ${prefetch}`);
+          entry.prefetch = prefetch;
+          // The running consumer started with the channel's prefetch.
+          if (!restartNow || entry.channelPrefetch === prefetch || entry.paused || !entry.channel || !entry.tag) return;
+          const channel = entry.channel;
+          const tag = entry.tag;
+          delete entry.tag;
+          await channel.cancel(tag).catch(() => undefined);
+          if (entry.channel === channel && !entry.paused) await this.startConsuming(entry, channel);
         }),
     };
   }
