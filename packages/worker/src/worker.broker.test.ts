@@ -120,6 +120,17 @@ class Harness {
     return msg;
   }
 
+  /** Publishes one `dispatches` message of `n` tasks. */
+  async dispatchGroup(fn: string, n: number, params: Record<string, unknown> = {}): Promise<DispatchMessage[]> {
+    const tasks = Array.from({ length: n }, (): DispatchMessage => {
+      const id = randomUUID();
+      return { type: 'dispatch', task_id: `task-${id}`, lease_id: `lease-${id}`, function: fn, params, attempt: 1, queue: 'default', priority: 0, labels: {} };
+    });
+    this.ch.publish(this.topology.exchanges.tasks, 'default', Buffer.from(JSON.stringify({ type: 'dispatches', tasks })), { persistent: true });
+    await this.ch.waitForConfirms();
+    return tasks;
+  }
+
   async grant(taskId: string, leaseId: string, granted: boolean): Promise<void> {
     const msg: LeaseGrant = { type: 'grant', task_id: taskId, lease_id: leaseId, granted, ...(granted ? {} : { reason: 'task cancelled' }) };
     this.ch.publish(this.topology.exchanges.control, this.topology.controlKeyFor(this.worker.id), Buffer.from(JSON.stringify(msg)));
@@ -401,6 +412,81 @@ describe('worker against RabbitMQ', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(calls).toBe(1);
     await h.worker.close({ graceMs: 0 });
+    expect(await h.readyCount()).toBe(0);
+  });
+
+  it('runs every task of a dispatches group once, and acks the delivery once every claim is answered', async () => {
+    const h = await open();
+    const ran: number[] = [];
+    const worker = await h.startWorker({ spy: (p: { n: number }) => ran.push(p.n) }, 8);
+    const tasks = await h.dispatchGroup('spy', 3, { n: 1 });
+    await h.until(() => tasks.every((t) => h.claims(t.lease_id).length === 1));
+    await h.grant(tasks[0]!.task_id, tasks[0]!.lease_id, true);
+    await h.grant(tasks[1]!.task_id, tasks[1]!.lease_id, false);
+    await h.grant(tasks[2]!.task_id, tasks[2]!.lease_id, true);
+    await h.outcome(tasks[0]!.lease_id);
+    await h.outcome(tasks[2]!.lease_id);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(ran).toEqual([1, 1]);
+    expect(h.outcomes(tasks[1]!.lease_id)).toHaveLength(0);
+    await worker.close({ graceMs: 0 });
+    // Acked: nothing comes back to the queue.
+    expect(await h.readyCount()).toBe(0);
+  });
+
+  it('requeues a group whole, once, when it must give a task of it back at shutdown', async () => {
+    const h = await open();
+    const worker = await h.startWorker({ echo: (p: unknown) => p }, 8);
+    const tasks = await h.dispatchGroup('echo', 3);
+    await h.until(() => tasks.every((t) => h.claims(t.lease_id).length === 1));
+    // Two claims answered; the third is still out when the worker closes and gives it up.
+    await h.grant(tasks[0]!.task_id, tasks[0]!.lease_id, true);
+    await h.grant(tasks[1]!.task_id, tasks[1]!.lease_id, false);
+    await h.outcome(tasks[0]!.lease_id);
+    await worker.close({ graceMs: 0 });
+    expect(await h.readyCount()).toBe(1);
+    const back = await h.ch.get(h.topology.taskQueue('default'), { noAck: true });
+    expect(back && (JSON.parse(back.content.toString()) as { tasks: DispatchMessage[] }).tasks.map((t) => t.lease_id)).toEqual(tasks.map((t) => t.lease_id));
+  });
+
+  it('settles a task of a group that repeats a lease it runs at once, and acks the group with the rest', async () => {
+    const h = await open();
+    let calls = 0;
+    const worker = await h.startWorker({ slow: async () => (++calls, await new Promise((r) => setTimeout(r, 500))) }, 8);
+    const first = await h.dispatch('slow');
+    await h.until(() => h.claims(first.lease_id).length === 1);
+    await h.grant(first.task_id, first.lease_id, true);
+    await h.until(() => calls === 1);
+    const id = randomUUID();
+    const second: DispatchMessage = { ...first, task_id: `task-${id}`, lease_id: `lease-${id}` };
+    // A group holding the running lease again beside a new one.
+    h.ch.publish(h.topology.exchanges.tasks, 'default', Buffer.from(JSON.stringify({ type: 'dispatches', tasks: [first, second] })), { persistent: true });
+    await h.ch.waitForConfirms();
+    await h.until(() => h.claims(second.lease_id).length === 1);
+    await h.grant(second.task_id, second.lease_id, true);
+    await h.outcome(first.lease_id);
+    await h.outcome(second.lease_id);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(calls).toBe(2);
+    expect(h.claims(first.lease_id)).toHaveLength(1);
+    await worker.close({ graceMs: 0 });
+    expect(await h.readyCount()).toBe(0);
+  });
+
+  it('holds about its concurrency in tasks when dispatches come in groups, not prefetch × group size', async () => {
+    const h = await open();
+    // Concurrency 8: groups of at most 2 (a quarter), so 4 deliveries at once.
+    await h.startWorker({ echo: (p: unknown) => p }, 8);
+    for (let i = 0; i < 20; i++) await h.dispatchGroup('echo', 2);
+    await h.until(() => h.claims().length === 8);
+    await new Promise((r) => setTimeout(r, 500));
+    // 8 tasks claimed (every slot), none more held: 16 of the 20 groups still in the queue.
+    expect(h.claims()).toHaveLength(8);
+    expect(await h.readyCount()).toBe(16);
+    h.autoGrant = true;
+    for (const c of h.claims()) await h.grant(c.task_id, c.lease_id, true);
+    await h.until(() => h.outcomes().length === 40, 10_000);
+    expect(new Set(h.outcomes().map((o) => o.lease_id)).size).toBe(40);
     expect(await h.readyCount()).toBe(0);
   });
 

@@ -24,6 +24,7 @@ import {
   type OutcomeReport,
   type ProgressReport,
   type StartedReport,
+  type TaskQueueMessage,
   type RuntimeOptions,
   type ServiceRuntime,
   type SjeConfig,
@@ -33,9 +34,11 @@ import type { Channel } from 'amqplib';
 import { ConsumerSwitch } from './internal/consumer-switch.js';
 import { validateHandlers } from './internal/handler-validation.js';
 import { LeaseBook } from './internal/lease-book.js';
+import { PrefetchSizer } from './internal/prefetch-sizer.js';
 import { ReliablePublisher } from './internal/reliable-publisher.js';
 import { ReportCoalescer } from './internal/report-coalescer.js';
 import { abortReport, type RunReport } from './internal/run-report.js';
+import { shareDelivery } from './internal/shared-delivery.js';
 import { SlotGate } from './internal/slot-gate.js';
 import { TaskRun } from './internal/task-run.js';
 import { TurnCoalescer } from './internal/turn-coalescer.js';
@@ -174,6 +177,15 @@ class SjeWorker implements Worker {
     return this.rt.broker.publish(t.exchanges.commands, t.routingKeys.claim, message, { persistent: false });
   });
   private consumers: ConsumerSwitch | undefined;
+  private taskConsumers: ConsumerHandle[] = [];
+  /** The task consumers' prefetch, in deliveries (see {@link PrefetchSizer}). */
+  private readonly prefetch: PrefetchSizer;
+  /**
+   * Leases that ran here lately: a group requeued by a lost connection may
+   * bring one back after its outcome left, before the task-manager applied it,
+   * when a claim would be granted again to this same worker.
+   */
+  private readonly finished = new Set<string>();
   private ops: OpsServer | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private phase: Phase = 'created';
@@ -193,6 +205,11 @@ class SjeWorker implements Worker {
     this.gate = new SlotGate(settings.concurrency, (saturated) => {
       this.saturated = saturated;
       this.syncConsumers();
+    });
+    this.prefetch = new PrefetchSizer(settings.concurrency, (prefetch, restartNow) => {
+      for (const handle of this.taskConsumers) {
+        handle.setPrefetch(prefetch, restartNow).catch((err: unknown) => this.log.warn('could not change a task consumer\'s prefetch', { err: errText(err) }));
+      }
     });
     this.book = new LeaseBook(
       (task) => this.claims.send(this.startedReport(task)),
@@ -240,14 +257,15 @@ class SjeWorker implements Worker {
       });
       const handles: ConsumerHandle[] = [];
       for (const q of this.settings.queues) {
-        const handle = await broker.consume(t.taskQueue(q), (task: DispatchMessage, delivery) => this.onDispatch(task, delivery), {
-          validate: validators.dispatch,
-          prefetch: this.settings.concurrency,
+        const handle = await broker.consume(t.taskQueue(q), (message: TaskQueueMessage, delivery) => this.onDispatch(message, delivery), {
+          validate: validators.dispatchMessage,
+          prefetch: this.prefetch.prefetch,
         });
         // Dispatch consumers wait for the registration (see afterConnect).
         await handle.pause();
         handles.push(handle);
       }
+      this.taskConsumers = handles;
       this.consumers = new ConsumerSwitch(handles, false, (err) => this.log.warn('could not pause or resume a task consumer', { err: errText(err) }));
       broker.on('connected', this.onConnected);
       if (this.settings.opsPort !== false) {
@@ -344,18 +362,32 @@ class SjeWorker implements Worker {
 
   // ------------------------------------------------------------------ dispatches and claims
 
-  private async onDispatch(task: DispatchMessage, delivery: Delivery): Promise<'ack' | 'defer'> {
+  /**
+   * A `dispatch`, or a `dispatches` group whose tasks are admitted one by one
+   * as if each came alone; they share the delivery, acknowledged once every
+   * claim in it is answered, or requeued whole if any task is given back.
+   */
+  private async onDispatch(message: TaskQueueMessage, delivery: Delivery): Promise<'ack' | 'defer'> {
     const token: AckToken = { channel: delivery.channel, message: delivery.raw };
     if (this.phase !== 'started') {
       requeue(token);
       return 'defer';
     }
-    const admission = this.book.admit(task, token);
-    if (admission === 'duplicate') {
-      this.log.info('duplicate dispatch of a lease already held; ignored', { task_id: task.task_id, lease_id: task.lease_id });
-      return 'ack';
-    }
-    if (admission === 'new') void this.handleLease(task);
+    const tasks = message.type === 'dispatches' ? message.tasks : [message];
+    this.prefetch.delivered(tasks.length);
+    const parts = shareDelivery(tasks.length, (giveBack) => {
+      this.prefetch.settled(tasks.length);
+      if (giveBack) requeue(token);
+      else this.rt.broker.ack(token);
+    });
+    tasks.forEach((task, i) => {
+      const part = parts[i]!;
+      const admission = this.finished.has(task.lease_id) ? 'duplicate' : this.book.admit(task, part);
+      if (admission === 'duplicate') {
+        this.log.info('duplicate dispatch of a lease already held; ignored', { task_id: task.task_id, lease_id: task.lease_id });
+        part.settle('done');
+      } else if (admission === 'new') void this.handleLease(task);
+    });
     return 'defer';
   }
 
@@ -370,7 +402,7 @@ class SjeWorker implements Worker {
     }
     if (!slot || this.phase !== 'started') {
       // Shutting down before the claim: the dispatch goes back to its queue for another worker.
-      entry.tokens.forEach(requeue);
+      for (const part of entry.parts) part.settle('give-back');
       this.book.remove(leaseId);
       if (slot) this.gate.release();
       return;
@@ -379,12 +411,13 @@ class SjeWorker implements Worker {
     try {
       const granted = await this.book.claim(leaseId);
       if (granted === undefined) {
-        entry.tokens.forEach(requeue);
+        for (const part of entry.parts) part.settle('give-back');
         return;
       }
-      for (const token of entry.tokens) this.rt.broker.ack(token);
-      entry.tokens = [];
+      for (const part of entry.parts) part.settle('done');
+      entry.parts = [];
       if (!granted) return;
+      this.remember(leaseId);
       if (this.phase !== 'started') {
         // Granted while shutting down: hand the task back without running it.
         entry.state = 'reporting';
@@ -413,6 +446,14 @@ class SjeWorker implements Worker {
       this.book.remove(leaseId);
       if (!reported) this.gate.release();
     }
+  }
+
+  /** Keeps the lease among {@link finished}, the latest few times the concurrency. */
+  private remember(leaseId: string): void {
+    this.finished.add(leaseId);
+    if (this.finished.size <= 4 * this.settings.concurrency) return;
+    const oldest = this.finished.values().next();
+    if (!oldest.done) this.finished.delete(oldest.value);
   }
 
   private async report(task: DispatchMessage, report: RunReport): Promise<void> {
@@ -486,6 +527,7 @@ class SjeWorker implements Worker {
       }
     }
     broker.off('connected', this.onConnected);
+    this.prefetch.close();
     await this.ops?.close();
     await this.rt.plugins.close();
     await broker.close();

@@ -15,6 +15,7 @@ function fakeHandle(log: string[], name: string, delayMs = 5): ConsumerHandle & 
       log.push(`${name}:resume`);
       h.consuming += 1;
     },
+    setPrefetch: () => Promise.resolve(),
   };
   return h;
 }
@@ -60,6 +61,7 @@ describe('ConsumerSwitch', () => {
     const handle: ConsumerHandle = {
       pause: () => Promise.reject(new Error('channel closed')),
       resume: () => Promise.resolve(),
+      setPrefetch: () => Promise.resolve(),
     };
     const sw = new ConsumerSwitch([handle], true, (e) => errors.push(e));
     await sw.set(false);

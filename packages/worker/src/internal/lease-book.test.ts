@@ -1,11 +1,12 @@
-import type { AckToken, DispatchMessage } from '@sje/core';
+import type { DispatchMessage } from '@sje/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LeaseBook } from './lease-book.js';
+import { shareDelivery, type DeliveryPart } from './shared-delivery.js';
 
 function task(lease: string, id = `task-${lease}`): DispatchMessage {
   return { type: 'dispatch', task_id: id, lease_id: lease, function: 'echo', params: {}, attempt: 1, queue: 'default', priority: 0, labels: {} };
 }
-const token = (n: number): AckToken => ({ channel: {} as AckToken['channel'], message: { n } as unknown as AckToken['message'] });
+const part = (): DeliveryPart => shareDelivery(1, () => undefined)[0]!;
 
 describe('LeaseBook', () => {
   beforeEach(() => vi.useFakeTimers());
@@ -13,19 +14,19 @@ describe('LeaseBook', () => {
 
   it('tells a new lease, a repeat to acknowledge later and a repeat to acknowledge now', () => {
     const book = new LeaseBook(() => Promise.resolve());
-    expect(book.admit(task('a'), token(1))).toBe('new');
-    expect(book.admit(task('a'), token(2))).toBe('attached');
-    expect(book.get('a')?.tokens).toHaveLength(2);
+    expect(book.admit(task('a'), part())).toBe('new');
+    expect(book.admit(task('a'), part())).toBe('attached');
+    expect(book.get('a')?.parts).toHaveLength(2);
     const entry = book.get('a');
     if (entry) entry.state = 'running';
-    expect(book.admit(task('a'), token(3))).toBe('duplicate');
-    expect(book.get('a')?.tokens).toHaveLength(2);
+    expect(book.admit(task('a'), part())).toBe('duplicate');
+    expect(book.get('a')?.parts).toHaveLength(2);
   });
 
   it('sends a claim, repeats it every resend interval until answered', async () => {
     const sent: string[] = [];
     const book = new LeaseBook((t) => (sent.push(t.lease_id), Promise.resolve()), 5000);
-    book.admit(task('a'), token(1));
+    book.admit(task('a'), part());
     const answer = book.claim('a');
     expect(sent).toEqual(['a']);
     vi.advanceTimersByTime(4999);
@@ -53,7 +54,7 @@ describe('LeaseBook', () => {
       5000,
       (_t, err) => errors.push((err as Error).message),
     );
-    book.admit(task('a'), token(1));
+    book.admit(task('a'), part());
     void book.claim('a');
     await vi.advanceTimersByTimeAsync(0);
     expect(errors).toEqual(['no connection']);
@@ -65,8 +66,8 @@ describe('LeaseBook', () => {
   it('resendAll re-sends pending claims at once', () => {
     const sent: string[] = [];
     const book = new LeaseBook((t) => (sent.push(t.lease_id), Promise.resolve()), 5000);
-    book.admit(task('a'), token(1));
-    book.admit(task('b'), token(2));
+    book.admit(task('a'), part());
+    book.admit(task('b'), part());
     void book.claim('a');
     sent.length = 0;
     book.resendAll();
@@ -75,7 +76,7 @@ describe('LeaseBook', () => {
 
   it('ignores an answer for another task, a lease not claimed, or a refusal twice', async () => {
     const book = new LeaseBook(() => Promise.resolve());
-    book.admit(task('a'), token(1));
+    book.admit(task('a'), part());
     expect(book.answer('task-a', 'a', true)).toBe(false); // not claimed yet
     const answer = book.claim('a');
     expect(book.answer('other-task', 'a', true)).toBe(false);
@@ -87,9 +88,9 @@ describe('LeaseBook', () => {
 
   it('abandonClaims gives up pending claims; held() lists running and reporting leases', async () => {
     const book = new LeaseBook(() => Promise.resolve());
-    book.admit(task('a'), token(1));
-    book.admit(task('b'), token(2));
-    book.admit(task('c'), token(3));
+    book.admit(task('a'), part());
+    book.admit(task('b'), part());
+    book.admit(task('c'), part());
     const a = book.claim('a');
     const b = book.get('b');
     const c = book.get('c');

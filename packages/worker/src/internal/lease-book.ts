@@ -1,4 +1,5 @@
-import type { AckToken, DispatchMessage } from '@sje/core';
+import type { DispatchMessage } from '@sje/core';
+import type { DeliveryPart } from './shared-delivery.js';
 import type { TaskRun } from './task-run.js';
 
 /**
@@ -14,8 +15,8 @@ export type LeaseState = 'waiting' | 'claiming' | 'running' | 'reporting';
 export interface LeaseEntry {
   readonly task: DispatchMessage;
   state: LeaseState;
-  /** Deliveries of this dispatch to acknowledge once the claim is answered. */
-  tokens: AckToken[];
+  /** This dispatch's shares of its deliveries, settled once the claim is answered (or given back). */
+  parts: DeliveryPart[];
   run?: TaskRun;
   /** Settles the pending claim: `true` granted, `false` refused, `undefined` given up. */
   answer?: (granted: boolean | undefined) => void;
@@ -26,9 +27,9 @@ export interface LeaseEntry {
 export type Admission =
   /** A lease not seen before: an entry in state `waiting` was made. */
   | 'new'
-  /** A repeat of a lease still waiting or claiming: the delivery is acknowledged with the first. */
+  /** A repeat of a lease still waiting or claiming: its part is settled with the first. */
   | 'attached'
-  /** A repeat of a lease already running or reporting: acknowledge it now and ignore it. */
+  /** A repeat of a lease already running or reporting: settle its part now and ignore it. */
   | 'duplicate';
 
 /**
@@ -60,17 +61,17 @@ export class LeaseBook {
     return this.entries.get(leaseId);
   }
 
-  /** Records a delivered dispatch. */
-  admit(task: DispatchMessage, token: AckToken): Admission {
+  /** Records a delivered dispatch and its share of the delivery. */
+  admit(task: DispatchMessage, part: DeliveryPart): Admission {
     const existing = this.entries.get(task.lease_id);
     if (existing) {
       if (existing.state === 'waiting' || existing.state === 'claiming') {
-        existing.tokens.push(token);
+        existing.parts.push(part);
         return 'attached';
       }
       return 'duplicate';
     }
-    this.entries.set(task.lease_id, { task, state: 'waiting', tokens: [token] });
+    this.entries.set(task.lease_id, { task, state: 'waiting', parts: [part] });
     return 'new';
   }
 
