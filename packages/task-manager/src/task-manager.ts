@@ -28,6 +28,7 @@ import { applyProgress } from './internal/commands/progress.js';
 import { requeueLostTasks } from './internal/commands/requeue-lost.js';
 import { applySubmit } from './internal/commands/submit.js';
 import { DependencyResolver } from './internal/dependency-resolver.js';
+import { groupDispatches } from './internal/dispatch-grouping.js';
 import { DueTaskScheduler } from './internal/due-task-scheduler.js';
 import { groupMessages } from './internal/message-grouping.js';
 import { OutboxPublisher } from './internal/outbox-publisher.js';
@@ -98,7 +99,8 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
     logger,
     beforeCommit: (uow) => workflows.update(uow),
     onCommitted: (due) => schedulerRef.current?.notify(due),
-    groupMessages: (messages) => groupMessages(messages, topology),
+    // Dispatch groups are sized by the live workers of each pool (the registry is built below).
+    groupMessages: (messages) => groupDispatches(groupMessages(messages, topology), topology, (queue) => registry.pool(queue)),
   });
   const ctx: CommandContext = {
     topology,

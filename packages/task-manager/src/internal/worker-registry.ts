@@ -5,6 +5,7 @@
  * longer considers live get an `abort` back.
  */
 import type { AbortCommand, Broker, Logger, PluginHost, WorkerHeartbeat, WorkerInfo, WorkerMessage } from '@sje/core';
+import type { PoolView } from './dispatch-grouping.js';
 import type { TaskStore } from './store/task-store.js';
 
 interface Entry {
@@ -38,6 +39,22 @@ export class WorkerRegistry {
   /** Workers heard from (not provisional). */
   get online(): WorkerInfo[] {
     return [...this.workers.values()].filter((e) => !e.provisional).map((e) => e.info);
+  }
+
+  /**
+   * The registered workers of a pool (those whose `register` names `queue`):
+   * how many, and the smallest concurrency among them. Dispatch grouping
+   * sizes its groups by it.
+   */
+  pool(queue: string): PoolView {
+    let workers = 0;
+    let minConcurrency = 0;
+    for (const e of this.workers.values()) {
+      if (e.provisional || e.info.concurrency < 1 || !e.info.queues.includes(queue)) continue;
+      workers += 1;
+      minConcurrency = workers === 1 ? e.info.concurrency : Math.min(minConcurrency, e.info.concurrency);
+    }
+    return { workers, minConcurrency };
   }
 
   /**
