@@ -4,13 +4,21 @@
  */
 import { connect, type ChannelModel } from 'amqplib';
 
-/** Resolves waits for tasks reaching `succeeded`. */
+/** The fields of a `succeeded` event the benchmark reads. */
+interface SucceededEvent {
+  task_id: string;
+  worker?: { id: string };
+}
+
+/** Resolves waits for tasks reaching `succeeded`, and counts them by worker. */
 export class EventWatcher {
   private conn: ChannelModel | undefined;
   private readonly waiters = new Map<string, (at: number) => void>();
   private readonly seen = new Map<string, number>();
   /** Succeeded events seen. */
   count = 0;
+  /** Succeeded events seen, by the id of the worker that ran the task. */
+  readonly byWorker = new Map<string, number>();
   private countWaiter: { n: number; resolve: (at: number) => void } | undefined;
 
   /** Subscribes to `task.succeeded.#` on the installation with this prefix. */
@@ -24,9 +32,10 @@ export class EventWatcher {
       (msg) => {
         if (!msg) return;
         const now = performance.now();
-        const body = JSON.parse(msg.content.toString()) as { task_id: string } | { type: 'task_events'; events: { task_id: string }[] };
-        for (const { task_id } of 'events' in body ? body.events : [body]) {
+        const body = JSON.parse(msg.content.toString()) as SucceededEvent | { type: 'task_events'; events: SucceededEvent[] };
+        for (const { task_id, worker } of 'events' in body ? body.events : [body]) {
           this.count += 1;
+          if (worker) this.byWorker.set(worker.id, (this.byWorker.get(worker.id) ?? 0) + 1);
           const w = this.waiters.get(task_id);
           if (w) {
             this.waiters.delete(task_id);
@@ -61,6 +70,7 @@ export class EventWatcher {
   /** Forgets what was seen (between phases). */
   reset(): void {
     this.seen.clear();
+    this.byWorker.clear();
     this.count = 0;
   }
 

@@ -113,6 +113,10 @@ rows.push(['end-to-end throughput (batched submit)', fmt(sje?.end_to_end_per_s, 
 const cpu = (figures: Record<string, number> | undefined): string =>
   figures === undefined ? '-' : Object.entries(figures).map(([k, v]) => `${k.replace('_', '-')} ${v}`).join(', ');
 rows.push(['  CPU ms per 1,000 tasks, by process', cpu(sje?.cpu_ms_per_1000_tasks), cpu(raw?.cpu_ms_per_1000_tasks), '-']);
+if (sje?.tasks_per_worker) {
+  const shares = sje.tasks_per_worker.map((n) => `${n} (${round((100 * n) / settings.tasks, 1)} %)`);
+  rows.push(['  tasks run per worker', shares.join(' / '), '-', '-']);
+}
 rows.push(['submit throughput (batched)', fmt(sje?.submit_per_s, 'tasks/s'), '-', '-']);
 rows.push(['single-task latency p50', fmt(sje?.latency_ms.p50, 'ms'), fmt(raw?.latency_ms.p50, 'ms'), ratio(sje?.latency_ms.p50, raw?.latency_ms.p50)]);
 rows.push(['single-task latency p99', fmt(sje?.latency_ms.p99, 'ms'), fmt(raw?.latency_ms.p99, 'ms'), ratio(sje?.latency_ms.p99, raw?.latency_ms.p99)]);

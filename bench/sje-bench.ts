@@ -26,8 +26,10 @@ export interface SjeBenchOptions {
 /** What the SJE benchmark measured. */
 export interface SjeBenchResult {
   end_to_end_per_s: number;
-  /** CPU milliseconds per 1,000 tasks in the throughput phase, by process (first worker only). */
+  /** CPU milliseconds per 1,000 tasks in the throughput phase, by process (`worker`, then `worker_2`, ... with several). */
   cpu_ms_per_1000_tasks: Record<string, number>;
+  /** With several workers: the tasks each ran in the throughput phase, most first. */
+  tasks_per_worker?: number[];
   submit_per_s: number;
   latency_ms: LatencyFigures;
   rest_single_submit_per_s: number;
@@ -72,6 +74,7 @@ export async function runSjeBench(options: SjeBenchOptions, log: (line: string) 
     const meter = new CpuMeter({
       task_manager: tm.pid,
       worker: workers[0]?.pid,
+      ...Object.fromEntries(workers.slice(1).map((w, i) => [`worker_${i + 2}`, w.pid])),
       executor: executor.pid,
       broker: findBrokerPid(),
       bench: process.pid,
@@ -97,6 +100,8 @@ export async function runSjeBench(options: SjeBenchOptions, log: (line: string) 
     const submit_per_s = options.tasks / ((tSubmitted - t0) / 1000);
     log(`throughput: ${Math.round(end_to_end_per_s)} tasks/s end to end, ${Math.round(submit_per_s)} tasks/s submitted`);
     log(`CPU ms per 1,000 tasks: ${Object.entries(cpu_ms_per_1000_tasks).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    const tasks_per_worker = workers.length > 1 ? [...watcher.byWorker.values()].sort((a, b) => b - a) : undefined;
+    if (tasks_per_worker) log(`tasks per worker: ${tasks_per_worker.join(' / ')}`);
     watcher.reset();
 
     // 2. Latency at idle: one task at a time, submit → succeeded event.
@@ -135,6 +140,7 @@ export async function runSjeBench(options: SjeBenchOptions, log: (line: string) 
       rest_single_request_ms: percentiles(requestTimes),
       rest_single_end_to_end_per_s: options.restTasks / ((rDone - r0) / 1000),
     };
+    if (tasks_per_worker) result.tasks_per_worker = tasks_per_worker;
     log(`REST one-at-a-time: ${Math.round(result.rest_single_submit_per_s)} req/s with ${options.restClients} clients`);
     return result;
   } finally {
