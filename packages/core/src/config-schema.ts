@@ -165,7 +165,7 @@ export const configSchema = {
   worker: {
     id: { doc: 'Worker id (default: host-pid-random).', format: String, default: '' },
     queues: { doc: 'Worker pools (task queues) this worker takes tasks from.', format: isStringList, default: ['default'] },
-    concurrency: { doc: 'Tasks run at once (hard cap; prefetch matches it).', format: 'nat', default: 4 },
+    concurrency: { doc: 'Tasks run at once (hard cap; the task-queue prefetch is sized from it).', format: 'nat', default: 4 },
     handlers: { doc: 'Modules (package names or paths) whose exported handlers this worker registers.', format: isStringList, default: ['@sje/examples'] },
     heartbeat_ms: { doc: 'Interval of worker heartbeats.', format: 'nat', default: 2000 },
     grace_ms: { doc: 'On SIGTERM, how long running tasks may take before they are aborted and re-queued.', format: 'nat', default: 30_000 },
