@@ -1,0 +1,183 @@
+/**
+ * Grouped dispatch against the real RabbitMQ: a copy of every message sent to
+ * the pool's task queue is read from a queue bound beside it, so the test
+ * sees what the task-manager sent. At idle a task travels as a plain
+ * `dispatch`; under a burst the dispatches travel in `dispatches` groups,
+ * every task still succeeds exactly once and both workers run a fair share;
+ * a worker killed mid-burst loses nothing.
+ */
+import { join } from 'node:path';
+import { connect, type ChannelModel } from 'amqplib';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { validators, type DispatchMessage, type SjeConfig } from '../packages/core/src/index.js';
+import { faultConfig, startStack, until, type Stack } from './faults/support/fault-stack.js';
+import { getViews, readRunLog, taskProblems, waitForFinalCount, type StatusView } from './faults/support/tasks.js';
+import { http, metricValue, parsePrometheus } from './helpers/http.js';
+import { disposeTestConfig } from './helpers/stack.js';
+
+const CONCURRENCY = 32;
+const TASKS = 2000;
+const BATCH = 500;
+
+/** Copies of what the task exchange routes to the `default` pool, by message type. */
+class DispatchTap {
+  readonly messages: { type: string; tasks: DispatchMessage[]; raw: string }[] = [];
+  private constructor(private readonly conn: ChannelModel) {}
+
+  static async open(config: SjeConfig): Promise<DispatchTap> {
+    const conn = await connect(config.amqp.url);
+    const tap = new DispatchTap(conn);
+    const ch = await conn.createChannel();
+    // Declared as the services declare it, so the copy is bound before the first dispatch.
+    const exchange = `${config.topology.prefix}.tasks`;
+    await ch.assertExchange(exchange, 'direct', { durable: true });
+    const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
+    await ch.bindQueue(queue, exchange, 'default');
+    await ch.consume(
+      queue,
+      (msg) => {
+        if (!msg) return;
+        const raw = msg.content.toString();
+        const body = JSON.parse(raw) as DispatchMessage | { type: 'dispatches'; tasks: DispatchMessage[] };
+        tap.messages.push({ type: body.type, tasks: body.type === 'dispatches' ? body.tasks : [body], raw });
+      },
+      { noAck: true },
+    );
+    return tap;
+  }
+
+  count(type: string): number {
+    return this.messages.filter((m) => m.type === type).length;
+  }
+
+  tasks(): number {
+    return this.messages.reduce((n, m) => n + m.tasks.length, 0);
+  }
+
+  async close(): Promise<void> {
+    await this.conn.close();
+  }
+}
+
+let stack: Stack | undefined;
+let tap: DispatchTap | undefined;
+const configs: SjeConfig[] = [];
+
+async function stop(): Promise<void> {
+  await tap?.close();
+  await Promise.all([stack?.executor.stop(), stack?.taskManager.stop(), ...(stack?.workers ?? []).map((w) => w.stop())]);
+  stack = undefined;
+  tap = undefined;
+}
+
+afterEach(stop);
+afterAll(async () => {
+  for (const c of configs.splice(0)) await disposeTestConfig(c);
+});
+
+async function start(): Promise<{ stack: Stack; tap: DispatchTap; log: string }> {
+  const config = await faultConfig({ worker: { concurrency: CONCURRENCY } });
+  configs.push(config);
+  tap = await DispatchTap.open(config);
+  stack = await startStack(config, { workers: 2 });
+  // Group sizes follow the workers the task-manager knows: wait until it has heard from both.
+  const s = stack;
+  await until('both workers registered', async () => metricValue(parsePrometheus((await http(`${s.taskManager.baseUrl}/metrics`)).text), 'sje_workers_registered') >= 2, 30_000, 100);
+  return { stack, tap, log: join(config.task_manager.data_dir, 'runs.log') };
+}
+
+/** Submits `n` tasks in batches of {@link BATCH}, all batches at once. */
+async function burst(api: string, n: number, params: Record<string, unknown>): Promise<string[]> {
+  const batches = Array.from({ length: Math.ceil(n / BATCH) }, (_, b) => Math.min(BATCH, n - b * BATCH));
+  const answers = await Promise.all(
+    batches.map((size) => http<{ tasks: { task_id: string }[] }>(`${api}/submit`, { json: { tasks: Array.from({ length: size }, () => ({ function: 'record_run', params })) } })),
+  );
+  for (const a of answers) expect(a.status, a.text.slice(0, 300)).toBe(201);
+  return answers.flatMap((a) => a.body.tasks.map((t) => t.task_id));
+}
+
+function expectEachSucceededOnce(views: StatusView[]): void {
+  expect(views.flatMap(taskProblems)).toEqual([]);
+  expect(views.filter((v) => v.status !== 'succeeded').map((v) => `${v.task_id}: ${v.status}`)).toEqual([]);
+  for (const v of views) expect(v.history.filter((h) => h.status === 'succeeded'), v.task_id).toHaveLength(1);
+}
+
+describe('grouped dispatch', () => {
+  it('sends a single idle task as a plain dispatch', async () => {
+    const { stack: s, tap: t, log } = await start();
+    const before = t.messages.length;
+    const res = await http<{ task_id: string }>(`${s.api}/submit`, { json: { function: 'record_run', params: { log } } });
+    expect(res.status).toBe(201);
+    await waitForFinalCount([s.taskManager.baseUrl], 1, 20_000);
+    await until('the copy of its dispatch', () => t.messages.length > before, 5000);
+    const sent = t.messages.slice(before);
+    expect(sent).toHaveLength(1);
+    const body = JSON.parse(sent[0]!.raw) as DispatchMessage;
+    expect(body).toMatchObject({ type: 'dispatch', task_id: res.body.task_id, function: 'record_run', queue: 'default' });
+    expect(validators.dispatch(body).ok).toBe(true);
+    // Exactly the fields a dispatch has, nothing wrapped around it.
+    expect(Object.keys(body).sort()).toEqual(['attempt', 'function', 'labels', 'lease_id', 'params', 'priority', 'queue', 'task_id', 'type']);
+    expect(readRunLog(log).get(res.body.task_id)).toHaveLength(1);
+  });
+
+  it(`runs a burst of ${TASKS} tasks in groups, each exactly once, spread fairly over two workers`, async () => {
+    const { stack: s, tap: t, log } = await start();
+    const before = t.messages.length;
+    const ids = await burst(s.api, TASKS, { log, ms: 5 });
+    await waitForFinalCount([s.taskManager.baseUrl], TASKS, 120_000);
+    const views = await getViews(s.api, ids);
+    expectEachSucceededOnce(views);
+
+    const runs = readRunLog(log);
+    for (const id of ids) expect(runs.get(id), id).toHaveLength(1);
+    // Grouped: far fewer messages than tasks, each task dispatched once.
+    await until('every dispatch copied', () => t.tasks() >= before + TASKS, 10_000);
+    const sent = t.messages.slice(before);
+    const groups = sent.filter((m) => m.type === 'dispatches');
+    expect(sent.reduce((n, m) => n + m.tasks.length, 0)).toBe(TASKS);
+    expect(groups.length).toBeGreaterThan(0);
+    expect(sent.length).toBeLessThan(TASKS / 4);
+    // Groups stay at a quarter of the workers' concurrency.
+    expect(Math.max(...groups.map((g) => g.tasks.length))).toBeLessThanOrEqual(CONCURRENCY / 4);
+    for (const g of groups) expect(validators.dispatchMessage(JSON.parse(g.raw)).ok).toBe(true);
+
+    // Fair spread: each worker ran at least 30 % of the burst.
+    const byWorker = new Map<string, number>();
+    for (const v of views) byWorker.set(v.worker?.id ?? '?', (byWorker.get(v.worker?.id ?? '?') ?? 0) + 1);
+    expect(byWorker.size).toBe(2);
+    for (const [worker, n] of byWorker) expect(n, `${worker} ran ${n} of ${TASKS}`).toBeGreaterThanOrEqual(0.3 * TASKS);
+    console.log(
+      `[dispatch-groups] ${TASKS} tasks in ${sent.length} messages (${groups.length} groups, largest ${Math.max(...groups.map((g) => g.tasks.length))}); per worker ${[...byWorker.values()].join(' / ')}`,
+    );
+  });
+
+  it('loses nothing when a worker holding grouped deliveries is killed mid-burst: its tasks run on the other', async () => {
+    const { stack: s, tap: t, log } = await start();
+    const [victim, survivor] = s.workers as [Stack['workers'][number], Stack['workers'][number]];
+    const victimPid = victim.pid!;
+    const survivorPid = survivor.pid!;
+    const before = t.messages.length;
+    const submitted = burst(s.api, TASKS, { log, ms: 50 });
+    const victimRuns = (): number => [...readRunLog(log).values()].filter((p) => p.includes(victimPid)).length;
+    await until('the victim to have started 200 runs', () => victimRuns() >= 200, 60_000, 10);
+    victim.kill('SIGKILL');
+    expect((await victim.waitExit()).signal).toBe('SIGKILL');
+    const ids = await submitted;
+    await waitForFinalCount([s.taskManager.baseUrl], TASKS, 120_000);
+    const views = await getViews(s.api, ids);
+    expectEachSucceededOnce(views);
+    expect(t.messages.slice(before).filter((m) => m.type === 'dispatches').length).toBeGreaterThan(0);
+
+    const runs = readRunLog(log);
+    const resultPid = new Map(views.map((v) => [v.task_id, (v.result as { pid: number }).pid]));
+    // The runs the victim started but did not finish were re-run on the survivor.
+    const held = ids.filter((id) => runs.get(id)?.includes(victimPid) && resultPid.get(id) !== victimPid);
+    expect(held.length).toBeGreaterThan(0);
+    for (const id of held) expect(resultPid.get(id), id).toBe(survivorPid);
+    // Nothing the victim finished ran again, and every task that did not finish on the victim finished on the survivor.
+    for (const id of ids) {
+      if (resultPid.get(id) === victimPid) expect(runs.get(id), id).toEqual([victimPid]);
+      else expect(resultPid.get(id), id).toBe(survivorPid);
+    }
+  });
+});
