@@ -274,7 +274,7 @@ function registerServiceMetrics(rt: ServiceRuntime, store: TaskStore, outbox: Ou
   const { broker, metrics } = rt;
   new Gauge({
     name: 'sje_queue_depth',
-    help: 'Messages ready in each worker pool queue (for autoscalers)',
+    help: 'Messages ready in each worker pool queue (for autoscalers); under a backlog one message holds up to 32 dispatches, sje_tasks{status="queued"} counts tasks',
     labelNames: ['queue'],
     registers: [metrics],
     async collect() {
