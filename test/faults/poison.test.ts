@@ -33,7 +33,7 @@ describe('poison messages and poison tasks', () => {
   it('dead-letters malformed and schema-invalid messages on every SJE queue, with the reason, and keeps working', async () => {
     const t = config.topology.prefix;
     const { url } = config.amqp;
-    const targets = [
+    const targets: { queue: string; exchange: string; key: string; invalid: unknown; more?: unknown[] }[] = [
       {
         queue: `${t}.task-manager.commands`,
         exchange: `${t}.commands`,
@@ -48,7 +48,14 @@ describe('poison messages and poison tasks', () => {
         key: 'query',
         invalid: { type: 'get_tasks', task_ids: 'all of them' },
       },
-      { queue: `${t}.tasks.default`, exchange: `${t}.tasks`, key: 'default', invalid: { type: 'dispatch', task_id: '', lease_id: 7 } },
+      {
+        queue: `${t}.tasks.default`,
+        exchange: `${t}.tasks`,
+        key: 'default',
+        invalid: { type: 'dispatch', task_id: '', lease_id: 7 },
+        // A group with one bad task is refused whole.
+        more: [{ type: 'dispatches', tasks: [{ type: 'dispatch', task_id: 'ok', lease_id: 'l', function: 'echo', params: {}, attempt: 0, queue: 'default', priority: 0, labels: {} }] }],
+      },
       {
         queue: `${t}.worker.${WORKER_ID}.control`,
         exchange: `${t}.control`,
@@ -56,11 +63,13 @@ describe('poison messages and poison tasks', () => {
         invalid: { type: 'grant', granted: 'yes' },
       },
     ];
+    const invalidOf = (target: (typeof targets)[number]): unknown[] => [target.invalid, ...(target.more ?? [])];
+    const published = targets.reduce((n, target) => n + 1 + invalidOf(target).length, 0);
     for (const target of targets) {
       await publishRaw(url, target.exchange, target.key, '{"type": "submit", oops');
-      await publishRaw(url, target.exchange, target.key, JSON.stringify(target.invalid));
+      for (const invalid of invalidOf(target)) await publishRaw(url, target.exchange, target.key, JSON.stringify(invalid));
     }
-    const dead = await drainQueue(url, `${t}.dead-letter`, { min: targets.length * 2, timeoutMs: 15_000 });
+    const dead = await drainQueue(url, `${t}.dead-letter`, { min: published, timeoutMs: 15_000 });
     const reasons = dead.map((d) => ({
       source: String(d.headers['x-sje-source-queue']),
       reason: String(d.headers['x-sje-reason']),
@@ -70,12 +79,12 @@ describe('poison messages and poison tasks', () => {
       const mine = reasons.filter((r) => r.source === target.queue);
       expect(mine.map((r) => r.reason.split(':')[0]).sort(), target.queue).toEqual([
         'message is not valid JSON',
-        'schema validation failed',
+        ...invalidOf(target).map(() => 'schema validation failed'),
       ]);
       // The original bytes are kept.
-      expect(mine.map((r) => r.body).sort(), target.queue).toEqual(['{"type": "submit", oops', JSON.stringify(target.invalid)].sort());
+      expect(mine.map((r) => r.body).sort(), target.queue).toEqual(['{"type": "submit", oops', ...invalidOf(target).map((m) => JSON.stringify(m))].sort());
     }
-    expect(dead).toHaveLength(targets.length * 2);
+    expect(dead).toHaveLength(published);
     for (const d of dead) expect(String(d.headers['x-sje-dead-lettered-at'])).toMatch(/^\d{4}-\d\d-\d\dT/);
 
     // Every service is still up and the whole path still works.
@@ -84,7 +93,7 @@ describe('poison messages and poison tasks', () => {
     expect((await waitForView(stack.api, ok, (v) => v.status === 'succeeded')).result).toEqual({ after: 'poison' });
     figure(
       TEST,
-      `malformed + schema-invalid messages published (${targets.length} queues × 2)`,
+      `malformed + schema-invalid messages published (${targets.length} queues, ${published} messages)`,
       `${dead.length} dead-lettered with x-sje-reason, services kept working`,
     );
   });
