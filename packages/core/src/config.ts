@@ -47,6 +47,7 @@ export interface SjeConfig {
     worker_timeout_ms: number;
     max_deliveries: number;
     scheduler_tick_ms: number;
+    record_cache_size: number;
   };
   worker: {
     id: string;

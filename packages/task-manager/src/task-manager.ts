@@ -31,6 +31,7 @@ import { DependencyResolver } from './internal/dependency-resolver.js';
 import { groupDispatches } from './internal/dispatch-grouping.js';
 import { DueTaskScheduler } from './internal/due-task-scheduler.js';
 import { groupMessages } from './internal/message-grouping.js';
+import { RecordCache } from './internal/record-cache.js';
 import { OutboxPublisher } from './internal/outbox-publisher.js';
 import { QueryService } from './internal/query-service.js';
 import { PostgresTaskStore } from './internal/store/postgres-task-store.js';
@@ -101,6 +102,7 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
     onCommitted: (due) => schedulerRef.current?.notify(due),
     // Dispatch groups are sized by the live workers of each pool (the registry is built below).
     groupMessages: (messages) => groupDispatches(groupMessages(messages, topology), topology, (queue) => registry.pool(queue)),
+    recordCache: new RecordCache(config.task_manager.record_cache_size),
   });
   const ctx: CommandContext = {
     topology,

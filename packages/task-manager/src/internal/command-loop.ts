@@ -6,6 +6,7 @@
  */
 import type { Logger, PluginHost } from '@sje/core';
 import type { OutboxPublisher } from './outbox-publisher.js';
+import type { RecordCache } from './record-cache.js';
 import type { OutboxMessage } from './store/task-record.js';
 import type { TaskStore } from './store/task-store.js';
 import { UnitOfWork } from './unit-of-work.js';
@@ -49,6 +50,8 @@ export interface CommandLoopOptions {
   beforeCommit?: (uow: UnitOfWork) => Promise<void>;
   /** Called after each committed batch with its earliest due time. */
   onCommitted?: (earliestDue: string | undefined) => void;
+  /** Records committed by earlier batches, so later ones need not read them back from the store. @defaultValue none */
+  recordCache?: RecordCache;
   /** Reshapes a batch's messages before they are stored and sent (grouping). @defaultValue unchanged */
   groupMessages?: (messages: OutboxMessage[]) => OutboxMessage[];
 }
@@ -128,6 +131,7 @@ export class CommandLoop {
       }
     } finally {
       this.running = false;
+      if (this.inFlight.size === 0) await this.options.outbox.removeConfirmed();
       this.notifyIdle();
     }
   }
@@ -171,7 +175,8 @@ export class CommandLoop {
   }
 
   private async runBatch(jobs: LoopJob[], splitOnError: boolean): Promise<void> {
-    const uow = new UnitOfWork(this.options.store, new Date());
+    const cache = this.options.recordCache;
+    const uow = new UnitOfWork(this.options.store, new Date(), cache);
     let rows: Awaited<ReturnType<TaskStore['commit']>> = [];
     try {
       for (const job of jobs) await job.apply(uow);
@@ -181,9 +186,15 @@ export class CommandLoop {
         if (this.options.groupMessages) commit.outbox = this.options.groupMessages(commit.outbox);
         // Serialised once: for the outbox row and for the publish.
         for (const m of commit.outbox) m.json = JSON.stringify(m.body);
+        const published = this.options.outbox.confirmedIds();
+        if (published.length > 0) commit.published = published;
         rows = await this.options.store.commit(commit);
+        this.options.outbox.forget(published);
+        cache?.remember(commit.tasks);
       }
     } catch (err) {
+      // The failed batch's commands may have changed cached records in place.
+      cache?.clear();
       if (splitOnError && jobs.length > 1) {
         // Find the culprit: apply each job alone.
         for (const job of jobs) await this.runBatch([job], false);
@@ -211,8 +222,10 @@ export class CommandLoop {
       },
     );
     this.inFlight.add(published);
-    void published.finally(() => {
+    void published.finally(async () => {
       this.inFlight.delete(published);
+      // No batch is coming to take the confirmed rows along: remove them on their own.
+      if (!this.running) await this.options.outbox.removeConfirmed();
       this.notifyIdle();
     });
     while (this.inFlight.size >= (this.options.maxInFlight ?? 8)) await Promise.race(this.inFlight);

@@ -1,6 +1,9 @@
 /**
  * Publishes committed outbox rows with confirms, declaring a worker pool's
- * queue the first time a dispatch goes to it, then deletes the rows.
+ * queue the first time a dispatch goes to it. A confirmed row is removed from
+ * the store with the command loop's next commit, or on its own when no commit
+ * comes ({@link OutboxPublisher.removeConfirmed}), so a busy loop spends no
+ * transaction of its own on the removal.
  */
 import { assertTaskQueue, type Broker, type Logger } from '@sje/core';
 import type { OutboxMessage, OutboxRow } from './store/task-record.js';
@@ -24,6 +27,30 @@ export class OutboxPublisher {
   }
 
   private readonly inFlight = new Set<number>();
+  /** Rows whose messages are all confirmed but which may still be in the store. */
+  private readonly confirmed = new Set<number>();
+
+  /** Ids of confirmed rows still to remove from the store (for {@link StoreCommit.published}). */
+  confirmedIds(): number[] {
+    return [...this.confirmed];
+  }
+
+  /** Notes that these confirmed rows are gone from the store. */
+  forget(ids: readonly number[]): void {
+    for (const id of ids) this.confirmed.delete(id);
+  }
+
+  /** Removes the confirmed rows from the store now. Errors are logged: the rows go with a later commit. */
+  async removeConfirmed(): Promise<void> {
+    const ids = this.confirmedIds();
+    if (ids.length === 0) return;
+    try {
+      await this.store.deleteOutbox(ids);
+      this.forget(ids);
+    } catch (err) {
+      this.logger.warn('could not remove published outbox rows; will retry', { err: (err as Error).message });
+    }
+  }
 
   /** Publishes best-effort messages (not stored): errors are logged, never thrown. */
   publishTransient(messages: readonly OutboxMessage[]): void {
@@ -34,12 +61,13 @@ export class OutboxPublisher {
     }
   }
 
-  /** Publishes rows (all confirmed, or throws), then removes them from the outbox. */
+  /** Publishes rows (all confirmed, or throws); they are then due for removal ({@link confirmedIds}). */
   async publish(rows: readonly OutboxRow[]): Promise<void> {
     if (rows.length === 0) return;
     for (const r of rows) this.inFlight.add(r.id);
     try {
       await this.publishRows(rows);
+      for (const r of rows) this.confirmed.add(r.id);
     } finally {
       for (const r of rows) this.inFlight.delete(r.id);
     }
@@ -59,16 +87,17 @@ export class OutboxPublisher {
     await Promise.all(
       messages.map((m) => this.broker.publishJson(m.exchange, m.routing_key, m.json ?? JSON.stringify(m.body), m.priority === undefined ? {} : { priority: m.priority })),
     );
-    await this.store.deleteOutbox(rows.map((r) => r.id));
   }
 
-  /** Publishes what is left in the outbox (after a crash or a failed publish), except rows being published now. */
+  /** Publishes what is left in the outbox (after a crash or a failed publish), except rows being published or already confirmed. */
   async drain(): Promise<number> {
     let total = 0;
+    await this.removeConfirmed();
     for (;;) {
-      const rows = (await this.store.loadOutbox(1000)).filter((r) => !this.inFlight.has(r.id));
+      const rows = (await this.store.loadOutbox(1000)).filter((r) => !this.inFlight.has(r.id) && !this.confirmed.has(r.id));
       if (rows.length === 0) return total;
       await this.publish(rows);
+      await this.removeConfirmed();
       total += rows.length;
       this.logger.info('published outbox messages left unpublished', { batches: rows.length, messages: rows.reduce((n, r) => n + r.messages.length, 0) });
     }

@@ -3,6 +3,7 @@
  * will publish and the events it raises, committed to the store at once.
  */
 import type { TaskEvent, TaskStatus } from '@sje/core';
+import type { RecordCache } from './record-cache.js';
 import type { OutboxMessage, TaskRecord, WorkflowRecord } from './store/task-record.js';
 import type { StoreCommit, TaskStore } from './store/task-store.js';
 
@@ -23,6 +24,8 @@ export class UnitOfWork {
     private readonly store: TaskStore,
     /** The batch's clock: every timestamp of one batch is the same instant. */
     readonly now: Date,
+    /** Records committed by earlier batches, read before the store. */
+    private readonly committed?: RecordCache,
   ) {
     this.nowIso = now.toISOString();
   }
@@ -35,7 +38,16 @@ export class UnitOfWork {
 
   /** Loads records by id; unknown ids are absent. */
   async getMany(ids: readonly string[]): Promise<Map<string, TaskRecord>> {
-    const missing = ids.filter((id) => !this.cache.has(id));
+    let missing = ids.filter((id) => !this.cache.has(id));
+    if (missing.length > 0 && this.committed !== undefined) {
+      const committed = this.committed;
+      missing = missing.filter((id) => {
+        const record = committed.get(id);
+        if (record === undefined) return true;
+        this.cache.set(id, record);
+        return false;
+      });
+    }
     if (missing.length > 0) {
       const loaded = await this.store.getTasks(missing);
       for (const id of missing) this.cache.set(id, loaded.get(id) ?? null);

@@ -221,6 +221,8 @@ export class PostgresTaskStore implements TaskStore {
           [workflows.map((w) => w.workflow_id), workflows.map((w) => JSON.stringify(w))],
         );
       }
+      const published = batch.published ?? [];
+      if (published.length > 0) await client.query(this.sql('DELETE FROM {p}outbox_batches WHERE id = ANY($1::bigint[])'), [published]);
       const rows: OutboxRow[] = [];
       if (batch.outbox.length > 0) {
         const res = await client.query<{ id: string }>(this.sql('INSERT INTO {p}outbox_batches (messages) VALUES ($1::jsonb) RETURNING id'), [

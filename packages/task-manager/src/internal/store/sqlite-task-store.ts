@@ -195,6 +195,7 @@ export class SqliteTaskStore implements TaskStore {
         for (const dep of t.depends_on) this.stmts.insertDep.run(t.task_id, dep);
       }
       for (const w of batch.workflows ?? []) this.stmts.workflowUpsert.run(w.workflow_id, JSON.stringify(w));
+      for (const id of batch.published ?? []) this.stmts.outboxDelete.run(id);
       const rows: OutboxRow[] = [];
       if (batch.outbox.length > 0) {
         const info = this.stmts.outboxInsert.run(outboxText(batch.outbox));

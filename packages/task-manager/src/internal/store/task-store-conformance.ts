@@ -114,6 +114,14 @@ export function describeTaskStoreConformance(name: string, factory: StoreFactory
         expect((await s.loadOutbox(10)).flatMap((r) => r.messages.map((m) => m.routing_key))).toEqual(['c']);
       }));
 
+    it('removes the published outbox rows a commit names, in the same transaction', () =>
+      withStore(async (s) => {
+        const [first] = await s.commit({ tasks: [], outbox: [{ exchange: 'x', routing_key: 'a', body: { n: 1 } }] });
+        const [second] = await s.commit({ tasks: [], outbox: [{ exchange: 'x', routing_key: 'b', body: { n: 2 } }] });
+        const [third] = await s.commit({ tasks: [record()], outbox: [{ exchange: 'x', routing_key: 'c', body: { n: 3 } }], published: [first!.id, second!.id] });
+        expect((await s.loadOutbox(10)).map((r) => r.id)).toEqual([third!.id]);
+      }));
+
     it('counts tasks by status', () =>
       withStore(async (s) => {
         await s.commit({ tasks: [record({ status: 'succeeded' }), record({ status: 'succeeded' }), record({ status: 'failed' })], outbox: [] });

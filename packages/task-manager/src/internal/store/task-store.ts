@@ -14,6 +14,8 @@ export interface StoreCommit {
   outbox: OutboxMessage[];
   /** Workflows created or changed. */
   workflows?: WorkflowRecord[];
+  /** Outbox rows whose messages the broker has confirmed since: removed in the same transaction. */
+  published?: readonly number[];
 }
 
 /** The durable store of tasks, their history and the outbox. */
