@@ -40,6 +40,15 @@ describe('RecordCache', () => {
     expect(cache.get('a')).toBe(second);
   });
 
+  it('forgets a task once a final version of it is committed', () => {
+    const cache = new RecordCache(10);
+    cache.remember([record('a', 'running'), record('b', 'running')]);
+    cache.remember([record('a', 'succeeded'), record('c', 'failed')]);
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.get('c')).toBeUndefined();
+    expect(cache.get('b')?.status).toBe('running');
+  });
+
   it('keeps nothing with capacity 0, and forgets everything on clear', () => {
     const none = new RecordCache(0);
     none.remember([record('a')]);

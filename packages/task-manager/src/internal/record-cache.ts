@@ -1,11 +1,14 @@
 /**
- * The records the command loop committed last, kept in memory so that the
- * claim and the outcome of a task that was dispatched moments ago do not read
- * and parse its row again. The loop is the store's only writer, so a record
+ * The records of live tasks the command loop committed last, kept in memory
+ * so that the claim and the outcome of a task that was dispatched moments ago
+ * do not read and parse its row again. A task that reached a final state
+ * leaves the cache: little reads it again, and a burst of finished tasks must
+ * not push out the queued ones whose claims are coming. The loop is the store's only writer, so a record
  * it committed stays true until it commits the next version; a batch that
  * fails empties the cache, because its commands may have changed cached
  * records in place before the failure.
  */
+import { isFinalStatus } from '@sje/core';
 import type { TaskRecord } from './store/task-record.js';
 
 /** Default number of records kept. */
@@ -42,10 +45,15 @@ export class RecordCache {
     return this.young.get(taskId) ?? this.old.get(taskId);
   }
 
-  /** Keeps the records a batch has just committed, as the newest. */
+  /** Keeps the records a batch has just committed, as the newest; forgets those that are final. */
   remember(records: readonly TaskRecord[]): void {
     if (this.capacity === 0) return;
     for (const record of records) {
+      if (isFinalStatus(record.status)) {
+        this.young.delete(record.task_id);
+        this.old.delete(record.task_id);
+        continue;
+      }
       if (this.young.size >= this.generation && !this.young.has(record.task_id)) {
         this.old = this.young;
         this.young = new Map();
