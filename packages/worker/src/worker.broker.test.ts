@@ -473,6 +473,25 @@ describe('worker against RabbitMQ', () => {
     expect(await h.readyCount()).toBe(0);
   });
 
+  it('does not claim again a lease it was granted and finished when its dispatch comes back', async () => {
+    const h = await open();
+    let calls = 0;
+    const worker = await h.startWorker({ spy: () => ++calls }, 8);
+    const [task] = await h.dispatchGroup('spy', 1);
+    await h.until(() => h.claims(task!.lease_id).length === 1);
+    await h.grant(task!.task_id, task!.lease_id, true);
+    await h.outcome(task!.lease_id);
+    // The same group again, as a requeue after a lost connection would bring it.
+    h.ch.publish(h.topology.exchanges.tasks, 'default', Buffer.from(JSON.stringify({ type: 'dispatches', tasks: [task] })), { persistent: true });
+    await h.ch.waitForConfirms();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(h.claims(task!.lease_id)).toHaveLength(1);
+    expect(calls).toBe(1);
+    expect(await h.readyCount()).toBe(0);
+    await worker.close({ graceMs: 0 });
+    expect(await h.readyCount()).toBe(0);
+  });
+
   it('holds about its concurrency in tasks when dispatches come in groups, not prefetch × group size', async () => {
     const h = await open();
     // Concurrency 8: groups of at most 2 (a quarter), so 4 deliveries at once.

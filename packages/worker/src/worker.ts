@@ -181,11 +181,12 @@ class SjeWorker implements Worker {
   /** The task consumers' prefetch, in deliveries (see {@link PrefetchSizer}). */
   private readonly prefetch: PrefetchSizer;
   /**
-   * Leases that ran here lately: a group requeued by a lost connection may
-   * bring one back after its outcome left, before the task-manager applied it,
-   * when a claim would be granted again to this same worker.
+   * Leases granted to this worker lately: a group requeued by a lost
+   * connection may bring one back after its run ended here, before the
+   * task-manager applied the outcome, when a claim by this same worker would
+   * be granted again.
    */
-  private readonly finished = new Set<string>();
+  private readonly grantedHere = new Set<string>();
   private ops: OpsServer | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private phase: Phase = 'created';
@@ -382,7 +383,7 @@ class SjeWorker implements Worker {
     });
     tasks.forEach((task, i) => {
       const part = parts[i]!;
-      const admission = this.finished.has(task.lease_id) ? 'duplicate' : this.book.admit(task, part);
+      const admission = this.grantedHere.has(task.lease_id) ? 'duplicate' : this.book.admit(task, part);
       if (admission === 'duplicate') {
         this.log.info('duplicate dispatch of a lease already held; ignored', { task_id: task.task_id, lease_id: task.lease_id });
         part.settle('done');
@@ -448,12 +449,12 @@ class SjeWorker implements Worker {
     }
   }
 
-  /** Keeps the lease among {@link finished}, the latest few times the concurrency. */
+  /** Keeps the lease among {@link grantedHere}: the latest four times the concurrency. */
   private remember(leaseId: string): void {
-    this.finished.add(leaseId);
-    if (this.finished.size <= 4 * this.settings.concurrency) return;
-    const oldest = this.finished.values().next();
-    if (!oldest.done) this.finished.delete(oldest.value);
+    this.grantedHere.add(leaseId);
+    if (this.grantedHere.size <= 4 * this.settings.concurrency) return;
+    const oldest = this.grantedHere.values().next();
+    if (!oldest.done) this.grantedHere.delete(oldest.value);
   }
 
   private async report(task: DispatchMessage, report: RunReport): Promise<void> {
