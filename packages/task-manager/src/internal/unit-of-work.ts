@@ -62,10 +62,14 @@ export class UnitOfWork {
 
   private readonly newDependents = new Map<string, string[]>();
 
+  /** Ids of the records this batch created. */
+  private readonly inserted = new Set<string>();
+
   /** Adds a new record. */
   insert(record: TaskRecord): void {
     this.cache.set(record.task_id, record);
     this.dirty.add(record.task_id);
+    this.inserted.add(record.task_id);
     for (const dep of record.depends_on) {
       const list = this.newDependents.get(dep) ?? [];
       list.push(record.task_id);
@@ -145,6 +149,6 @@ export class UnitOfWork {
       const r = this.cache.get(id);
       if (r) tasks.push(r);
     }
-    return { tasks, outbox: this.messages.filter((m) => m.transient !== true), workflows: [...this.workflows.values()] };
+    return { tasks, inserted: this.inserted, outbox: this.messages.filter((m) => m.transient !== true), workflows: [...this.workflows.values()] };
   }
 }

@@ -103,6 +103,12 @@ export class SqliteTaskStore implements TaskStore {
   private prepare(db: Database.Database) {
     return {
       get: db.prepare<[string], { data: string }>('SELECT data FROM tasks WHERE task_id = ?'),
+      // Many ids in one statement: the ids travel as one JSON array.
+      getMany: db.prepare<[string], { task_id: string; data: string }>('SELECT task_id, data FROM tasks WHERE task_id IN (SELECT value FROM json_each(?))'),
+      update: db.prepare(
+        `UPDATE tasks SET status = @status, worker_id = @worker_id, not_before = @not_before, deps_remaining = @deps_remaining, updated_at = @updated_at, data = @data
+         WHERE task_id = @task_id`,
+      ),
       upsert: db.prepare(
         `INSERT INTO tasks (task_id, workflow_id, status, function, queue, worker_id, not_before, deps_remaining, updated_at, data)
          VALUES (@task_id, @workflow_id, @status, @function, @queue, @worker_id, @not_before, @deps_remaining, @updated_at, @data)
@@ -150,10 +156,13 @@ export class SqliteTaskStore implements TaskStore {
 
   async getTasks(ids: readonly string[]): Promise<Map<string, TaskRecord>> {
     const out = new Map<string, TaskRecord>();
-    for (const id of ids) {
-      const row = this.stmts.get.get(id);
-      if (row) out.set(id, JSON.parse(row.data) as TaskRecord);
+    if (ids.length === 1) {
+      const row = this.stmts.get.get(ids[0]!);
+      if (row) out.set(ids[0]!, JSON.parse(row.data) as TaskRecord);
+      return out;
     }
+    if (ids.length === 0) return out;
+    for (const row of this.stmts.getMany.all(JSON.stringify(ids))) out.set(row.task_id, JSON.parse(row.data) as TaskRecord);
     return out;
   }
 
@@ -180,7 +189,7 @@ export class SqliteTaskStore implements TaskStore {
     const now = new Date().toISOString();
     return db.transaction(() => {
       for (const t of batch.tasks) {
-        this.stmts.upsert.run({
+        const row = {
           task_id: t.task_id,
           workflow_id: t.workflow_id ?? null,
           status: t.status,
@@ -191,7 +200,10 @@ export class SqliteTaskStore implements TaskStore {
           deps_remaining: t.deps_remaining,
           updated_at: now,
           data: JSON.stringify(t),
-        });
+        };
+        // A stored task is updated in place (cheaper than an upsert's failed insert); new ones, or a row that is not there after all, are upserted.
+        const existing = batch.inserted !== undefined && !batch.inserted.has(t.task_id);
+        if (!existing || this.stmts.update.run(row).changes === 0) this.stmts.upsert.run(row);
         for (const dep of t.depends_on) this.stmts.insertDep.run(t.task_id, dep);
       }
       for (const w of batch.workflows ?? []) this.stmts.workflowUpsert.run(w.workflow_id, JSON.stringify(w));

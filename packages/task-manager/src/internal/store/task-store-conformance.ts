@@ -114,6 +114,19 @@ export function describeTaskStoreConformance(name: string, factory: StoreFactory
         expect((await s.loadOutbox(10)).flatMap((r) => r.messages.map((m) => m.routing_key))).toEqual(['c']);
       }));
 
+    it('stores a record the commit calls existing even when its row is missing, and updates one that exists', () =>
+      withStore(async (s) => {
+        const a = record();
+        const b = record();
+        await s.commit({ tasks: [a], inserted: new Set([a.task_id]), outbox: [] });
+        const changed = { ...a, status: 'running' as const, worker_id: 'w1' };
+        await s.commit({ tasks: [changed, b], inserted: new Set(), outbox: [] });
+        const got = await s.getTasks([a.task_id, b.task_id]);
+        expect(got.get(a.task_id)).toEqual(changed);
+        expect(got.get(b.task_id)).toEqual(b);
+        expect((await s.getRunningTasks('w1')).map((t) => t.task_id)).toEqual([a.task_id]);
+      }));
+
     it('removes the published outbox rows a commit names, in the same transaction', () =>
       withStore(async (s) => {
         const [first] = await s.commit({ tasks: [], outbox: [{ exchange: 'x', routing_key: 'a', body: { n: 1 } }] });

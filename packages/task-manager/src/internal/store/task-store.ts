@@ -10,6 +10,12 @@ import type { OutboxMessage, OutboxRow, TaskRecord, WorkflowRecord } from './tas
 export interface StoreCommit {
   /** Tasks created or changed (whole records). */
   tasks: TaskRecord[];
+  /**
+   * Ids among `tasks` that are new; every other record of `tasks` is already
+   * stored. A store may use it to update rows in place instead of upserting
+   * them. @defaultValue unknown: every record is upserted
+   */
+  inserted?: ReadonlySet<string>;
   /** Messages to publish once committed. */
   outbox: OutboxMessage[];
   /** Workflows created or changed. */
