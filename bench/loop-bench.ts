@@ -1,0 +1,144 @@
+/**
+ * `npx tsx bench/loop-bench.ts`: the task-manager's own CPU per task, without
+ * a broker. Drives the real command loop, commands, workflow tracker,
+ * message grouping and SQLite store (in a temporary directory) with the
+ * commands a run of N tasks brings — submits in batches, then claims and
+ * outcomes in worker-sized report messages — and prints CPU microseconds per
+ * task for each phase. The outbox publisher is real; its broker confirms at
+ * once. Steadier than the end-to-end benchmark on a shared machine, so it is
+ * the one to compare task-manager changes with.
+ * Flags: --tasks N (20000) --batch N (500) --reports N (64 per message) --rounds N (3, best kept)
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createLogger, createTopology, loadConfig, PluginHost, uuidv7, type Broker, type OutcomeReport, type StartedReport, type TaskSpec } from '../packages/core/src/index.js';
+import { CommandLoop } from '../packages/task-manager/src/internal/command-loop.js';
+import { applyClaim } from '../packages/task-manager/src/internal/commands/claim.js';
+import type { CommandContext } from '../packages/task-manager/src/internal/commands/command-context.js';
+import { applyOutcome } from '../packages/task-manager/src/internal/commands/outcome.js';
+import { applySubmit } from '../packages/task-manager/src/internal/commands/submit.js';
+import { DependencyResolver } from '../packages/task-manager/src/internal/dependency-resolver.js';
+import { groupDispatches } from '../packages/task-manager/src/internal/dispatch-grouping.js';
+import { groupMessages } from '../packages/task-manager/src/internal/message-grouping.js';
+import { OutboxPublisher } from '../packages/task-manager/src/internal/outbox-publisher.js';
+import { RecordCache } from '../packages/task-manager/src/internal/record-cache.js';
+import { SqliteTaskStore } from '../packages/task-manager/src/internal/store/sqlite-task-store.js';
+import { WorkflowTracker } from '../packages/task-manager/src/internal/workflow-tracker.js';
+
+const { values } = parseArgs({
+  options: {
+    tasks: { type: 'string', default: '20000' },
+    batch: { type: 'string', default: '500' },
+    reports: { type: 'string', default: '64' },
+    rounds: { type: 'string', default: '3' },
+  },
+});
+const tasks = Number(values.tasks);
+const batch = Number(values.batch);
+const perReport = Number(values.reports);
+const rounds = Number(values.rounds);
+
+const topology = createTopology({ prefix: 'loopbench' });
+const logger = createLogger({ service: 'loop-bench', silent: true });
+// No plugin is registered, so nothing reads the metrics registry.
+const plugins = new PluginHost({ service: 'task-manager', logger, metrics: undefined as unknown as ConstructorParameters<typeof PluginHost>[0]['metrics'], config: loadConfig({ env: {} }) });
+/** A broker that confirms every publish at once. */
+const broker = {
+  topology,
+  on: () => undefined,
+  publish: () => Promise.resolve(),
+  publishJson: () => Promise.resolve(),
+  withChannel: async (fn: (ch: unknown) => Promise<void>) => fn({ assertQueue: async () => ({}), bindQueue: async () => ({}) }),
+} as unknown as Broker;
+const WORKER = 'bench-worker-1';
+
+interface PhaseCpu {
+  submit: number;
+  claim: number;
+  outcome: number;
+}
+
+async function round(): Promise<PhaseCpu> {
+  const dir = mkdtempSync(join(tmpdir(), 'sje-loop-bench-'));
+  const store = new SqliteTaskStore({ dataDir: dir });
+  await store.init();
+  try {
+    const outbox = new OutboxPublisher(broker, store, logger);
+    const workflows = new WorkflowTracker(store, topology);
+    const loop = new CommandLoop({
+      store,
+      outbox,
+      plugins,
+      logger,
+      beforeCommit: (uow) => workflows.update(uow),
+      groupMessages: (messages) => groupDispatches(groupMessages(messages, topology), topology, () => ({ workers: 1, minConcurrency: 64 })),
+      recordCache: new RecordCache(),
+    });
+    const ctx: CommandContext = { topology, dependencies: new DependencyResolver(topology), plugins, logger, maxDeliveries: 5 };
+    const ids: string[] = [];
+    const leases = new Map<string, string>();
+    const cpu = (): number => {
+      const u = process.cpuUsage();
+      return u.user + u.system;
+    };
+
+    const t = cpu();
+    const submits: Promise<void>[] = [];
+    for (let i = 0; i < tasks; i += batch) {
+      const specs: TaskSpec[] = [];
+      for (let j = i; j < Math.min(tasks, i + batch); j++) {
+        const id = uuidv7();
+        ids.push(id);
+        specs.push({ task_id: id, function: 'echo', params: {}, queue: 'default', priority: 0, depends_on: [], labels: {} });
+      }
+      submits.push(loop.run((uow) => applySubmit(uow, ctx, { type: 'submit', tasks: specs, workflow_id: uuidv7(), submitted_at: new Date().toISOString() }), { weight: specs.length }));
+    }
+    await Promise.all(submits);
+    await loop.idle();
+    const submit = cpu() - t;
+    // The dispatches' leases, as a worker would read them.
+    for (const [id, r] of await store.getTasks(ids)) leases.set(id, r.lease_id ?? '');
+
+    const inReports = async (make: (id: string) => StartedReport | OutcomeReport, apply: typeof applyClaim | typeof applyOutcome): Promise<number> => {
+      const start = cpu();
+      const jobs: Promise<void>[] = [];
+      for (let i = 0; i < ids.length; i += perReport) {
+        const reports = ids.slice(i, i + perReport).map(make);
+        jobs.push(
+          loop.run(
+            async (uow) => {
+              for (const r of reports) await (apply as (u: typeof uow, c: CommandContext, r: StartedReport | OutcomeReport) => Promise<unknown>)(uow, ctx, r);
+            },
+            { urgent: true, weight: reports.length },
+          ),
+        );
+      }
+      await Promise.all(jobs);
+      await loop.idle();
+      return cpu() - start;
+    };
+    const at = (): string => new Date().toISOString();
+    const claim = await inReports((id) => ({ type: 'started', task_id: id, lease_id: leases.get(id)!, worker_id: WORKER, host: 'bench', at: at() }), applyClaim);
+    const outcome = await inReports(
+      (id) => ({ type: 'outcome', task_id: id, lease_id: leases.get(id)!, worker_id: WORKER, outcome: 'succeeded', result: {}, at: at() }),
+      applyOutcome,
+    );
+    const counts = await store.countByStatus();
+    if (counts.succeeded !== tasks) throw new Error(`expected ${tasks} succeeded tasks, store has ${JSON.stringify(counts)}`);
+    loop.stop();
+    return { submit: submit / tasks, claim: claim / tasks, outcome: outcome / tasks };
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const results: PhaseCpu[] = [];
+for (let i = 0; i < rounds; i++) results.push(await round());
+const best = (k: keyof PhaseCpu): number => Math.min(...results.map((r) => r[k]));
+const f = (n: number): string => n.toFixed(1);
+process.stdout.write(
+  `task-manager CPU per task (µs, best of ${rounds} rounds of ${tasks} tasks): submit ${f(best('submit'))}, claim ${f(best('claim'))}, outcome ${f(best('outcome'))}, total ${f(best('submit') + best('claim') + best('outcome'))}\n`,
+);
