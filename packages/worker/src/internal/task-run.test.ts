@@ -1,5 +1,6 @@
 import { createLogger, createRuntime, ErrorCode, loadConfig, NonRetryableError, type DispatchMessage, type PluginHost, type SjePlugin } from '@sje/core';
-import { describe, expect, it } from 'vitest';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it, vi } from 'vitest';
 import type { TaskContext, TaskHandler } from '../task-handler.js';
 import { TaskRun } from './task-run.js';
 
@@ -152,6 +153,65 @@ describe('TaskRun', () => {
     expect(progress[0]).toBe(1);
     expect(progress.at(-1)).toBe(100);
     expect(progress.length).toBeLessThan(10);
+  });
+
+  it('hands a handler that reads its signal only after an abort a signal already aborted with the reason', async () => {
+    let seen: AbortSignal | undefined;
+    const { run, done } = await runWith(
+      {
+        late: async (_p, ctx) => {
+          await new Promise((r) => setTimeout(r, 30));
+          seen = ctx.signal;
+          if (ctx.signal.aborted) throw new Error('stopped');
+          return 'not stopped';
+        },
+      },
+      dispatch('late'),
+    );
+    expect(run.abort('cancelled')).toBe(true);
+    expect(await done).toMatchObject({ outcome: 'cancelled', error: { code: ErrorCode.TASK_CANCELLED } });
+    expect(seen?.aborted).toBe(true);
+    expect(seen?.reason).toBe('cancelled');
+  });
+
+  it('fires a signal read before the abort, once, with the reason', async () => {
+    const reasons: unknown[] = [];
+    const { run, done } = await runWith(
+      {
+        wait: (_p, ctx) => {
+          ctx.signal.addEventListener('abort', () => reasons.push(ctx.signal.reason));
+          return abortable(ctx.signal);
+        },
+      },
+      dispatch('wait'),
+    );
+    await new Promise((r) => setTimeout(r, 10));
+    expect(run.abort('lease_lost')).toBe(true);
+    expect(run.abort('cancelled')).toBe(false);
+    expect(await done).toMatchObject({ outcome: 'cancelled' });
+    expect(reasons).toEqual(['lease_lost']);
+  });
+
+  it('gives ctx.log a child logger carrying the task, made only for a handler that reads it', async () => {
+    const stream = new PassThrough();
+    const lines: string[] = [];
+    stream.on('data', (chunk: Buffer) => lines.push(...chunk.toString().trim().split('\n')));
+    const base = createLogger({ service: 'worker', format: 'json', stream });
+    const child = vi.spyOn(base, 'child');
+    const run = (handler: TaskHandler): Promise<unknown> =>
+      new TaskRun(dispatch('f'), { workerId: 'w1', handlers: new Map([['f', handler]]), plugins, logger: base, sendProgress: () => undefined }).execute();
+    const plugins = await pluginHost();
+    await run(() => 'quiet');
+    expect(child).not.toHaveBeenCalled();
+    await run((_p, ctx) => {
+      ctx.log.info('from the handler');
+      ctx.log.info('again');
+    });
+    expect(child).toHaveBeenCalledTimes(1);
+    await new Promise((r) => setImmediate(r));
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logged).toHaveLength(2);
+    expect(logged[0]).toMatchObject({ message: 'from the handler', task_id: 't1', function: 'f', attempt: 2, service: 'worker' });
   });
 
   it('runs beforeExecute, the execute interceptors and afterExecute around the handler', async () => {

@@ -24,13 +24,25 @@ export interface RunSummary extends RunReport {
   run_ms: number;
 }
 
+/** Stands for the handler's end when an abort came first: the handler has not settled. */
+const ABORTED_FIRST: Settled = { ok: false, error: Symbol('aborted before the handler settled') };
+
 /**
  * One run of one task: builds the handler's context, calls it through the
  * plugins' `beforeExecute` hook and `execute` interceptors, enforces the
  * task's timeout, honours aborts and raises `afterExecute`.
+ *
+ * The context's `signal` and `log` are made when the handler first reads
+ * them (most handlers read neither): an abort before that is kept as
+ * {@link abortReason} and the signal is born aborted with it.
  */
 export class TaskRun {
-  private readonly controller = new AbortController();
+  private controller: AbortController | undefined;
+  private logger: Logger | undefined;
+  /** Why the run was aborted, once it was. */
+  private abortReason: AbortReason | undefined;
+  /** Ends the wait in {@link execute} when the run is aborted. */
+  private onAbort: (() => void) | undefined;
   private finished = false;
 
   constructor(
@@ -40,29 +52,53 @@ export class TaskRun {
 
   /** Fires the handler's signal. Returns `false` when the run already ended or was aborted. */
   abort(reason: AbortReason): boolean {
-    if (this.finished || this.controller.signal.aborted) return false;
-    this.controller.abort(reason);
+    if (this.finished || this.abortReason !== undefined) return false;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+    this.onAbort?.();
     return true;
+  }
+
+  /** The handler's abort signal, made on first use (already aborted if the run is). */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.abortReason !== undefined) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  /** The run's child logger (lines carry `task_id`, `function`, `attempt`), made on first use. */
+  get log(): Logger {
+    const { task } = this;
+    this.logger ??= this.deps.logger.child({ task_id: task.task_id, function: task.function, attempt: task.attempt });
+    return this.logger;
   }
 
   /** Runs the handler to its outcome. Never rejects. */
   async execute(): Promise<RunSummary> {
     const { task, deps } = this;
-    const signal = this.controller.signal;
-    const log = deps.logger.child({ task_id: task.task_id, function: task.function, attempt: task.attempt });
     const started = performance.now();
-    const throttle = new ProgressThrottle(deps.progressIntervalMs ?? 200, (value) => deps.sendProgress(task, value));
+    let throttle: ProgressThrottle | undefined;
+    const signal = (): AbortSignal => this.signal;
+    const log = (): Logger => this.log;
     const ctx: TaskContext = {
       taskId: task.task_id,
       attempt: task.attempt,
       queue: task.queue,
       function: task.function,
-      signal,
+      get signal() {
+        return signal();
+      },
       progress: (pct) => {
         const value = normalizeProgress(pct);
-        if (value !== undefined) throttle.push(value);
+        if (value === undefined) return;
+        throttle ??= new ProgressThrottle(deps.progressIntervalMs ?? 200, (v) => deps.sendProgress(task, v));
+        throttle.push(value);
       },
-      log,
+      get log() {
+        return log();
+      },
       dependencies: task.dependencies ?? {},
       labels: task.labels,
     };
@@ -73,17 +109,18 @@ export class TaskRun {
       (value) => ({ ok: true, value }),
       (error: unknown) => ({ ok: false, error }),
     );
-    const abortSeen = new Promise<{ aborted: AbortReason }>((resolve) => {
-      const fire = (): void => resolve({ aborted: signal.reason as AbortReason });
-      if (signal.aborted) fire();
-      else signal.addEventListener('abort', fire, { once: true });
+    // The handler's end or an abort, whichever comes first.
+    const first = await new Promise<Settled>((resolve) => {
+      if (this.abortReason !== undefined) resolve(ABORTED_FIRST);
+      this.onAbort = () => resolve(ABORTED_FIRST);
+      void handlerDone.then(resolve);
     });
-
-    const first = await Promise.race([handlerDone, abortSeen]);
+    this.onAbort = undefined;
     let report: RunReport;
-    let handlerSettled = !('aborted' in first);
-    if ('aborted' in first || (!first.ok && signal.aborted)) {
-      const reason = signal.reason as AbortReason;
+    let handlerSettled = first !== ABORTED_FIRST;
+    const reason = this.abortReason;
+    // An abort ends the run, whether the handler is still busy or threw because of it.
+    if (reason !== undefined && !first.ok) {
       // A timeout is reported at once; a cancel or shutdown gives the handler a moment to stop.
       if (!handlerSettled && reason !== 'timed_out') {
         handlerSettled = await settlesWithin(handlerDone, deps.abortSettleMs ?? 1000);
@@ -94,20 +131,21 @@ export class TaskRun {
     }
     this.finished = true;
     if (timer) clearTimeout(timer);
-    throttle.stop();
+    throttle?.stop();
     if (!handlerSettled) {
-      log.warn('handler ignored its abort signal; its run is reported, its eventual result discarded', { reason: String(signal.reason) });
-      void handlerDone.then(() => log.info('handler of an aborted run settled'));
+      const runLog = this.log;
+      runLog.warn('handler ignored its abort signal; its run is reported, its eventual result discarded', { reason: String(reason) });
+      void handlerDone.then(() => runLog.info('handler of an aborted run settled'));
     }
     const run_ms = Math.round(performance.now() - started);
-    await deps.plugins.run('afterExecute', { task, worker_id: deps.workerId, ...report, run_ms });
+    if (deps.plugins.has('afterExecute')) await deps.plugins.run('afterExecute', { task, worker_id: deps.workerId, ...report, run_ms });
     return { ...report, run_ms };
   }
 
   private async invoke(ctx: TaskContext): Promise<unknown> {
     const { deps } = this;
     const input = { task: this.task, worker_id: deps.workerId };
-    await deps.plugins.run('beforeExecute', input);
+    if (deps.plugins.has('beforeExecute')) await deps.plugins.run('beforeExecute', input);
     return await deps.plugins.intercept('execute', input, async ({ task }) => {
       const handler = deps.handlers.get(task.function);
       if (!handler) {
