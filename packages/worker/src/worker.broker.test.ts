@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import {
   assertTaskQueue,
@@ -96,14 +97,19 @@ class Harness {
     return h;
   }
 
-  async startWorker(handlers: Record<string, TaskHandler>, concurrency = 4, plugins: SjePlugin[] = []): Promise<Worker> {
+  async startWorker(
+    handlers: Record<string, TaskHandler>,
+    concurrency = 4,
+    plugins: SjePlugin[] = [],
+    logger = createLogger({ service: 'worker', silent: true }),
+  ): Promise<Worker> {
     const config = loadConfig({ env: {}, overrides: { topology: { prefix: this.topology.prefix }, worker: { heartbeat_ms: 200 } } });
     this.worker = await createWorker({
       handlers,
       config,
       concurrency,
       workerId: `w-${this.topology.prefix}`,
-      logger: createLogger({ service: 'worker', silent: true }),
+      logger,
       opsPort: 0,
       plugins: plugins.map((plugin) => ({ plugin })),
     });
@@ -205,6 +211,22 @@ describe('worker against RabbitMQ', () => {
     await worker.close({ graceMs: 0 });
     expect(await h.readyCount()).toBe(0);
     expect(h.workerMessages.at(-1)).toMatchObject({ type: 'deregister', worker_id: worker.id });
+  });
+
+  it('logs the end of each run at level info, with its task, function and outcome', async () => {
+    const h = await open();
+    const stream = new PassThrough();
+    const lines: Record<string, unknown>[] = [];
+    stream.on('data', (chunk: Buffer) => {
+      for (const l of chunk.toString().trim().split('\n')) lines.push(JSON.parse(l) as Record<string, unknown>);
+    });
+    await h.startWorker({ echo: (p: unknown) => p }, 4, [], createLogger({ service: 'worker', format: 'json', level: 'info', stream }));
+    const task = await h.dispatch('echo', { a: 1 });
+    await h.until(() => h.claims(task.lease_id).length === 1);
+    await h.grant(task.task_id, task.lease_id, true);
+    await h.outcome(task.lease_id);
+    await h.until(() => lines.some((l) => l['message'] === 'task run ended'));
+    expect(lines.find((l) => l['message'] === 'task run ended')).toMatchObject({ level: 'info', task_id: task.task_id, function: 'echo', outcome: 'succeeded' });
   });
 
   it('sends claims transient on the claims queue and outcomes persistent on the commands queue', async () => {

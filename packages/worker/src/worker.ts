@@ -33,6 +33,7 @@ import {
 import type { Channel } from 'amqplib';
 import { ConsumerSwitch } from './internal/consumer-switch.js';
 import { validateHandlers } from './internal/handler-validation.js';
+import { isoNow as now } from './internal/iso-clock.js';
 import { LeaseBook } from './internal/lease-book.js';
 import { PrefetchSizer } from './internal/prefetch-sizer.js';
 import { ReliablePublisher } from './internal/reliable-publisher.js';
@@ -40,7 +41,7 @@ import { ReportCoalescer } from './internal/report-coalescer.js';
 import { abortReport, type RunReport } from './internal/run-report.js';
 import { shareDelivery } from './internal/shared-delivery.js';
 import { SlotGate } from './internal/slot-gate.js';
-import { TaskRun } from './internal/task-run.js';
+import { TaskRun, type TaskRunDeps } from './internal/task-run.js';
 import { TurnCoalescer } from './internal/turn-coalescer.js';
 import { waitFor } from './internal/wait-for.js';
 import { defaultWorkerId } from './internal/worker-id.js';
@@ -187,6 +188,8 @@ class SjeWorker implements Worker {
    * be granted again.
    */
   private readonly grantedHere = new Set<string>();
+  /** What every {@link TaskRun} of this worker is given. */
+  private readonly runDeps: TaskRunDeps;
   private ops: OpsServer | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private phase: Phase = 'created';
@@ -217,6 +220,14 @@ class SjeWorker implements Worker {
       CLAIM_RESEND_MS,
       (task, err) => this.log.warn('could not send a claim; it will be repeated', { task_id: task.task_id, err: errText(err) }),
     );
+    this.runDeps = {
+      workerId: this.id,
+      handlers: settings.handlers,
+      plugins: runtime.plugins,
+      logger: this.log,
+      sendProgress: (task, progress) => void this.sendProgress(task, progress),
+      maxResultBytes: this.config.worker.max_result_bytes,
+    };
     this.outcomes = new ReliablePublisher<OutcomeReport>(
       (report) => this.publishCommand(report),
       OUTCOME_RETRY_MS,
@@ -428,20 +439,14 @@ class SjeWorker implements Worker {
         return;
       }
       entry.state = 'running';
-      const run = new TaskRun(task, {
-        workerId: this.id,
-        handlers: this.settings.handlers,
-        plugins: this.rt.plugins,
-        logger: this.log,
-        sendProgress: (t, progress) => void this.sendProgress(t, progress),
-        maxResultBytes: this.config.worker.max_result_bytes,
-      });
+      const run = new TaskRun(task, this.runDeps);
       entry.run = run;
       const summary = await run.execute();
       entry.state = 'reporting';
       this.gate.release();
       reported = true;
-      this.log.info('task run ended', { task_id: task.task_id, function: task.function, outcome: summary.outcome, run_ms: summary.run_ms });
+      // Checked first: winston builds and pipes a line before the level drops it.
+      if (this.log.isInfoEnabled()) this.log.info('task run ended', { task_id: task.task_id, function: task.function, outcome: summary.outcome, run_ms: summary.run_ms });
       await this.report(task, summary);
     } finally {
       this.book.remove(leaseId);
@@ -544,10 +549,6 @@ function requeue(token: AckToken): void {
   } catch {
     // channel already closed: the broker requeues it anyway
   }
-}
-
-function now(): string {
-  return new Date().toISOString();
 }
 
 function errText(err: unknown): string {
