@@ -8,6 +8,8 @@
  * once. Steadier than the end-to-end benchmark on a shared machine, so it is
  * the one to compare task-manager changes with.
  * Flags: --tasks N (20000) --batch N (500) --reports N (64 per message) --rounds N (3, best kept)
+ *   --record-cache N (the task-manager's default; 0 turns the record cache off)
+ *   --store sqlite|postgres (sqlite; postgres uses SJE_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,8 +25,10 @@ import { DependencyResolver } from '../packages/task-manager/src/internal/depend
 import { groupDispatches } from '../packages/task-manager/src/internal/dispatch-grouping.js';
 import { groupMessages } from '../packages/task-manager/src/internal/message-grouping.js';
 import { OutboxPublisher } from '../packages/task-manager/src/internal/outbox-publisher.js';
-import { RecordCache } from '../packages/task-manager/src/internal/record-cache.js';
+import { DEFAULT_RECORD_CACHE_SIZE, RecordCache } from '../packages/task-manager/src/internal/record-cache.js';
+import { PostgresTaskStore } from '../packages/task-manager/src/internal/store/postgres-task-store.js';
 import { SqliteTaskStore } from '../packages/task-manager/src/internal/store/sqlite-task-store.js';
+import type { TaskStore } from '../packages/task-manager/src/internal/store/task-store.js';
 import { WorkflowTracker } from '../packages/task-manager/src/internal/workflow-tracker.js';
 
 const { values } = parseArgs({
@@ -33,6 +37,8 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '500' },
     reports: { type: 'string', default: '64' },
     rounds: { type: 'string', default: '3' },
+    'record-cache': { type: 'string', default: String(DEFAULT_RECORD_CACHE_SIZE) },
+    store: { type: 'string', default: 'sqlite' },
   },
 });
 const tasks = Number(values.tasks);
@@ -62,7 +68,11 @@ interface PhaseCpu {
 
 async function round(): Promise<PhaseCpu> {
   const dir = mkdtempSync(join(tmpdir(), 'sje-loop-bench-'));
-  const store = new SqliteTaskStore({ dataDir: dir });
+  const postgres =
+    values.store === 'postgres'
+      ? new PostgresTaskStore({ url: process.env['SJE_BENCH_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test', tablePrefix: `loopbench_${process.pid}_` })
+      : undefined;
+  const store: TaskStore = postgres ?? new SqliteTaskStore({ dataDir: dir });
   await store.init();
   try {
     const outbox = new OutboxPublisher(broker, store, logger);
@@ -74,7 +84,7 @@ async function round(): Promise<PhaseCpu> {
       logger,
       beforeCommit: (uow) => workflows.update(uow),
       groupMessages: (messages) => groupDispatches(groupMessages(messages, topology), topology, () => ({ workers: 1, minConcurrency: 64 })),
-      recordCache: new RecordCache(),
+      recordCache: new RecordCache(Number(values['record-cache'])),
     });
     const ctx: CommandContext = { topology, dependencies: new DependencyResolver(topology), plugins, logger, maxDeliveries: 5 };
     const ids: string[] = [];
@@ -130,6 +140,7 @@ async function round(): Promise<PhaseCpu> {
     loop.stop();
     return { submit: submit / tasks, claim: claim / tasks, outcome: outcome / tasks };
   } finally {
+    await postgres?.dropAll();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }

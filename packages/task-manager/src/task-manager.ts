@@ -31,7 +31,7 @@ import { DependencyResolver } from './internal/dependency-resolver.js';
 import { groupDispatches } from './internal/dispatch-grouping.js';
 import { DueTaskScheduler } from './internal/due-task-scheduler.js';
 import { groupMessages } from './internal/message-grouping.js';
-import { RecordCache } from './internal/record-cache.js';
+import { DEFAULT_RECORD_CACHE_SIZE, RecordCache } from './internal/record-cache.js';
 import { OutboxPublisher } from './internal/outbox-publisher.js';
 import { QueryService } from './internal/query-service.js';
 import { PostgresTaskStore } from './internal/store/postgres-task-store.js';
@@ -102,7 +102,7 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
     onCommitted: (due) => schedulerRef.current?.notify(due),
     // Dispatch groups are sized by the live workers of each pool (the registry is built below).
     groupMessages: (messages) => groupDispatches(groupMessages(messages, topology), topology, (queue) => registry.pool(queue)),
-    recordCache: new RecordCache(config.task_manager.record_cache_size),
+    ...recordCacheOption(config.task_manager.record_cache_size, store),
   });
   const ctx: CommandContext = {
     topology,
@@ -263,6 +263,12 @@ function jobOptions(cmd: TaskManagerCommand): JobOptions {
     default:
       return {};
   }
+}
+
+/** The loop's record cache: `size` records, or for -1 the store's default (PostgreSQL: 20,000; SQLite: none). */
+function recordCacheOption(size: number, store: TaskStore): { recordCache?: RecordCache } {
+  const capacity = size >= 0 ? size : store instanceof PostgresTaskStore ? DEFAULT_RECORD_CACHE_SIZE : 0;
+  return capacity > 0 ? { recordCache: new RecordCache(capacity) } : {};
 }
 
 function createStore(config: SjeConfig): TaskStore {
