@@ -8,7 +8,7 @@
  * once. Steadier than the end-to-end benchmark on a shared machine, so it is
  * the one to compare task-manager changes with.
  * Flags: --tasks N (20000) --batch N (500) --reports N (64 per message) --rounds N (3, best kept)
- *   --record-cache N (the task-manager's default; 0 turns the record cache off)
+ *   --record-cache N (the task-manager's default for the store: 0 with SQLite, 20000 with PostgreSQL)
  *   --store sqlite|postgres (sqlite; postgres uses SJE_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -37,7 +37,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '500' },
     reports: { type: 'string', default: '64' },
     rounds: { type: 'string', default: '3' },
-    'record-cache': { type: 'string', default: String(DEFAULT_RECORD_CACHE_SIZE) },
+    'record-cache': { type: 'string' },
     store: { type: 'string', default: 'sqlite' },
   },
 });
@@ -45,6 +45,7 @@ const tasks = Number(values.tasks);
 const batch = Number(values.batch);
 const perReport = Number(values.reports);
 const rounds = Number(values.rounds);
+const cacheSize = values['record-cache'] !== undefined ? Number(values['record-cache']) : values.store === 'postgres' ? DEFAULT_RECORD_CACHE_SIZE : 0;
 
 const topology = createTopology({ prefix: 'loopbench' });
 const logger = createLogger({ service: 'loop-bench', silent: true });
@@ -84,7 +85,7 @@ async function round(): Promise<PhaseCpu> {
       logger,
       beforeCommit: (uow) => workflows.update(uow),
       groupMessages: (messages) => groupDispatches(groupMessages(messages, topology), topology, () => ({ workers: 1, minConcurrency: 64 })),
-      recordCache: new RecordCache(Number(values['record-cache'])),
+      ...(cacheSize > 0 ? { recordCache: new RecordCache(cacheSize) } : {}),
     });
     const ctx: CommandContext = { topology, dependencies: new DependencyResolver(topology), plugins, logger, maxDeliveries: 5 };
     const ids: string[] = [];
@@ -151,5 +152,5 @@ for (let i = 0; i < rounds; i++) results.push(await round());
 const best = (k: keyof PhaseCpu): number => Math.min(...results.map((r) => r[k]));
 const f = (n: number): string => n.toFixed(1);
 process.stdout.write(
-  `task-manager CPU per task (µs, best of ${rounds} rounds of ${tasks} tasks): submit ${f(best('submit'))}, claim ${f(best('claim'))}, outcome ${f(best('outcome'))}, total ${f(best('submit') + best('claim') + best('outcome'))}\n`,
+  `task-manager CPU per task (µs, best of ${rounds} rounds of ${tasks} tasks, ${values.store} store, record cache ${cacheSize}): submit ${f(best('submit'))}, claim ${f(best('claim'))}, outcome ${f(best('outcome'))}, total ${f(best('submit') + best('claim') + best('outcome'))}\n`,
 );
