@@ -240,7 +240,7 @@ class SjeWorker implements Worker {
   }
 
   get running(): number {
-    return this.book.inState('running').length;
+    return this.book.count('running');
   }
 
   /** Declares the task queues and this worker's control queue (on every (re)connect). */
@@ -432,17 +432,17 @@ class SjeWorker implements Worker {
       this.remember(leaseId);
       if (this.phase !== 'started') {
         // Granted while shutting down: hand the task back without running it.
-        entry.state = 'reporting';
+        this.book.setState(leaseId, 'reporting');
         this.gate.release();
         reported = true;
         await this.report(task, abortReport('shutdown'));
         return;
       }
-      entry.state = 'running';
+      this.book.setState(leaseId, 'running');
       const run = new TaskRun(task, this.runDeps);
       entry.run = run;
       const summary = await run.execute();
-      entry.state = 'reporting';
+      this.book.setState(leaseId, 'reporting');
       this.gate.release();
       reported = true;
       // Checked first: winston builds and pipes a line before the level drops it.
@@ -516,12 +516,12 @@ class SjeWorker implements Worker {
       await this.consumers?.lockOff();
       this.gate.cancelWaiters();
       // Running tasks and claims in progress get the grace time; a claim granted now is handed back unrun.
-      await waitFor(() => this.book.inState('running', 'claiming').length === 0, graceMs);
+      await waitFor(() => this.book.count('running', 'claiming') === 0, graceMs);
       this.book.abandonClaims();
       const left = this.book.inState('running');
       for (const entry of left) entry.run?.abort('shutdown');
       if (left.length > 0) this.log.warn('grace time over; aborted running tasks, they will be re-queued', { count: left.length });
-      await waitFor(() => this.book.inState('running').length === 0, ABORT_WAIT_MS);
+      await waitFor(() => this.book.count('running') === 0, ABORT_WAIT_MS);
       if (!(await this.outcomes.drain(OUTCOME_DRAIN_MS))) {
         for (const lost of this.outcomes.stop()) this.log.error('outcome could not be delivered before shutdown', { report: lost });
       }

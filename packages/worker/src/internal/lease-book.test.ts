@@ -17,8 +17,7 @@ describe('LeaseBook', () => {
     expect(book.admit(task('a'), part())).toBe('new');
     expect(book.admit(task('a'), part())).toBe('attached');
     expect(book.get('a')?.parts).toHaveLength(2);
-    const entry = book.get('a');
-    if (entry) entry.state = 'running';
+    book.setState('a', 'running');
     expect(book.admit(task('a'), part())).toBe('duplicate');
     expect(book.get('a')?.parts).toHaveLength(2);
   });
@@ -92,10 +91,8 @@ describe('LeaseBook', () => {
     book.admit(task('b'), part());
     book.admit(task('c'), part());
     const a = book.claim('a');
-    const b = book.get('b');
-    const c = book.get('c');
-    if (b) b.state = 'running';
-    if (c) c.state = 'reporting';
+    book.setState('b', 'running');
+    book.setState('c', 'reporting');
     expect(book.held()).toEqual([
       { task_id: 'task-b', lease_id: 'b' },
       { task_id: 'task-c', lease_id: 'c' },
@@ -104,5 +101,32 @@ describe('LeaseBook', () => {
     await expect(a).resolves.toBeUndefined();
     book.remove('b');
     expect(book.size).toBe(2);
+  });
+
+  it('counts its entries per state through admission, claim, run, report and removal', () => {
+    const book = new LeaseBook(() => Promise.resolve());
+    const counts = (): number[] => [book.count('waiting'), book.count('claiming'), book.count('running'), book.count('reporting')];
+    book.admit(task('a'), part());
+    book.admit(task('b'), part());
+    book.admit(task('c'), part());
+    book.admit(task('c'), part());
+    expect(counts()).toEqual([3, 0, 0, 0]);
+    void book.claim('a');
+    void book.claim('b');
+    void book.claim('b');
+    expect(counts()).toEqual([1, 2, 0, 0]);
+    book.setState('a', 'running');
+    expect(counts()).toEqual([1, 1, 1, 0]);
+    expect(book.count('running', 'claiming')).toBe(2);
+    expect(book.inState('running', 'claiming').map((e) => e.task.lease_id).sort()).toEqual(['a', 'b']);
+    book.setState('a', 'reporting');
+    book.setState('zzz', 'running');
+    expect(counts()).toEqual([1, 1, 0, 1]);
+    book.remove('a');
+    book.remove('a');
+    book.remove('b');
+    expect(counts()).toEqual([1, 0, 0, 0]);
+    expect(book.inState('running')).toEqual([]);
+    expect(book.size).toBe(1);
   });
 });

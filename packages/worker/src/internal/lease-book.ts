@@ -14,7 +14,8 @@ export type LeaseState = 'waiting' | 'claiming' | 'running' | 'reporting';
 /** One lease this worker holds or wants. */
 export interface LeaseEntry {
   readonly task: DispatchMessage;
-  state: LeaseState;
+  /** Changed through {@link LeaseBook.setState}, which keeps the per-state counts. */
+  readonly state: LeaseState;
   /** This dispatch's shares of its deliveries, settled once the claim is answered (or given back). */
   parts: DeliveryPart[];
   run?: TaskRun;
@@ -32,13 +33,18 @@ export type Admission =
   /** A repeat of a lease already running or reporting: settle its part now and ignore it. */
   | 'duplicate';
 
+/** An entry as the book itself sees it: it alone changes the state. */
+type BookEntry = { -readonly [K in keyof LeaseEntry]: LeaseEntry[K] };
+
 /**
  * The leases of one worker and their claims. A claim (`started` report) is
  * sent at once, re-sent every `resendMs` while unanswered, and re-sent at once
  * by {@link LeaseBook.resendAll} after a reconnect.
  */
 export class LeaseBook {
-  private readonly entries = new Map<string, LeaseEntry>();
+  private readonly entries = new Map<string, BookEntry>();
+  /** Entries per state, so that counting them is not a scan. */
+  private readonly counts: Record<LeaseState, number> = { waiting: 0, claiming: 0, running: 0, reporting: 0 };
 
   /**
    * @param sendClaim - publishes the `started` claim of a task; a rejection is retried on the next resend.
@@ -72,6 +78,7 @@ export class LeaseBook {
       return 'duplicate';
     }
     this.entries.set(task.lease_id, { task, state: 'waiting', parts: [part] });
+    this.counts.waiting += 1;
     return 'new';
   }
 
@@ -82,7 +89,7 @@ export class LeaseBook {
   claim(leaseId: string): Promise<boolean | undefined> {
     const entry = this.entries.get(leaseId);
     if (!entry || entry.state !== 'waiting') return Promise.resolve(undefined);
-    entry.state = 'claiming';
+    this.move(entry, 'claiming');
     return new Promise<boolean | undefined>((resolve) => {
       entry.answer = (granted) => {
         if (entry.resendTimer) clearTimeout(entry.resendTimer);
@@ -112,9 +119,25 @@ export class LeaseBook {
     for (const entry of this.entries.values()) entry.answer?.(undefined);
   }
 
-  /** Entries in one of `states`. */
+  /** Moves a lease on: to `running` once granted, to `reporting` once its run ended. */
+  setState(leaseId: string, state: 'running' | 'reporting'): void {
+    const entry = this.entries.get(leaseId);
+    if (entry) this.move(entry, state);
+  }
+
+  /** How many entries are in one of `states`, without a scan. */
+  count(...states: LeaseState[]): number {
+    let n = 0;
+    for (const state of states) n += this.counts[state];
+    return n;
+  }
+
+  /** Entries in one of `states` (a scan; none when the counts say so). */
   inState(...states: LeaseState[]): LeaseEntry[] {
-    return [...this.entries.values()].filter((e) => states.includes(e.state));
+    const found: LeaseEntry[] = [];
+    if (this.count(...states) === 0) return found;
+    for (const entry of this.entries.values()) if (states.includes(entry.state)) found.push(entry);
+    return found;
   }
 
   /** The leases a heartbeat lists: running, or ended with the outcome not yet confirmed. */
@@ -125,8 +148,16 @@ export class LeaseBook {
   /** Forgets a lease. */
   remove(leaseId: string): void {
     const entry = this.entries.get(leaseId);
-    if (entry?.resendTimer) clearTimeout(entry.resendTimer);
+    if (!entry) return;
+    if (entry.resendTimer) clearTimeout(entry.resendTimer);
+    this.counts[entry.state] -= 1;
     this.entries.delete(leaseId);
+  }
+
+  private move(entry: BookEntry, state: LeaseState): void {
+    this.counts[entry.state] -= 1;
+    this.counts[state] += 1;
+    entry.state = state;
   }
 
   private send(entry: LeaseEntry): void {
