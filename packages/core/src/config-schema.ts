@@ -141,9 +141,14 @@ export const configSchema = {
     retry_after_s: { doc: 'Retry-After sent with 503 answers.', format: 'nat', default: 1 },
     shutdown_grace_ms: { doc: 'On SIGTERM, how long in-flight requests may take to finish.', format: 'nat', default: 10_000 },
     task_manager_urls: {
-      doc: 'Base URLs of the task-managers\' ops endpoints (GET /tasks/:id): /status reads a task there, first that answers within 1 s, when the broker is away or the task-manager query times out. Empty: no fallback.',
+      doc: 'Base URLs of the task-managers\' ops endpoints (GET /tasks/:id), in order of preference: /status reads a task from the first that answers within 1 s (the active task-manager; a standby answers 503), before the broker query or as its fallback (see status_reads). Empty: never.',
       format: isHttpUrlList,
       default: ['http://127.0.0.1:8081'],
+    },
+    status_reads: {
+      doc: 'Where /status reads a task first: ops_first (the task-managers\' ops endpoints over keep-alive HTTP, the broker query when none answers) or broker_first (the query over RabbitMQ, the ops endpoints only when the broker is away or the query times out).',
+      format: ['ops_first', 'broker_first'],
+      default: 'ops_first',
     },
     tls: {
       cert_file: { doc: 'PEM certificate (chain) of the REST API; with key_file set, the executor serves HTTPS only.', format: String, default: '' },

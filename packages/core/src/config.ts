@@ -32,8 +32,10 @@ export interface SjeConfig {
     query_timeout_ms: number;
     retry_after_s: number;
     shutdown_grace_ms: number;
-    /** Task-manager ops endpoints /status falls back to while the broker is away. */
+    /** Task-manager ops endpoints /status reads a task from (first or as the fallback, see `status_reads`). */
     task_manager_urls: string[];
+    /** Whether /status asks the ops endpoints before the broker query or only as its fallback. */
+    status_reads: 'ops_first' | 'broker_first';
     tls: { cert_file: string; key_file: string };
   };
   task_manager: {

@@ -14,7 +14,7 @@ async function start(token?: string): Promise<string> {
     port: 0,
     registry: new Registry(),
     readiness: () => ({ ready: true, checks: {} }),
-    routes: async (path) => (path === '/tasks/t1' ? { status: 200, body: { task_id: 't1' } } : undefined),
+    routes: async (path) => (path === '/tasks/t1' ? { status: 200, body: { task_id: 't1' }, headers: { 'x-sje-topology-prefix': 'sje' } } : undefined),
   };
   if (token !== undefined) options.token = token;
   server = await startOpsServer(options);
@@ -26,6 +26,13 @@ describe('ops server token', () => {
     const base = await start();
     expect((await fetch(`${base}/metrics`)).status).toBe(200);
     expect((await fetch(`${base}/tasks/t1`)).status).toBe(200);
+  });
+
+  it("sends a route's own headers with its answer, and keeps the JSON content type", async () => {
+    const res = await fetch(`${await start()}/tasks/t1`);
+    expect(res.headers.get('x-sje-topology-prefix')).toBe('sje');
+    expect(res.headers.get('content-type')).toBe('application/json');
+    expect(await res.json()).toEqual({ task_id: 't1' });
   });
 
   it('with a token, only /healthz and /readyz answer without it', async () => {

@@ -25,10 +25,10 @@ export interface OpsServerOptions {
   registry: Registry;
   readiness: () => Readiness;
   /**
-   * Extra read-only GET routes: return an answer for a path this service
-   * serves, or undefined for 404.
+   * Extra read-only GET routes: return an answer (with extra headers, if
+   * any) for a path this service serves, or undefined for 404.
    */
-  routes?: (path: string) => Promise<{ status: number; body: unknown } | undefined>;
+  routes?: (path: string) => Promise<{ status: number; body: unknown; headers?: Record<string, string> } | undefined>;
   /**
    * When non-empty, every path but `/healthz` and `/readyz` answers 401
    * unless the request carries `Authorization: Bearer <token>`
@@ -58,8 +58,8 @@ export interface OpsServer {
 /** Serves `/healthz`, `/readyz` and `/metrics`. */
 export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
   const server: Server = createServer((req, res) => {
-    const send = (status: number, body: unknown, type = 'application/json'): void => {
-      res.writeHead(status, { 'content-type': type });
+    const send = (status: number, body: unknown, type = 'application/json', headers?: Record<string, string>): void => {
+      res.writeHead(status, { ...headers, 'content-type': type });
       res.end(typeof body === 'string' ? body : JSON.stringify(body));
     };
     const path = (req.url ?? '/').split('?')[0];
@@ -84,7 +84,7 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
     if (!options.routes) return notFound();
     options
       .routes(path ?? '/')
-      .then((answer) => (answer ? send(answer.status, answer.body) : notFound()))
+      .then((answer) => (answer ? send(answer.status, answer.body, 'application/json', answer.headers) : notFound()))
       .catch((err: unknown) => send(500, { error: { code: 'SJE_ERR_INTERNAL', message: err instanceof Error ? err.message : String(err) } }));
   });
   await new Promise<void>((resolve, reject) => {

@@ -173,12 +173,19 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
           registry: rt.metrics,
           token: config.security.ops_token,
           routes: async (path) => {
-            // Read-only task lookups over HTTP, so executors can answer /status while the broker is away.
+            // Read-only task lookups over HTTP: executors read /status here first, and while the broker is away.
             const m = /^\/tasks\/([^/]+)$/.exec(path);
             if (!m) return undefined;
+            // Only the active task-manager answers (until its store closes): a standby sends executors to the next URL.
+            if (!leader) {
+              return { status: 503, body: { error: { code: ErrorCode.TASK_MANAGER_UNAVAILABLE, message: 'this task-manager is a standby; ask the active one' } } };
+            }
             const id = decodeURIComponent(m[1] ?? '');
             const found = (await store.getTasks([id])).get(id);
-            return found ? { status: 200, body: toView(found) } : { status: 404, body: { error: { code: ErrorCode.TASK_NOT_FOUND, message: `task ${id} not found` } } };
+            const headers = { 'x-sje-topology-prefix': topology.prefix };
+            return found
+              ? { status: 200, body: toView(found), headers }
+              : { status: 404, body: { error: { code: ErrorCode.TASK_NOT_FOUND, message: `task ${id} not found` } }, headers };
           },
           readiness: () => ({
             ready: broker.connected && leader && !closing,

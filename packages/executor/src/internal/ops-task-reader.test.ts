@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { BrokerUnavailableError, ErrorCode, SjeError } from '@sje/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isQueryUnavailable, TaskStoreFallback } from './task-store-fallback.js';
+import { isQueryUnavailable, OpsTaskReader, PREFIX_HEADER } from './ops-task-reader.js';
 
 const servers: Server[] = [];
 
@@ -21,8 +21,8 @@ async function deadUrl(): Promise<string> {
   return url;
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...headers, 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
 }
 
@@ -33,7 +33,7 @@ afterEach(async () => {
   }
 });
 
-describe('TaskStoreFallback', () => {
+describe('OpsTaskReader', () => {
   it('skips task-managers that refuse, hang or answer nonsense, and returns the first real answer', async () => {
     const seen: string[] = [];
     const hanging = await serve((req) => seen.push(`hang ${req.url}`));
@@ -46,13 +46,13 @@ describe('TaskStoreFallback', () => {
       seen.push(`good ${req.url} ${req.headers['authorization']}`);
       json(res, 200, { task_id: 'a:b.1', function: 'echo', status: 'running', attempt: 1 });
     });
-    const fallback = new TaskStoreFallback({
+    const reader = new OpsTaskReader({
       urls: [await deadUrl(), hanging, `${wrongPort}/`, notTheTask, good],
       timeoutMs: 300,
       opsToken: 's3cret',
     });
     const t0 = Date.now();
-    const view = await fallback.getTask('a:b.1');
+    const view = await reader.getTask('a:b.1');
     expect(view).toEqual({ task_id: 'a:b.1', function: 'echo', status: 'running', attempt: 1 });
     // The hanging one cost its timeout, not more.
     expect(Date.now() - t0).toBeGreaterThanOrEqual(280);
@@ -62,10 +62,10 @@ describe('TaskStoreFallback', () => {
 
   it("returns null on the task-manager's own 404, and undefined when nobody answers", async () => {
     const unknown = await serve((_req, res) => json(res, 404, { error: { code: ErrorCode.TASK_NOT_FOUND, message: 'task x not found' } }));
-    expect(await new TaskStoreFallback({ urls: [unknown] }).getTask('x')).toBeNull();
+    expect(await new OpsTaskReader({ urls: [unknown] }).getTask('x')).toBeNull();
     const broken = await serve((_req, res) => json(res, 503, { error: { code: 'SJE_ERR_SHUTTING_DOWN', message: 'bye' } }));
-    expect(await new TaskStoreFallback({ urls: [await deadUrl(), broken], timeoutMs: 200 }).getTask('x')).toBeUndefined();
-    const none = new TaskStoreFallback({ urls: [] });
+    expect(await new OpsTaskReader({ urls: [await deadUrl(), broken], timeoutMs: 200 }).getTask('x')).toBeUndefined();
+    const none = new OpsTaskReader({ urls: [] });
     expect(none.enabled).toBe(false);
     expect(await none.getTask('x')).toBeUndefined();
   });
@@ -76,8 +76,103 @@ describe('TaskStoreFallback', () => {
       auth = req.headers['authorization'];
       json(res, 200, { task_id: 'x', function: 'f', status: 'queued' });
     });
-    await new TaskStoreFallback({ urls: [url], opsToken: '' }).getTask('x');
+    await new OpsTaskReader({ urls: [url], opsToken: '' }).getTask('x');
     expect(auth).toBeUndefined();
+  });
+
+  it('asks the URL that answered last first, and sets aside one that answered 503 (a standby) for first reads', async () => {
+    const clock = 1_000;
+    const seen: string[] = [];
+    const standby = await serve((_req, res) => {
+      seen.push('standby');
+      json(res, 503, { error: { code: ErrorCode.TASK_MANAGER_UNAVAILABLE, message: 'this task-manager is a standby' } });
+    });
+    const active = await serve((req, res) => {
+      seen.push('active');
+      json(res, 200, { task_id: decodeURIComponent((req.url ?? '').slice('/tasks/'.length)), function: 'echo', status: 'queued' });
+    });
+    const reader = new OpsTaskReader({ urls: [standby, active], restMs: 500, now: () => clock });
+    expect((await reader.getTask('t1', { skipResting: true }))?.task_id).toBe('t1');
+    expect(seen).toEqual(['standby', 'active']);
+    // The active one answered last: asked first, the standby not at all.
+    expect((await reader.getTask('t2', { skipResting: true }))?.task_id).toBe('t2');
+    expect(seen).toEqual(['standby', 'active', 'active']);
+    // The active one goes away while the standby still rests: a first read asks only the active one, and finds nobody.
+    const activeServer = servers.pop()!;
+    activeServer.closeAllConnections();
+    await new Promise<void>((resolve) => activeServer.close(() => resolve()));
+    expect(await reader.getTask('t3', { skipResting: true })).toBeUndefined();
+    expect(seen).toEqual(['standby', 'active', 'active']);
+    reader.close();
+  });
+
+  it('takes the standby again once its rest is over, and a last-resort read asks every URL not yet tried', async () => {
+    let clock = 1_000;
+    let standbyAnswers = 503;
+    const seen: string[] = [];
+    const standby = await serve((_req, res) => {
+      seen.push('standby');
+      if (standbyAnswers === 503) json(res, 503, { error: { code: ErrorCode.TASK_MANAGER_UNAVAILABLE, message: 'standby' } });
+      else json(res, 200, { task_id: 't1', function: 'echo', status: 'succeeded' });
+    });
+    const reader = new OpsTaskReader({ urls: [standby], restMs: 500, now: () => clock });
+    expect(await reader.getTask('t1', { skipResting: true })).toBeUndefined();
+    expect(seen).toEqual(['standby']);
+    // Resting: a first read skips it without asking ...
+    const tried = new Set<string>();
+    expect(await reader.getTask('t1', { skipResting: true, tried })).toBeUndefined();
+    expect(seen).toEqual(['standby']);
+    expect(tried.size).toBe(0);
+    // ... a last-resort read still asks it; it took over meanwhile.
+    standbyAnswers = 200;
+    expect((await reader.getTask('t1', { tried }))?.status).toBe('succeeded');
+    expect(seen).toEqual(['standby', 'standby']);
+    // A URL already tried for this request is not asked twice.
+    expect(await reader.getTask('t1', { tried })).toBeUndefined();
+    expect(seen).toEqual(['standby', 'standby']);
+    // Past its rest, first reads take it again.
+    standbyAnswers = 503;
+    expect(await reader.getTask('t1', { skipResting: true })).toBeUndefined();
+    clock += 501;
+    standbyAnswers = 200;
+    expect((await reader.getTask('t1', { skipResting: true }))?.status).toBe('succeeded');
+  });
+
+  it("does not use the answers of a task-manager of another deployment (another topology prefix)", async () => {
+    const other = await serve((_req, res) => json(res, 404, { error: { code: ErrorCode.TASK_NOT_FOUND, message: 'no' } }, { [PREFIX_HEADER]: 'other' }));
+    const ours = await serve((_req, res) => json(res, 200, { task_id: 'x', function: 'f', status: 'running' }, { [PREFIX_HEADER]: 'sje' }));
+    const legacy = await serve((_req, res) => json(res, 200, { task_id: 'x', function: 'f', status: 'queued' }));
+    expect((await new OpsTaskReader({ urls: [other, ours], prefix: 'sje' }).getTask('x'))?.status).toBe('running');
+    expect(await new OpsTaskReader({ urls: [other], prefix: 'sje' }).getTask('x')).toBeUndefined();
+    // A task-manager that does not name its prefix is taken at its word.
+    expect((await new OpsTaskReader({ urls: [legacy], prefix: 'sje' }).getTask('x'))?.status).toBe('queued');
+  });
+
+  it('keeps one connection alive across reads, and sends again on a fresh one when the kept one was closed under it', async () => {
+    const connections: number[] = [];
+    let requests = 0;
+    const url = await serve((req, res) => {
+      requests += 1;
+      // The second request arrives on the kept-alive connection: drop it unanswered, as a server closing an idle connection would.
+      if (requests === 2) {
+        req.socket.destroy();
+        return;
+      }
+      json(res, 200, { task_id: 'x', function: 'f', status: 'queued' });
+    });
+    servers.at(-1)?.on('connection', () => connections.push(requests));
+    const reader = new OpsTaskReader({ urls: [url] });
+    try {
+      expect((await reader.getTask('x'))?.status).toBe('queued');
+      expect((await reader.getTask('x'))?.status).toBe('queued');
+      expect(requests).toBe(3);
+      // One connection for the first two requests, a new one for the retry.
+      expect(connections).toEqual([0, 2]);
+      expect((await reader.getTask('x'))?.status).toBe('queued');
+      expect(connections).toEqual([0, 2]);
+    } finally {
+      reader.close();
+    }
   });
 });
 

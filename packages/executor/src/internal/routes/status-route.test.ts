@@ -76,17 +76,17 @@ async function opsEndpoint(known: TaskView[]): Promise<{ url: string; lookups: s
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, lookups };
 }
 
-function app(broker: BrokerPort, urls: string[], opsToken = ''): ReturnType<typeof createApp> {
+function app(broker: BrokerPort, urls: string[], opsToken = '', statusReads: 'ops_first' | 'broker_first' = 'broker_first'): ReturnType<typeof createApp> {
   const config = loadConfig({
     env: {},
-    overrides: { executor: { task_manager_urls: urls, retry_after_s: 3 }, security: { ops_token: opsToken } },
+    overrides: { executor: { task_manager_urls: urls, retry_after_s: 3, status_reads: statusReads }, security: { ops_token: opsToken } },
   });
   const logger = createLogger({ service: 'executor', silent: true });
   const metrics = new Registry();
   return createApp({ config, logger, broker, plugins: new PluginHost({ service: 'executor', logger, metrics, config }), metrics });
 }
 
-describe('GET /status/:task_id while the broker is away', () => {
+describe('GET /status/:task_id while the broker is away (broker_first)', () => {
   it('reads the task from the task-managers’ ops endpoints, with the ops token', async () => {
     const ops = await opsEndpoint([view('t-1')]);
     const api = app(new AbsentBroker(false), ['http://127.0.0.1:1', ops.url], 'tok');
@@ -123,5 +123,52 @@ describe('GET /status/:task_id while the broker is away', () => {
     const res = await request(api).get('/status/t-1');
     expect(res.status).toBe(404);
     expect(ops.lookups).toEqual([]);
+  });
+});
+
+describe('GET /status/:task_id with status_reads: ops_first (the default)', () => {
+  it('is the default', () => {
+    expect(loadConfig({ env: {} }).executor.status_reads).toBe('ops_first');
+  });
+
+  it('reads the task from the ops endpoint without asking the broker, and takes its 404 as the answer', async () => {
+    const ops = await opsEndpoint([view('t-1')]);
+    const broker = new AbsentBroker(true, (ids) => ids.map((id) => view(id)));
+    const api = app(broker, [ops.url], '', 'ops_first');
+    const res = await request(api).get('/status/t-1');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual(view('t-1'));
+    const unknown = await request(api).get('/status/t-2');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe(ErrorCode.TASK_NOT_FOUND);
+    expect(ops.lookups).toEqual(['/tasks/t-1 -', '/tasks/t-2 -']);
+    expect(broker.queries).toBe(0);
+  });
+
+  it('asks the broker when no ops endpoint answers, and skips the silent one for the next reads', async () => {
+    const broker = new AbsentBroker(true, (ids) => ids.map((id) => (id === 't-1' ? view(id) : null)));
+    const api = app(broker, ['http://127.0.0.1:1'], '', 'ops_first');
+    const res = await request(api).get('/status/t-1');
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('running');
+    expect(broker.queries).toBe(1);
+    expect((await request(api).get('/status/t-2')).status).toBe(404);
+    expect(broker.queries).toBe(2);
+  });
+
+  it('answers 503 when neither the ops endpoints nor the broker answer, asking each ops endpoint once', async () => {
+    const ops = await opsEndpoint([]);
+    const standby = createServer((req, res) => {
+      ops.lookups.push(`standby ${req.url ?? ''}`);
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: ErrorCode.TASK_MANAGER_UNAVAILABLE, message: 'standby' } }));
+    });
+    servers.push(standby);
+    await new Promise<void>((resolve) => standby.listen(0, '127.0.0.1', () => resolve()));
+    const standbyUrl = `http://127.0.0.1:${(standby.address() as AddressInfo).port}`;
+    const res = await request(app(new AbsentBroker(false), [standbyUrl], '', 'ops_first')).get('/status/t-1');
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe(ErrorCode.BROKER_UNAVAILABLE);
+    expect(ops.lookups).toEqual(['standby /tasks/t-1']);
   });
 });

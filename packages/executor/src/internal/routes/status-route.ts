@@ -1,13 +1,17 @@
 /**
  * `GET /status/:task_id`: the task's view from the task-manager, or the
  * "accepted, not yet recorded" answer for a task this executor accepted a
- * moment ago. While the broker is away (or the task-manager does not answer
- * the query in time) the view is read from the task-managers' ops endpoints.
+ * moment ago. With `executor.status_reads: ops_first` (the default) the view
+ * is read from the task-managers' ops endpoints first — one keep-alive HTTP
+ * hop to the active task-manager — and the query over RabbitMQ is asked when
+ * none of them answers; with `broker_first` the query goes first. Either way,
+ * while the broker is away (or the task-manager does not answer the query in
+ * time) the ops endpoints not yet asked are the last resort.
  */
 import { ErrorCode, isValidTaskId, SjeError, type TaskView } from '@sje/core';
 import type { Request, RequestHandler, Response } from 'express';
+import { isQueryUnavailable, OpsTaskReader } from '../ops-task-reader.js';
 import type { RouteContext } from '../route-context.js';
-import { isQueryUnavailable, TaskStoreFallback } from '../task-store-fallback.js';
 
 /** Reads and checks the `:task_id` path parameter. */
 export function taskIdParam(req: Request): string {
@@ -22,18 +26,27 @@ export function taskIdParam(req: Request): string {
 
 /** The handler of `GET /status/:task_id`. */
 export function statusRoute(ctx: RouteContext): RequestHandler {
-  const { config, logger } = ctx.deps;
-  const fallback = new TaskStoreFallback({ urls: config.executor.task_manager_urls, opsToken: config.security.ops_token, logger });
+  const { config, logger, broker } = ctx.deps;
+  const ops = new OpsTaskReader({
+    urls: config.executor.task_manager_urls,
+    opsToken: config.security.ops_token,
+    prefix: broker.topology.prefix,
+    logger,
+  });
+  const opsFirst = ops.enabled && config.executor.status_reads === 'ops_first';
   return async (req: Request, res: Response): Promise<void> => {
     try {
       const taskId = taskIdParam(req);
-      let view: TaskView | null | undefined;
-      try {
-        [view] = await ctx.taskManager.getTasks([taskId]);
-      } catch (err) {
-        if (!fallback.enabled || !isQueryUnavailable(err)) throw err;
-        view = await fallback.getTask(taskId);
-        if (view === undefined) throw err;
+      const tried = new Set<string>();
+      let view: TaskView | null | undefined = opsFirst ? await ops.getTask(taskId, { skipResting: true, tried }) : undefined;
+      if (view === undefined) {
+        try {
+          [view] = await ctx.taskManager.getTasks([taskId]);
+        } catch (err) {
+          if (!ops.enabled || !isQueryUnavailable(err)) throw err;
+          view = await ops.getTask(taskId, { tried });
+          if (view === undefined) throw err;
+        }
       }
       if (view) {
         res.status(200).json(view);

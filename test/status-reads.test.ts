@@ -1,0 +1,97 @@
+/**
+ * `/status` read from the task-managers' ops endpoints first
+ * (`executor.status_reads: ops_first`), against real processes: two
+ * task-managers on one PostgreSQL store, one active and one standby, and the
+ * executor's `task_manager_urls` naming the standby first. The standby
+ * answers task lookups with 503; `/status` reads from the active one (through
+ * a recording proxy, so the test sees every lookup), with the ops token,
+ * keeping every tenant to its own tasks.
+ */
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ErrorCode } from '../packages/core/src/index.js';
+import { freePort, spawnService, type SpawnedService } from './helpers/stack.js';
+import { faultConfig, until, variant, uniqueTablePrefix } from './faults/support/fault-stack.js';
+import { dropTables, TEST_POSTGRES_URL } from './faults/support/postgres.js';
+import { apiKey, call } from './security-support.js';
+
+const tablePrefix = uniqueTablePrefix();
+const services: SpawnedService[] = [];
+let proxy: Server | undefined;
+const OPS_TOKEN = `ops_${randomUUID()}`;
+const acme = apiKey('acme-app', ['submit', 'read'], 'acme');
+const globex = apiKey('globex-app', ['submit', 'read'], 'globex');
+
+afterAll(async () => {
+  proxy?.closeAllConnections();
+  await new Promise<void>((resolve) => (proxy ? proxy.close(() => resolve()) : resolve()));
+  await Promise.all(services.map((s) => s.stop()));
+  await dropTables(tablePrefix);
+});
+
+/** An HTTP proxy to `target` that records `<status> <path> <authorization>` of every answer. */
+async function recordingProxy(target: number, seen: string[]): Promise<string> {
+  const server = createServer((req, res) => {
+    const upstream = request({ host: '127.0.0.1', port: target, path: req.url, method: req.method, headers: req.headers }, (up) => {
+      seen.push(`${up.statusCode ?? 0} ${req.url ?? ''} ${req.headers['authorization'] === `Bearer ${OPS_TOKEN}` ? 'token' : 'no token'}`);
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  proxy = server;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+describe('GET /status with status_reads: ops_first', () => {
+  it('reads from the active task-manager over HTTP, never from a standby, and keeps tenants apart', async () => {
+    const activePort = await freePort();
+    const standbyPort = await freePort();
+    const seen: string[] = [];
+    const proxyUrl = await recordingProxy(activePort, seen);
+    const config = await faultConfig({
+      task_manager: { store: 'postgres', postgres_url: TEST_POSTGRES_URL, postgres_table_prefix: tablePrefix, ops_port: activePort },
+      executor: { task_manager_urls: [`http://127.0.0.1:${standbyPort}`, proxyUrl], status_reads: 'ops_first' },
+      security: { api_keys: [acme.entry, globex.entry], ops_token: OPS_TOKEN },
+    });
+    const active = await spawnService('task-manager', config);
+    services.push(active);
+    const standby = await spawnService('task-manager', variant(config, { task_manager: { ops_port: standbyPort } }), { waitReady: false });
+    services.push(standby);
+    await until('the second task-manager to report standby', async () => {
+      const res = await fetch(`${standby.baseUrl}/readyz`).catch(() => undefined);
+      return res?.status === 503 && ((await res.json()) as { checks?: { role?: string } }).checks?.role === 'standby';
+    });
+    const executor = await spawnService('executor', config);
+    services.push(executor);
+
+    // The standby does not serve task lookups; the active one does, naming its topology prefix.
+    const onStandby = await fetch(`${standby.baseUrl}/tasks/nope`, { headers: { authorization: `Bearer ${OPS_TOKEN}` } });
+    expect(onStandby.status).toBe(503);
+    expect(((await onStandby.json()) as { error: { code: string } }).error.code).toBe(ErrorCode.TASK_MANAGER_UNAVAILABLE);
+    const onActive = await fetch(`${active.baseUrl}/tasks/nope`, { headers: { authorization: `Bearer ${OPS_TOKEN}` } });
+    expect(onActive.status).toBe(404);
+    expect(onActive.headers.get('x-sje-topology-prefix')).toBe(config.topology.prefix);
+
+    // No worker runs: the task waits in the store as queued.
+    const sub = await call(executor.baseUrl, 'POST', '/submit', { key: acme.key, json: { function: 'echo', params: { n: 1 } } });
+    expect(sub.status).toBe(201);
+    const id = sub.body.task_id as string;
+    await until('the task to be stored', async () => (await call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key })).body?.status === 'queued');
+    seen.length = 0;
+
+    const own = await call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key });
+    expect(own.status).toBe(200);
+    expect(own.body).toMatchObject({ task_id: id, status: 'queued', tenant: 'acme' });
+    const other = await call(executor.baseUrl, 'GET', `/status/${id}`, { key: globex.key });
+    expect(other.status).toBe(404);
+    expect(other.body.error.code).toBe(ErrorCode.TASK_NOT_FOUND);
+    // Both answers came from the active task-manager's ops endpoint, with the token; the standby was set aside.
+    expect(seen).toEqual([`200 /tasks/${id} token`, `200 /tasks/${id} token`]);
+    expect(standby.output()).not.toMatch(/exited/);
+  });
+});
