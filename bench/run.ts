@@ -4,12 +4,13 @@
  * `bench/results/latest.json`.
  *
  * Flags: --tasks N (20000) --batch N (500) --latency N (500) --workers N (1)
- * --concurrency N (64) --rest-clients N (32) --rest-tasks N (5000)
+ * --concurrency N (256) --raw-window N (64: raw publishes in flight) --rest-clients N (32) --rest-tasks N (5000)
  * --queue-type quorum|classic (quorum) --skip-raw --skip-sje
  * --profile (CPU profiles of every service in bench/results/profiles)
  * --scale N: only the scale run — the task-manager holding N finished tasks
  *   (RSS, GET /status p50/p99 over --scale-samples reads); writes
- *   bench/results/scale.json
+ *   bench/results/scale.json; --status-reads ops_first|broker_first (ops_first)
+ *   sets the executor's executor.status_reads for it
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'amqplib';
@@ -29,7 +30,8 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '500' },
     latency: { type: 'string', default: '500' },
     workers: { type: 'string', default: '1' },
-    concurrency: { type: 'string', default: '64' },
+    concurrency: { type: 'string', default: '256' },
+    'raw-window': { type: 'string', default: '64' },
     'rest-clients': { type: 'string', default: '32' },
     'rest-tasks': { type: 'string', default: '5000' },
     'queue-type': { type: 'string', default: 'quorum' },
@@ -38,6 +40,7 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     scale: { type: 'string' },
     'scale-samples': { type: 'string', default: '2000' },
+    'status-reads': { type: 'string', default: 'ops_first' },
   },
 });
 const int = (name: keyof typeof values): number => {
@@ -55,6 +58,7 @@ const settings = {
   restClients: int('rest-clients'),
   restTasks: int('rest-tasks'),
   queueType,
+  rawWindow: int('raw-window'),
   ...(values.profile ? { profileDir: join(dirname(fileURLToPath(import.meta.url)), 'results', 'profiles') } : {}),
 };
 /** The broker's own version, as it announces itself on connect. */
@@ -83,13 +87,23 @@ const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n
 
 if (values.scale !== undefined) {
   const n = int('scale');
-  const scale = await runScaleBench(n, int('scale-samples'), log);
+  const statusReads = values['status-reads'];
+  if (statusReads !== 'ops_first' && statusReads !== 'broker_first') throw new Error('--status-reads must be ops_first or broker_first');
+  const scale = await runScaleBench(n, int('scale-samples'), log, statusReads);
   console.log(`tasks stored                 | ${scale.tasks}`);
   console.log(`fill time                    | ${round(scale.fill_seconds, 1)} s`);
   console.log(`database size                | ${round(scale.db_bytes / 2 ** 20, 1)} MB`);
   console.log(`task-manager RSS             | ${scale.task_manager_rss_mb} MB (after reads: ${scale.task_manager_rss_after_reads_mb} MB)`);
   console.log(`GET /status p50 / p99 / max  | ${scale.status_ms.p50} / ${scale.status_ms.p99} / ${scale.status_ms.max} ms`);
   console.log(`GET /healthz p50 / p99 / max | ${scale.healthz_ms.p50} / ${scale.healthz_ms.p99} / ${scale.healthz_ms.max} ms (HTTP alone, same executor)`);
+  const fig = (f: { p50: number; p99: number; max: number }): string => `${f.p50} / ${f.p99} / ${f.max} ms`;
+  console.log(`status reads                 | ${scale.status_reads}`);
+  console.log('parts, each on its own (p50 / p99 / max):');
+  console.log(`  task-manager GET /tasks/:id | ${fig(scale.parts.task_manager_ops_ms)}`);
+  console.log(`  task-manager GET /healthz   | ${fig(scale.parts.task_manager_healthz_ms)}`);
+  console.log(`  get_tasks over RabbitMQ     | ${fig(scale.parts.broker_query_ms)}`);
+  console.log(`  store read (in-process)     | ${fig(scale.parts.store_read_ms)}`);
+  console.log(`  benchmark event-loop delay  | ${fig(scale.client_loop_delay_ms)}`);
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'scale.json'), `${JSON.stringify({ at: new Date().toISOString(), machine: await machine(await getBrokerUrl()), scale }, null, 2)}\n`);
@@ -101,7 +115,7 @@ let raw: RawBaselineResult | undefined;
 let sje: SjeBenchResult | undefined;
 if (!values['skip-raw']) {
   log(`raw baseline: ${settings.tasks} tasks on ${queueType} queues`);
-  raw = await runRawBaseline({ url, queueType, tasks: settings.tasks, latencySamples: settings.latencySamples, window: 64 });
+  raw = await runRawBaseline({ url, queueType, tasks: settings.tasks, latencySamples: settings.latencySamples, window: settings.rawWindow });
   log(`raw: ${Math.round(raw.throughput_per_s)} tasks/s, p50 ${raw.latency_ms.p50} ms`);
 }
 if (!values['skip-sje']) sje = await runSjeBench(settings, log);
