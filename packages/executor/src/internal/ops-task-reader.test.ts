@@ -136,6 +136,42 @@ describe('OpsTaskReader', () => {
     clock += 501;
     standbyAnswers = 200;
     expect((await reader.getTask('t1', { skipResting: true }))?.status).toBe('succeeded');
+    reader.close();
+  });
+
+  it('doubles the rest of a URL that keeps failing, up to the longest rest, and forgets it once the URL answers', async () => {
+    let clock = 0;
+    let answer = 503;
+    let asked = 0;
+    const url = await serve((_req, res) => {
+      asked += 1;
+      if (answer === 503) json(res, 503, { error: { code: ErrorCode.TASK_MANAGER_UNAVAILABLE, message: 'standby' } });
+      else json(res, 200, { task_id: 'x', function: 'f', status: 'queued' });
+    });
+    const reader = new OpsTaskReader({ urls: [url], restMs: 100, maxRestMs: 350, now: () => clock });
+    /** When, from now, a first read asks the URL again (it fails each time). */
+    const nextAsk = async (): Promise<number> => {
+      const from = clock;
+      const before = asked;
+      for (;;) {
+        await reader.getTask('x', { skipResting: true });
+        if (asked > before) return clock - from;
+        clock += 10;
+      }
+    };
+    await reader.getTask('x', { skipResting: true });
+    expect(asked).toBe(1);
+    expect(await nextAsk()).toBe(100);
+    expect(await nextAsk()).toBe(200);
+    expect(await nextAsk()).toBe(350);
+    expect(await nextAsk()).toBe(350);
+    answer = 200;
+    clock += 350;
+    expect((await reader.getTask('x', { skipResting: true }))?.status).toBe('queued');
+    answer = 503;
+    expect(await reader.getTask('x', { skipResting: true })).toBeUndefined();
+    expect(await nextAsk()).toBe(100);
+    reader.close();
   });
 
   it("does not use the answers of a task-manager of another deployment (another topology prefix)", async () => {

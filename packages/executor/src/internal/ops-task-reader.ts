@@ -12,7 +12,8 @@
  * deployment (its `x-sje-topology-prefix` header, when sent, names this
  * executor's prefix). A standby task-manager answers 503; that,
  * a refused connection, a timeout or anything else sets the URL aside for a
- * moment, so reads go straight to the next URL (or the broker) meanwhile.
+ * moment (1 s, doubling while it keeps failing, at most 30 s), so first
+ * reads go straight to the next URL (or the broker) meanwhile.
  */
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { BrokerUnavailableError, ErrorCode, SjeError, type Logger, type TaskView } from '@sje/core';
@@ -21,8 +22,10 @@ import { isTaskView } from './task-manager-query.js';
 
 /** Longest wait for one task-manager, by default. */
 export const OPS_READ_TIMEOUT_MS = 1000;
-/** How long a URL that gave no usable answer is left out of first reads, by default. */
+/** How long a URL that gave no usable answer is left out of first reads, by default (doubled for each failure in a row). */
 export const OPS_REST_MS = 1000;
+/** The longest a failing URL is left out of first reads, by default. */
+export const OPS_MAX_REST_MS = 30_000;
 /** The header a task-manager's task lookups carry: its topology prefix. */
 export const PREFIX_HEADER = 'x-sje-topology-prefix';
 
@@ -32,8 +35,10 @@ export interface OpsTaskReaderOptions {
   urls: readonly string[];
   /** Longest wait for each URL. @defaultValue 1000 */
   timeoutMs?: number;
-  /** How long a URL that gave no usable answer is skipped by reads with `skipResting`. @defaultValue 1000 */
+  /** How long a URL that gave no usable answer is skipped by reads with `skipResting`, doubled for each failure in a row. @defaultValue 1000 */
   restMs?: number;
+  /** The longest rest. @defaultValue 30000 */
+  maxRestMs?: number;
   /** Sent as `Authorization: Bearer <token>` when not empty (`security.ops_token`). */
   opsToken?: string;
   /** This deployment's topology prefix: answers of a task-manager naming another one are not used. */
@@ -88,11 +93,12 @@ export class OpsTaskReader {
   private readonly urls: readonly string[];
   private readonly timeoutMs: number;
   private readonly restMs: number;
+  private readonly maxRestMs: number;
   private readonly headers: Record<string, string>;
   private readonly now: () => number;
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16 });
-  /** Until when each URL is skipped by first reads. */
-  private readonly restingUntil = new Map<string, number>();
+  /** Until when each URL is skipped by first reads, and its failures in a row. */
+  private readonly resting = new Map<string, { until: number; failures: number }>();
   /** The URL that answered last: asked first. */
   private preferred: string | undefined;
 
@@ -100,6 +106,7 @@ export class OpsTaskReader {
     this.urls = options.urls.map((u) => u.replace(/\/+$/, ''));
     this.timeoutMs = options.timeoutMs ?? OPS_READ_TIMEOUT_MS;
     this.restMs = options.restMs ?? OPS_REST_MS;
+    this.maxRestMs = options.maxRestMs ?? OPS_MAX_REST_MS;
     this.now = options.now ?? Date.now;
     this.headers = { accept: 'application/json' };
     if (options.opsToken !== undefined && options.opsToken !== '') this.headers['authorization'] = `Bearer ${options.opsToken}`;
@@ -130,16 +137,17 @@ export class OpsTaskReader {
   async getTask(taskId: string, options: OpsReadOptions = {}): Promise<TaskView | null | undefined> {
     for (const base of this.order()) {
       if (options.tried?.has(base)) continue;
-      if (options.skipResting && (this.restingUntil.get(base) ?? 0) > this.now()) continue;
+      if (options.skipResting && (this.resting.get(base)?.until ?? 0) > this.now()) continue;
       options.tried?.add(base);
       const answer = await this.ask(base, taskId);
       if (answer !== undefined) {
         this.preferred = base;
-        this.restingUntil.delete(base);
+        this.resting.delete(base);
         // The ops endpoint serves every tenant: another tenant's task is answered as unknown.
         return answer !== null && visibleToCaller(answer.tenant) ? answer : null;
       }
-      this.restingUntil.set(base, this.now() + this.restMs);
+      const failures = (this.resting.get(base)?.failures ?? 0) + 1;
+      this.resting.set(base, { until: this.now() + Math.min(this.maxRestMs, this.restMs * 2 ** Math.min(failures - 1, 30)), failures });
     }
     return undefined;
   }
