@@ -406,7 +406,8 @@ class SjeWorker implements Worker {
   /** A lease from its first delivery to its confirmed outcome. */
   private async handleLease(task: DispatchMessage): Promise<void> {
     const leaseId = task.lease_id;
-    const slot = await this.gate.acquire();
+    // A free slot is taken in this turn; only a full gate makes the lease wait.
+    const slot = this.gate.tryAcquire() || (await this.gate.acquire());
     const entry = this.book.get(leaseId);
     if (!entry) {
       if (slot) this.gate.release();
@@ -462,11 +463,11 @@ class SjeWorker implements Worker {
     if (!oldest.done) this.grantedHere.delete(oldest.value);
   }
 
-  private async report(task: DispatchMessage, report: RunReport): Promise<void> {
+  private report(task: DispatchMessage, report: RunReport): Promise<void> {
     const msg: OutcomeReport = { type: 'outcome', task_id: task.task_id, lease_id: task.lease_id, worker_id: this.id, outcome: report.outcome, at: now() };
     if (report.outcome === 'succeeded') msg.result = report.result;
     if (report.error !== undefined) msg.error = report.error;
-    await this.outcomes.send(msg);
+    return this.outcomes.send(msg);
   }
 
   private async sendProgress(task: DispatchMessage, progress: number): Promise<void> {

@@ -62,6 +62,30 @@ describe('LeaseBook', () => {
     expect(sent).toEqual(['a']);
   });
 
+  it('repeats a claim whose publish threw synchronously', async () => {
+    let fail = true;
+    const errors: string[] = [];
+    const sent: string[] = [];
+    const book = new LeaseBook(
+      (t) => {
+        if (fail) throw new Error('channel closed');
+        sent.push(t.lease_id);
+        return Promise.resolve();
+      },
+      5000,
+      (_t, err) => errors.push((err as Error).message),
+    );
+    book.admit(task('a'), part());
+    const answer = book.claim('a');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(errors).toEqual(['channel closed']);
+    fail = false;
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(sent).toEqual(['a']);
+    expect(book.answer('task-a', 'a', true)).toBe(true);
+    await expect(answer).resolves.toBe(true);
+  });
+
   it('resendAll re-sends pending claims at once', () => {
     const sent: string[] = [];
     const book = new LeaseBook((t) => (sent.push(t.lease_id), Promise.resolve()), 5000);

@@ -1,4 +1,5 @@
 import type { DispatchMessage } from '@sje/core';
+import { promiseOf } from './promise-of.js';
 import type { DeliveryPart } from './shared-delivery.js';
 import type { TaskRun } from './task-run.js';
 
@@ -165,6 +166,6 @@ export class LeaseBook {
     entry.resendTimer = setTimeout(() => {
       if (entry.state === 'claiming' && entry.answer) this.send(entry);
     }, this.resendMs);
-    new Promise<void>((resolve) => resolve(this.sendClaim(entry.task))).catch((err: unknown) => this.onSendError(entry.task, err));
+    promiseOf(() => this.sendClaim(entry.task)).catch((err: unknown) => this.onSendError(entry.task, err));
   }
 }

@@ -1,3 +1,5 @@
+import { promiseOf } from './promise-of.js';
+
 /**
  * Publishes reports that must never be lost (run outcomes): each one is
  * retried until the broker confirms it, every `retryMs` and at once when
@@ -83,7 +85,7 @@ export class ReliablePublisher<T> {
     const p = this.pending.get(id);
     if (!p) return;
     p.inFlight = true;
-    new Promise<void>((resolve) => resolve(this.publish(p.item))).then(
+    promiseOf(() => this.publish(p.item)).then(
       () => {
         p.inFlight = false;
         if (!this.pending.delete(id)) return;
