@@ -16,19 +16,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger, createTopology, loadConfig, PluginHost, uuidv7, type Broker, type OutcomeReport, type StartedReport, type TaskSpec } from '../packages/core/src/index.js';
-import { CommandLoop } from '../packages/task-manager/src/internal/command-loop.js';
 import { applyClaim } from '../packages/task-manager/src/internal/commands/claim.js';
 import type { CommandContext } from '../packages/task-manager/src/internal/commands/command-context.js';
 import { applyOutcome } from '../packages/task-manager/src/internal/commands/outcome.js';
 import { applySubmit } from '../packages/task-manager/src/internal/commands/submit.js';
 import { DependencyResolver } from '../packages/task-manager/src/internal/dependency-resolver.js';
-import { groupDispatches } from '../packages/task-manager/src/internal/dispatch-grouping.js';
-import { groupMessages } from '../packages/task-manager/src/internal/message-grouping.js';
 import { OutboxPublisher } from '../packages/task-manager/src/internal/outbox-publisher.js';
 import { DEFAULT_RECORD_CACHE_SIZE, RecordCache } from '../packages/task-manager/src/internal/record-cache.js';
 import { PostgresTaskStore } from '../packages/task-manager/src/internal/store/postgres-task-store.js';
 import { SqliteTaskStore } from '../packages/task-manager/src/internal/store/sqlite-task-store.js';
 import type { TaskStore } from '../packages/task-manager/src/internal/store/task-store.js';
+import { createTaskManagerLoop } from '../packages/task-manager/src/internal/task-manager-loop.js';
 import { WorkflowTracker } from '../packages/task-manager/src/internal/workflow-tracker.js';
 
 const { values } = parseArgs({
@@ -78,13 +76,14 @@ async function round(): Promise<PhaseCpu> {
   try {
     const outbox = new OutboxPublisher(broker, store, logger);
     const workflows = new WorkflowTracker(store, topology);
-    const loop = new CommandLoop({
+    const loop = createTaskManagerLoop({
       store,
       outbox,
       plugins,
       logger,
-      beforeCommit: (uow) => workflows.update(uow),
-      groupMessages: (messages) => groupDispatches(groupMessages(messages, topology), topology, () => ({ workers: 1, minConcurrency: 64 })),
+      topology,
+      workflows,
+      poolOf: () => ({ workers: 1, minConcurrency: 64 }),
       ...(cacheSize > 0 ? { recordCache: new RecordCache(cacheSize) } : {}),
     });
     const ctx: CommandContext = { topology, dependencies: new DependencyResolver(topology), plugins, logger, maxDeliveries: 5 };

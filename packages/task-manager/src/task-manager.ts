@@ -19,7 +19,7 @@ import {
   type TaskManagerCommand,
 } from '@sje/core';
 import { Gauge } from 'prom-client';
-import { CommandLoop, type JobOptions } from './internal/command-loop.js';
+import type { CommandLoop, JobOptions } from './internal/command-loop.js';
 import { applyCancel } from './internal/commands/cancel.js';
 import { applyClaim } from './internal/commands/claim.js';
 import type { CommandContext } from './internal/commands/command-context.js';
@@ -28,14 +28,13 @@ import { applyProgress } from './internal/commands/progress.js';
 import { requeueLostTasks } from './internal/commands/requeue-lost.js';
 import { applySubmit } from './internal/commands/submit.js';
 import { DependencyResolver } from './internal/dependency-resolver.js';
-import { groupDispatches } from './internal/dispatch-grouping.js';
 import { DueTaskScheduler } from './internal/due-task-scheduler.js';
-import { groupMessages } from './internal/message-grouping.js';
 import { DEFAULT_RECORD_CACHE_SIZE, RecordCache } from './internal/record-cache.js';
 import { OutboxPublisher } from './internal/outbox-publisher.js';
 import { QueryService } from './internal/query-service.js';
 import { PostgresTaskStore } from './internal/store/postgres-task-store.js';
 import { SqliteTaskStore } from './internal/store/sqlite-task-store.js';
+import { createTaskManagerLoop } from './internal/task-manager-loop.js';
 import { toView } from './internal/store/task-record.js';
 import type { TaskStore } from './internal/store/task-store.js';
 import type { UnitOfWork } from './internal/unit-of-work.js';
@@ -93,15 +92,16 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
   // The loop tells the scheduler about due times; the scheduler runs jobs on the loop.
   const schedulerRef: { current?: DueTaskScheduler } = {};
   const workflows = new WorkflowTracker(store, topology);
-  const loop = new CommandLoop({
+  const loop = createTaskManagerLoop({
     store,
     outbox,
     plugins,
     logger,
-    beforeCommit: (uow) => workflows.update(uow),
+    topology,
+    workflows,
     onCommitted: (due) => schedulerRef.current?.notify(due),
     // Dispatch groups are sized by the live workers of each pool (the registry is built below).
-    groupMessages: (messages) => groupDispatches(groupMessages(messages, topology), topology, (queue) => registry.pool(queue)),
+    poolOf: (queue) => registry.pool(queue),
     ...recordCacheOption(config.task_manager.record_cache_size, store),
   });
   const ctx: CommandContext = {
