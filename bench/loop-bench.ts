@@ -15,10 +15,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger, createTopology, loadConfig, PluginHost, uuidv7, type Broker, type OutcomeReport, type StartedReport, type TaskSpec } from '../packages/core/src/index.js';
-import { applyClaim } from '../packages/task-manager/src/internal/commands/claim.js';
+import { createLogger, createTopology, loadConfig, PluginHost, uuidv7, type Broker, type RunReport, type TaskSpec } from '../packages/core/src/index.js';
 import type { CommandContext } from '../packages/task-manager/src/internal/commands/command-context.js';
-import { applyOutcome } from '../packages/task-manager/src/internal/commands/outcome.js';
+import { applyReports } from '../packages/task-manager/src/internal/commands/reports.js';
 import { applySubmit } from '../packages/task-manager/src/internal/commands/submit.js';
 import { DependencyResolver } from '../packages/task-manager/src/internal/dependency-resolver.js';
 import { OutboxPublisher } from '../packages/task-manager/src/internal/outbox-publisher.js';
@@ -111,30 +110,20 @@ async function round(): Promise<PhaseCpu> {
     // The dispatches' leases, as a worker would read them.
     for (const [id, r] of await store.getTasks(ids)) leases.set(id, r.lease_id ?? '');
 
-    const inReports = async (make: (id: string) => StartedReport | OutcomeReport, apply: typeof applyClaim | typeof applyOutcome): Promise<number> => {
+    const inReports = async (make: (id: string) => RunReport): Promise<number> => {
       const start = cpu();
       const jobs: Promise<void>[] = [];
       for (let i = 0; i < ids.length; i += perReport) {
         const reports = ids.slice(i, i + perReport).map(make);
-        jobs.push(
-          loop.run(
-            async (uow) => {
-              for (const r of reports) await (apply as (u: typeof uow, c: CommandContext, r: StartedReport | OutcomeReport) => Promise<unknown>)(uow, ctx, r);
-            },
-            { urgent: true, weight: reports.length },
-          ),
-        );
+        jobs.push(loop.run((uow) => applyReports(uow, ctx, reports), { urgent: true, weight: reports.length }));
       }
       await Promise.all(jobs);
       await loop.idle();
       return cpu() - start;
     };
     const at = (): string => new Date().toISOString();
-    const claim = await inReports((id) => ({ type: 'started', task_id: id, lease_id: leases.get(id)!, worker_id: WORKER, host: 'bench', at: at() }), applyClaim);
-    const outcome = await inReports(
-      (id) => ({ type: 'outcome', task_id: id, lease_id: leases.get(id)!, worker_id: WORKER, outcome: 'succeeded', result: {}, at: at() }),
-      applyOutcome,
-    );
+    const claim = await inReports((id) => ({ type: 'started', task_id: id, lease_id: leases.get(id)!, worker_id: WORKER, host: 'bench', at: at() }));
+    const outcome = await inReports((id) => ({ type: 'outcome', task_id: id, lease_id: leases.get(id)!, worker_id: WORKER, outcome: 'succeeded', result: {}, at: at() }));
     const counts = await store.countByStatus();
     if (counts.succeeded !== tasks) throw new Error(`expected ${tasks} succeeded tasks, store has ${JSON.stringify(counts)}`);
     loop.stop();

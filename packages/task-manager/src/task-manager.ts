@@ -21,10 +21,8 @@ import {
 import { Gauge } from 'prom-client';
 import type { CommandLoop, JobOptions } from './internal/command-loop.js';
 import { applyCancel } from './internal/commands/cancel.js';
-import { applyClaim } from './internal/commands/claim.js';
 import type { CommandContext } from './internal/commands/command-context.js';
-import { applyOutcome } from './internal/commands/outcome.js';
-import { applyProgress } from './internal/commands/progress.js';
+import { applyReport, applyReports } from './internal/commands/reports.js';
 import { requeueLostTasks } from './internal/commands/requeue-lost.js';
 import { applySubmit } from './internal/commands/submit.js';
 import { DependencyResolver } from './internal/dependency-resolver.js';
@@ -131,20 +129,16 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
   const applyCommand = async (uow: UnitOfWork, cmd: TaskManagerCommand): Promise<void> => {
     switch (cmd.type) {
       case 'reports':
-        for (const report of cmd.reports) await applyCommand(uow, report);
-        return;
+        return applyReports(uow, ctx, cmd.reports);
       case 'submit':
         return applySubmit(uow, ctx, cmd);
       case 'cancel':
         await applyCancel(uow, ctx, cmd.task_id);
         return;
       case 'started':
-        return applyClaim(uow, ctx, cmd);
       case 'progress':
-        return applyProgress(uow, ctx, cmd);
       case 'outcome':
-        await applyOutcome(uow, ctx, cmd);
-        return;
+        return applyReport(uow, ctx, cmd);
     }
   };
 
