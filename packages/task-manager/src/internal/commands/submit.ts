@@ -12,8 +12,15 @@ import type { UnitOfWork } from '../unit-of-work.js';
 import type { CommandContext } from './command-context.js';
 
 function newRecord(spec: TaskSpec, workflowId: string | undefined, now: string): TaskRecord {
+  // Fields set one by one in a fixed order (not spread from the spec): every record gets the same object shape.
   const r: TaskRecord = {
-    ...spec,
+    task_id: spec.task_id,
+    function: spec.function,
+    queue: spec.queue,
+    priority: spec.priority,
+    params: spec.params,
+    depends_on: spec.depends_on,
+    labels: spec.labels,
     status: 'pending',
     attempt: 0,
     deliveries: 0,
@@ -22,6 +29,12 @@ function newRecord(spec: TaskSpec, workflowId: string | undefined, now: string):
     created_at: now,
     history: [{ status: 'pending', at: now, attempt: 0 }],
   };
+  if (spec.kind !== undefined) r.kind = spec.kind;
+  if (spec.trigger_rule !== undefined) r.trigger_rule = spec.trigger_rule;
+  if (spec.retry !== undefined) r.retry = spec.retry;
+  if (spec.timeout_ms !== undefined) r.timeout_ms = spec.timeout_ms;
+  if (spec.delay_ms !== undefined) r.delay_ms = spec.delay_ms;
+  if (spec.tenant !== undefined) r.tenant = spec.tenant;
   if (workflowId !== undefined) r.workflow_id = workflowId;
   if (spec.delay_ms !== undefined) r.not_before = new Date(Date.parse(now) + spec.delay_ms).toISOString();
   return r;
