@@ -8,7 +8,7 @@
  * once. Steadier than the end-to-end benchmark on a shared machine, so it is
  * the one to compare task-manager changes with.
  * Flags: --tasks N (20000) --batch N (500) --reports N (64 per message) --rounds N (3, best kept)
- *   --record-cache N (the task-manager's default for the store: 0 with SQLite, 20000 with PostgreSQL)
+ *   --record-cache N (the task-manager's default, 20000; 0 turns the record cache off)
  *   --store sqlite|postgres (sqlite; postgres uses SJE_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -42,7 +42,7 @@ const tasks = Number(values.tasks);
 const batch = Number(values.batch);
 const perReport = Number(values.reports);
 const rounds = Number(values.rounds);
-const cacheSize = values['record-cache'] !== undefined ? Number(values['record-cache']) : values.store === 'postgres' ? DEFAULT_RECORD_CACHE_SIZE : 0;
+const cacheSize = values['record-cache'] !== undefined ? Number(values['record-cache']) : DEFAULT_RECORD_CACHE_SIZE;
 
 const topology = createTopology({ prefix: 'loopbench' });
 const logger = createLogger({ service: 'loop-bench', silent: true });

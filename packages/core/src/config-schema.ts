@@ -167,9 +167,9 @@ export const configSchema = {
     max_deliveries: { doc: 'Times a task is handed to a worker that is then lost before it fails as poison.', format: 'nat', default: 5 },
     scheduler_tick_ms: { doc: 'Largest wait of the delay/backoff scheduler between checks.', format: 'nat', default: 1000 },
     record_cache_size: {
-      doc: 'Records of live (not yet final) tasks the command loop keeps in memory after committing them, so claims and outcomes need not read them back. -1: 20000 with the PostgreSQL store (a read is a round trip), none with SQLite (a read costs less than keeping the records alive in the heap); 0: none.',
-      format: 'int',
-      default: -1,
+      doc: 'Records of live (not yet final) tasks the command loop keeps in memory after committing them, so claims and outcomes need not read them back (0: none).',
+      format: 'nat',
+      default: 20000,
     },
   },
   worker: {

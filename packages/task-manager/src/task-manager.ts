@@ -27,7 +27,7 @@ import { requeueLostTasks } from './internal/commands/requeue-lost.js';
 import { applySubmit } from './internal/commands/submit.js';
 import { DependencyResolver } from './internal/dependency-resolver.js';
 import { DueTaskScheduler } from './internal/due-task-scheduler.js';
-import { DEFAULT_RECORD_CACHE_SIZE, RecordCache } from './internal/record-cache.js';
+import { RecordCache } from './internal/record-cache.js';
 import { OutboxPublisher } from './internal/outbox-publisher.js';
 import { QueryService } from './internal/query-service.js';
 import { PostgresTaskStore } from './internal/store/postgres-task-store.js';
@@ -100,7 +100,7 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
     onCommitted: (due) => schedulerRef.current?.notify(due),
     // Dispatch groups are sized by the live workers of each pool (the registry is built below).
     poolOf: (queue) => registry.pool(queue),
-    ...recordCacheOption(config.task_manager.record_cache_size, store),
+    ...recordCacheOption(config.task_manager.record_cache_size),
   });
   const ctx: CommandContext = {
     topology,
@@ -266,10 +266,9 @@ function jobOptions(cmd: TaskManagerCommand): JobOptions {
   }
 }
 
-/** The loop's record cache: `size` records, or for -1 the store's default (PostgreSQL: 20,000; SQLite: none). */
-function recordCacheOption(size: number, store: TaskStore): { recordCache?: RecordCache } {
-  const capacity = size >= 0 ? size : store instanceof PostgresTaskStore ? DEFAULT_RECORD_CACHE_SIZE : 0;
-  return capacity > 0 ? { recordCache: new RecordCache(capacity) } : {};
+/** The loop's record cache, unless its size is 0. */
+function recordCacheOption(size: number): { recordCache?: RecordCache } {
+  return size > 0 ? { recordCache: new RecordCache(size) } : {};
 }
 
 function createStore(config: SjeConfig): TaskStore {
