@@ -32,9 +32,19 @@ export interface AcceptedTasksOptions {
   visible?: (task: AcceptedTask) => boolean;
 }
 
-/** A bounded map of recently accepted task ids; oldest entries are dropped first. */
+/**
+ * A bounded map of recently accepted task ids; oldest entries are dropped
+ * first. The age order is a queue of its own beside the map, so dropping the
+ * oldest entry never walks the map (a `Map` iterated from its start after
+ * deletions at the front skips every deleted slot first: at capacity each
+ * write took ~9 µs instead of ~1).
+ */
 export class AcceptedTasks {
-  private readonly entries = new Map<string, { task: AcceptedTask; expiresAt: number }>();
+  private readonly entries = new Map<string, { task: AcceptedTask; expiresAt: number; seq: number }>();
+  /** Writes in age order; a write whose entry was refreshed or forgotten since is stale and skipped. */
+  private order: { id: string; seq: number }[] = [];
+  private head = 0;
+  private seq = 0;
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
@@ -55,8 +65,9 @@ export class AcceptedTasks {
   /** Records an accepted task (refreshing it if already present). */
   remember(taskId: string, task: AcceptedTask): void {
     const now = this.now();
-    this.entries.delete(taskId);
-    this.entries.set(taskId, { task, expiresAt: now + this.ttlMs });
+    const seq = ++this.seq;
+    this.entries.set(taskId, { task, expiresAt: now + this.ttlMs, seq });
+    this.order.push({ id: taskId, seq });
     this.evict(now);
   }
 
@@ -82,11 +93,20 @@ export class AcceptedTasks {
     this.entries.delete(taskId);
   }
 
-  /** Every entry has the same lifetime, so insertion order is expiry order. */
+  /** Every entry has the same lifetime, so write order is expiry order. */
   private evict(now: number): void {
-    for (const [id, entry] of this.entries) {
-      if (this.entries.size > this.maxEntries || entry.expiresAt <= now) this.entries.delete(id);
-      else break;
+    while (this.head < this.order.length) {
+      const oldest = this.order[this.head]!;
+      const entry = this.entries.get(oldest.id);
+      const current = entry !== undefined && entry.seq === oldest.seq;
+      if (current && this.entries.size <= this.maxEntries && entry.expiresAt > now) break;
+      if (current) this.entries.delete(oldest.id);
+      this.head += 1;
+    }
+    // Drop the consumed front of the queue now and then (amortised O(1)).
+    if (this.head >= 1024 && this.head * 2 >= this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
     }
   }
 }
