@@ -36,6 +36,7 @@ import { validateHandlers } from './internal/handler-validation.js';
 import { isoNow as now } from './internal/iso-clock.js';
 import { LeaseBook } from './internal/lease-book.js';
 import { PrefetchSizer } from './internal/prefetch-sizer.js';
+import { RecentSet } from './internal/recent-set.js';
 import { ReliablePublisher } from './internal/reliable-publisher.js';
 import { ReportCoalescer } from './internal/report-coalescer.js';
 import { abortReport, type RunReport } from './internal/run-report.js';
@@ -187,7 +188,7 @@ class SjeWorker implements Worker {
    * task-manager applied the outcome, when a claim by this same worker would
    * be granted again.
    */
-  private readonly grantedHere = new Set<string>();
+  private readonly grantedHere: RecentSet<string>;
   /** What every {@link TaskRun} of this worker is given. */
   private readonly runDeps: TaskRunDeps;
   private ops: OpsServer | undefined;
@@ -204,6 +205,7 @@ class SjeWorker implements Worker {
     this.rt = runtime;
     this.config = runtime.config;
     this.settings = settings;
+    this.grantedHere = new RecentSet(4 * settings.concurrency);
     this.id = settings.id;
     this.log = runtime.logger.child({ worker_id: settings.id });
     this.gate = new SlotGate(settings.concurrency, (saturated) => {
@@ -455,12 +457,9 @@ class SjeWorker implements Worker {
     }
   }
 
-  /** Keeps the lease among {@link grantedHere}: the latest four times the concurrency. */
+  /** Keeps the lease among {@link grantedHere}: at least the latest four times the concurrency. */
   private remember(leaseId: string): void {
     this.grantedHere.add(leaseId);
-    if (this.grantedHere.size <= 4 * this.settings.concurrency) return;
-    const oldest = this.grantedHere.values().next();
-    if (!oldest.done) this.grantedHere.delete(oldest.value);
   }
 
   private report(task: DispatchMessage, report: RunReport): Promise<void> {
