@@ -6,7 +6,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { ErrorCode, SjeError, type SubmitCommand, type TaskSpec } from '@sje/core';
 import { releaseTask } from '../dispatcher.js';
-import { specOf, type TaskRecord } from '../store/task-record.js';
+import { copyOptionalSpecFields, specOf, type TaskRecord } from '../store/task-record.js';
 import { recordEvent, buildEvent, transition } from '../transitions.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import type { CommandContext } from './command-context.js';
@@ -29,12 +29,7 @@ function newRecord(spec: TaskSpec, workflowId: string | undefined, now: string):
     created_at: now,
     history: [{ status: 'pending', at: now, attempt: 0 }],
   };
-  if (spec.kind !== undefined) r.kind = spec.kind;
-  if (spec.trigger_rule !== undefined) r.trigger_rule = spec.trigger_rule;
-  if (spec.retry !== undefined) r.retry = spec.retry;
-  if (spec.timeout_ms !== undefined) r.timeout_ms = spec.timeout_ms;
-  if (spec.delay_ms !== undefined) r.delay_ms = spec.delay_ms;
-  if (spec.tenant !== undefined) r.tenant = spec.tenant;
+  copyOptionalSpecFields(spec, r);
   if (workflowId !== undefined) r.workflow_id = workflowId;
   if (spec.delay_ms !== undefined) r.not_before = new Date(Date.parse(now) + spec.delay_ms).toISOString();
   return r;

@@ -115,13 +115,21 @@ export function specOf(r: TaskRecord): TaskSpec {
     depends_on: r.depends_on,
     labels: r.labels,
   };
-  if (r.kind !== undefined) spec.kind = r.kind;
-  if (r.trigger_rule !== undefined) spec.trigger_rule = r.trigger_rule;
-  if (r.retry !== undefined) spec.retry = r.retry;
-  if (r.timeout_ms !== undefined) spec.timeout_ms = r.timeout_ms;
-  if (r.delay_ms !== undefined) spec.delay_ms = r.delay_ms;
-  if (r.tenant !== undefined) spec.tenant = r.tenant;
+  copyOptionalSpecFields(r, spec);
   return spec;
+}
+
+/** The optional fields a task's spec and its record share. */
+type OptionalSpecFields = Pick<TaskSpec, 'kind' | 'trigger_rule' | 'retry' | 'timeout_ms' | 'delay_ms' | 'tenant'>;
+
+/** Copies the optional spec fields that are set, always in the same order (so objects built alike share one shape). */
+export function copyOptionalSpecFields(from: OptionalSpecFields, to: OptionalSpecFields): void {
+  if (from.kind !== undefined) to.kind = from.kind;
+  if (from.trigger_rule !== undefined) to.trigger_rule = from.trigger_rule;
+  if (from.retry !== undefined) to.retry = from.retry;
+  if (from.timeout_ms !== undefined) to.timeout_ms = from.timeout_ms;
+  if (from.delay_ms !== undefined) to.delay_ms = from.delay_ms;
+  if (from.tenant !== undefined) to.tenant = from.tenant;
 }
 
 /** Milliseconds a task waited in its queue before its current run started. */
