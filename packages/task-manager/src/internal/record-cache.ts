@@ -33,11 +33,9 @@ export class RecordCache {
     this.generation = Math.max(1, Math.floor(capacity / 2));
   }
 
-  /** Records held now. */
+  /** Records held now (a task is in one generation at most: {@link remember} keeps them apart). */
   get size(): number {
-    let n = this.young.size;
-    for (const id of this.old.keys()) if (!this.young.has(id)) n += 1;
-    return n;
+    return this.young.size + this.old.size;
   }
 
   /** The committed record of a task, if cached. */
