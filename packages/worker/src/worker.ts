@@ -432,7 +432,7 @@ class SjeWorker implements Worker {
       for (const part of entry.parts) part.settle('done');
       entry.parts = [];
       if (!granted) return;
-      this.remember(leaseId);
+      this.grantedHere.add(leaseId);
       if (this.phase !== 'started') {
         // Granted while shutting down: hand the task back without running it.
         this.book.setState(leaseId, 'reporting');
@@ -455,11 +455,6 @@ class SjeWorker implements Worker {
       this.book.remove(leaseId);
       if (!reported) this.gate.release();
     }
-  }
-
-  /** Keeps the lease among {@link grantedHere}: at least the latest four times the concurrency. */
-  private remember(leaseId: string): void {
-    this.grantedHere.add(leaseId);
   }
 
   private report(task: DispatchMessage, report: RunReport): Promise<void> {
