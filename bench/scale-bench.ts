@@ -23,6 +23,8 @@ export interface ScaleResult {
   task_manager_rss_mb: number;
   task_manager_rss_after_reads_mb: number;
   status_ms: LatencyFigures;
+  /** Reads made first and not counted (JIT warm-up). */
+  warmup_reads: number;
   /** `GET /healthz` on the same executor, interleaved with the status reads: the HTTP floor. */
   healthz_ms: LatencyFigures;
   /** Where `/status` read first (`executor.status_reads`). */
@@ -41,6 +43,9 @@ export interface ScaleResult {
   /** The benchmark process's own event-loop delay while it measured the parts (ms): how much of a tail is the client's. */
   client_loop_delay_ms: { p50: number; p99: number; max: number };
 }
+
+/** Status reads (each with a `/healthz`) made before the measured ones and not counted. */
+export const DEFAULT_SCALE_WARMUP = 300;
 
 function finishedTask(id: string, at: number): TaskRecord {
   const t = (ms: number): string => new Date(at + ms).toISOString();
@@ -85,6 +90,7 @@ export async function runScaleBench(
   samples: number,
   log: (line: string) => void,
   statusReads: 'ops_first' | 'broker_first' = 'ops_first',
+  warmup = DEFAULT_SCALE_WARMUP,
 ): Promise<ScaleResult> {
   const tmPort = await freePort();
   const config: SjeConfig = await testConfig({
@@ -119,13 +125,22 @@ export async function runScaleBench(
     await new Promise((r) => setTimeout(r, 2000));
     const task_manager_rss_mb = rssMb(tm.pid as number);
     const http = new HttpClient();
-    const pick = (): string => ids[Math.floor(Math.random() * ids.length)] as string;
+    // Warm-up reads take ids of their own, so that no measured read finds its page cached by one.
+    const warmupIds = ids.filter((_, i) => i % 2 === 1);
+    const measuredIds = ids.filter((_, i) => i % 2 === 0);
+    const pick = (): string => measuredIds[Math.floor(Math.random() * measuredIds.length)] as string;
     const timed = async <T>(into: number[], fn: () => Promise<T>): Promise<T> => {
       const s = performance.now();
       const out = await fn();
       into.push(performance.now() - s);
       return out;
     };
+    // Not counted: the services' first requests run before the JIT has compiled their paths.
+    for (let i = 0; i < warmup; i++) {
+      const id = warmupIds[i % warmupIds.length] as string;
+      await http.send('GET', `${executor.baseUrl}/status/${id}`);
+      await http.send('GET', `${executor.baseUrl}/healthz`);
+    }
     const times: number[] = [];
     const floor: number[] = [];
     for (let i = 0; i < samples; i++) {
@@ -178,6 +193,7 @@ export async function runScaleBench(
       task_manager_rss_mb,
       task_manager_rss_after_reads_mb,
       status_ms,
+      warmup_reads: warmup,
       healthz_ms,
       status_reads: statusReads,
       parts,
