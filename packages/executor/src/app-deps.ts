@@ -29,4 +29,10 @@ export interface AppDeps {
   acceptedMaxEntries?: number;
   /** Environment the API keys named by `key_env` are read from. @defaultValue process.env */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Takes what the app must release when its owner shuts down (the
+   * keep-alive connections to the task-managers' ops endpoints). Without it
+   * they are left to close when the process ends. @defaultValue none
+   */
+  onClose?: (release: () => void) => void;
 }

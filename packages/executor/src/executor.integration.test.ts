@@ -4,7 +4,8 @@
  * queries answered by playing the task-manager's side by hand.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import {
@@ -199,6 +200,31 @@ describe('executor on RabbitMQ', () => {
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('3');
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe(ErrorCode.TASK_MANAGER_UNAVAILABLE);
+  });
+
+  it('closes its keep-alive connections to the ops endpoints when it closes', async () => {
+    const ops = createHttpServer((req, res) => {
+      const id = decodeURIComponent((req.url ?? '').split('/').pop() ?? '');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(view(id)));
+    });
+    await new Promise<void>((resolve) => ops.listen(0, '127.0.0.1', resolve));
+    const openConnections = (): Promise<number> => new Promise((resolve, reject) => ops.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+    try {
+      const opsUrl = `http://127.0.0.1:${(ops.address() as AddressInfo).port}`;
+      const { executor, base } = await startExecutor({ executor: { task_manager_urls: [opsUrl] } });
+      const res = await fetch(`${base}/status/ops-1`);
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as TaskView).task_id).toBe('ops-1');
+      expect(await openConnections()).toBe(1);
+      await executor.close({ graceMs: 100 });
+      const deadline = Date.now() + 2000;
+      while ((await openConnections()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(await openConnections()).toBe(0);
+    } finally {
+      ops.closeAllConnections();
+      await new Promise((resolve) => ops.close(resolve));
+    }
   });
 
   it('finishes a request in flight before closing', async () => {

@@ -45,7 +45,8 @@ export interface Executor {
   readonly runtime: ServiceRuntime;
   /**
    * Stops accepting connections, lets in-flight requests finish up to the
-   * grace time, then closes the broker and the plugins. Idempotent.
+   * grace time, then closes its connections to the task-managers' ops
+   * endpoints, the broker and the plugins. Idempotent.
    */
   close(options?: CloseOptions): Promise<void>;
 }
@@ -105,7 +106,17 @@ export async function createExecutor(options: ExecutorOptions = {}): Promise<Exe
 
   let shuttingDown = false;
   const tls = readApiTls(config.executor.tls);
-  const app = createApp({ config, logger, broker, plugins, metrics: runtime.metrics, isShuttingDown: () => shuttingDown, env: options.env ?? process.env });
+  const releases: (() => void)[] = [];
+  const app = createApp({
+    config,
+    logger,
+    broker,
+    plugins,
+    metrics: runtime.metrics,
+    isShuttingDown: () => shuttingDown,
+    env: options.env ?? process.env,
+    onClose: (release) => releases.push(release),
+  });
   const inFlight = new InFlight();
   let server: ApiServer | undefined;
   let port = options.port ?? config.executor.port;
@@ -159,6 +170,7 @@ export async function createExecutor(options: ExecutorOptions = {}): Promise<Exe
           s.closeAllConnections();
           await closed;
         }
+        for (const release of releases.splice(0)) release();
         await broker.close();
         await plugins.close();
         logger.info('executor stopped');

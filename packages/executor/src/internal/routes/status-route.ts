@@ -33,6 +33,7 @@ export function statusRoute(ctx: RouteContext): RequestHandler {
     prefix: broker.topology.prefix,
     logger,
   });
+  ctx.deps.onClose?.(() => ops.close());
   const opsFirst = ops.enabled && config.executor.status_reads === 'ops_first';
   return async (req: Request, res: Response): Promise<void> => {
     try {
