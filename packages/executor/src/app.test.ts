@@ -210,6 +210,22 @@ describe('POST /submit, idempotency', () => {
     expect(broker.published).toHaveLength(1);
   });
 
+  it('asks to retry when an id it generated is named before the task-manager recorded it', async () => {
+    const { app, broker } = await setup();
+    const first = await request(app).post('/submit').send({ function: 'f', params: { a: 1 } });
+    expect(first.status).toBe(201);
+    const id = first.body.task_id as string;
+    const early = await request(app).post('/submit').send({ task_id: id, function: 'f', params: { a: 1 } });
+    expectError(early, 503, ErrorCode.TASK_MANAGER_UNAVAILABLE);
+    expect(early.headers['retry-after']).toBe('7');
+    expect(early.body.error.details).toEqual({ task_id: id });
+    broker.tasks.set(id, view(id, { function: 'f', params: { a: 1 }, status: 'queued' }));
+    const later = await request(app).post('/submit').send({ task_id: id, function: 'f', params: { a: 1 } });
+    expect(later.status).toBe(200);
+    expect(later.body).toEqual({ task_id: id, status: 'queued' });
+    expect(broker.published).toHaveLength(1);
+  });
+
   it('accepts when the task-manager does not answer in time', async () => {
     const { app, broker } = await setup();
     broker.taskManagerSilent = true;

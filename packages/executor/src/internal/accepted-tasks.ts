@@ -9,8 +9,12 @@
 export interface AcceptedTask {
   /** The task's function. */
   function: string;
-  /** `specFingerprint` of its spec. */
-  fingerprint: string;
+  /**
+   * `specFingerprint` of its spec, for a client-chosen id. Absent for an id
+   * this executor generated: no client can name that id before the `201`,
+   * and hashing every spec cost a fifth of a batch submit's CPU.
+   */
+  fingerprint?: string;
   /** The workflow of a batch. */
   workflow_id?: string;
   /** The tenant that submitted it. */

@@ -173,7 +173,8 @@ export class SubmitService {
     const reserved: string[] = [];
     for (const spec of specs) {
       if (this.deps.accepted.peek(spec.task_id) === undefined) reserved.push(spec.task_id);
-      const entry: AcceptedTask = { function: spec.function, fingerprint: specFingerprint(spec) };
+      const entry: AcceptedTask = { function: spec.function };
+      if (clientIds.has(spec.task_id)) entry.fingerprint = specFingerprint(spec);
       if (workflowId !== undefined) entry.workflow_id = workflowId;
       if (spec.tenant !== undefined) entry.tenant = spec.tenant;
       this.deps.accepted.remember(spec.task_id, entry);
@@ -236,6 +237,13 @@ export class SubmitService {
       if (owner !== spec.tenant) throw new SjeError(ErrorCode.TASK_ID_CONFLICT, TASK_ID_IN_USE, { data: { task_id: spec.task_id } });
     }
     for (const { spec, known: k } of existing) {
+      if (k.view === undefined && k.accepted?.fingerprint === undefined) {
+        // An id this executor generated, named before the task-manager recorded it: nothing to compare with yet.
+        throw new SjeError(ErrorCode.TASK_MANAGER_UNAVAILABLE, `task ${spec.task_id} was accepted a moment ago and is not recorded yet; retry`, {
+          retryable: true,
+          data: { task_id: spec.task_id },
+        });
+      }
       const fields = k.view ? specDifferences(spec, k.view) : k.accepted!.fingerprint === specFingerprint(spec) ? [] : undefined;
       if (fields === undefined || fields.length > 0) {
         const data: Record<string, unknown> = { task_id: spec.task_id };

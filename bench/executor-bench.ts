@@ -1,0 +1,73 @@
+/**
+ * `pnpm bench:executor`: the executor's own CPU per submitted task, without
+ * a broker. Serves the real REST application in this process with a broker
+ * stand-in that confirms every publish at once (it serialises the command, as
+ * the real one does), sends `POST /submit` over keep-alive HTTP from this
+ * process, and prints CPU microseconds per task (client and server together)
+ * for batches and for one task per request, best of N rounds.
+ * Flags: --batch N (500 tasks per request) --requests N (200 batch requests a round)
+ *   --singles N (2000 one-task requests a round) --rounds N (3)
+ */
+import { parseArgs } from 'node:util';
+import { createRuntime, loadConfig, type SjeConfig } from '../packages/core/src/index.js';
+import type { BrokerPort } from '../packages/executor/src/app-deps.js';
+import { createApp } from '../packages/executor/src/app.js';
+import { HttpClient } from './http-client.js';
+
+const { values } = parseArgs({
+  options: {
+    batch: { type: 'string', default: '500' },
+    requests: { type: 'string', default: '200' },
+    singles: { type: 'string', default: '2000' },
+    rounds: { type: 'string', default: '3' },
+  },
+});
+const batch = Number(values.batch);
+const requests = Number(values.requests);
+const singles = Number(values.singles);
+const rounds = Number(values.rounds);
+
+const config: SjeConfig = loadConfig({ env: {}, overrides: { log: { level: 'error' }, plugins: [] } });
+const rt = await createRuntime('executor', config);
+const broker: BrokerPort = {
+  connected: true,
+  topology: rt.broker.topology,
+  publish: async (_exchange: string, _routingKey: string, body: unknown) => void Buffer.from(JSON.stringify(body)),
+  request: () => Promise.reject(new Error('no task-manager in this benchmark')),
+};
+const app = createApp({ config, logger: rt.logger, broker, plugins: rt.plugins, metrics: rt.metrics });
+const server = app.listen(0, '127.0.0.1');
+await new Promise((resolve) => server.once('listening', resolve));
+const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/submit`;
+const http = new HttpClient();
+
+/** CPU µs per task over `n` requests of `body`, each holding `tasks` tasks. */
+async function cpuPerTask(body: unknown, n: number, tasks: number): Promise<number> {
+  const before = process.cpuUsage();
+  for (let i = 0; i < n; i++) {
+    const res = await http.send('POST', url, body);
+    if (res.status !== 201) throw new Error(`submit answered ${res.status}: ${res.text}`);
+  }
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / (n * tasks);
+}
+
+const batchBody = { tasks: Array.from({ length: batch }, () => ({ function: 'echo' })) };
+const singleBody = { function: 'echo' };
+try {
+  await cpuPerTask(batchBody, Math.ceil(requests / 4), batch);
+  await cpuPerTask(singleBody, Math.ceil(singles / 4), 1);
+  let bestBatch = Number.POSITIVE_INFINITY;
+  let bestSingle = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < rounds; r++) {
+    bestBatch = Math.min(bestBatch, await cpuPerTask(batchBody, requests, batch));
+    bestSingle = Math.min(bestSingle, await cpuPerTask(singleBody, singles, 1));
+  }
+  process.stdout.write(
+    `executor CPU per task (µs, client and server, best of ${rounds} rounds): batches of ${batch} ${bestBatch.toFixed(1)}, one task per request ${bestSingle.toFixed(1)}\n`,
+  );
+} finally {
+  http.close();
+  server.close();
+  await rt.plugins.close();
+}
