@@ -35,6 +35,8 @@ export interface SjeBenchResult {
   rest_single_submit_per_s: number;
   rest_single_request_ms: LatencyFigures;
   rest_single_end_to_end_per_s: number;
+  /** CPU ms per 1,000 tasks by process over the one-task-per-request phase (first request → last `succeeded`). */
+  rest_cpu_ms_per_1000_tasks: Record<string, number>;
 }
 
 const http = new HttpClient();
@@ -119,6 +121,7 @@ export async function runSjeBench(options: SjeBenchOptions, log: (line: string) 
     // 3. One task per request under concurrent HTTP clients.
     const requestTimes: number[] = [];
     let issued = 0;
+    meter.start();
     const r0 = performance.now();
     const client = async (): Promise<void> => {
       while (issued < options.restTasks) {
@@ -131,6 +134,7 @@ export async function runSjeBench(options: SjeBenchOptions, log: (line: string) 
     await Promise.all(Array.from({ length: options.restClients }, client));
     const rSubmitted = performance.now();
     const rDone = await watcher.total(options.restTasks);
+    const rest_cpu_ms_per_1000_tasks = meter.stop(options.restTasks);
     const result: SjeBenchResult = {
       end_to_end_per_s,
       cpu_ms_per_1000_tasks,
@@ -139,6 +143,7 @@ export async function runSjeBench(options: SjeBenchOptions, log: (line: string) 
       rest_single_submit_per_s: options.restTasks / ((rSubmitted - r0) / 1000),
       rest_single_request_ms: percentiles(requestTimes),
       rest_single_end_to_end_per_s: options.restTasks / ((rDone - r0) / 1000),
+      rest_cpu_ms_per_1000_tasks,
     };
     if (tasks_per_worker) result.tasks_per_worker = tasks_per_worker;
     log(`REST one-at-a-time: ${Math.round(result.rest_single_submit_per_s)} req/s with ${options.restClients} clients`);
