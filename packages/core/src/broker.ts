@@ -382,19 +382,36 @@ export class Broker extends EventEmitter {
     this.log.warn('dead-lettering message', { queue, reason });
     try {
       await this.publishRaw(this.topology.exchanges.deadLetter, '', msg.content, {
-        headers: {
-          ...(msg.properties.headers ?? {}),
-          [DeadLetterHeaders.reason]: reason.slice(0, 1000),
-          [DeadLetterHeaders.sourceQueue]: queue,
-          [DeadLetterHeaders.service]: this.opts.service,
-          [DeadLetterHeaders.at]: new Date().toISOString(),
-        },
+        headers: { ...(msg.properties.headers ?? {}), ...this.deadLetterHeaders(queue, reason) },
         contentType: typeof msg.properties.contentType === 'string' ? msg.properties.contentType : 'application/octet-stream',
       });
       if (!noAck) safeAck(ch, msg);
     } catch (err) {
       this.log.error('could not dead-letter a message; leaving it unacked', { queue, err: String(err) });
     }
+  }
+
+  /**
+   * Publishes `body` (JSON) to the dead-letter exchange with the reason in
+   * headers: one part of a message that was otherwise applied (one submit of
+   * a `submits` batch). Resolves once confirmed.
+   * @throws BrokerUnavailableError when not connected or not confirmed.
+   */
+  async deadLetterPart(body: unknown, queue: string, reason: string): Promise<void> {
+    this.log.warn('dead-lettering part of a message', { queue, reason });
+    await this.publishRaw(this.topology.exchanges.deadLetter, '', Buffer.from(JSON.stringify(body)), {
+      headers: this.deadLetterHeaders(queue, reason),
+      contentType: 'application/json',
+    });
+  }
+
+  private deadLetterHeaders(queue: string, reason: string): Record<string, string> {
+    return {
+      [DeadLetterHeaders.reason]: reason.slice(0, 1000),
+      [DeadLetterHeaders.sourceQueue]: queue,
+      [DeadLetterHeaders.service]: this.opts.service,
+      [DeadLetterHeaders.at]: new Date().toISOString(),
+    };
   }
 
   /** Acknowledges a deferred delivery (see {@link MessageHandler}). */

@@ -28,6 +28,7 @@ export type { Logger, LoggerOptions } from './logger.js';
 export type * from './messages.js';
 export { hasBearerToken, startOpsServer } from './ops-server.js';
 export type { OpsServer, OpsServerOptions, Readiness } from './ops-server.js';
+export { PublishCoalescer, type PublishCoalescerOptions } from './publish-coalescer.js';
 export { BUILTIN_PLUGINS, HOOK_NAMES, INTERCEPTOR_NAMES, loadPlugins, PluginHost, validatePlugin } from './plugin-host.js';
 export type {
   Hook,
@@ -48,7 +49,7 @@ export type {
 export { createRuntime } from './runtime.js';
 export { exitOnSignals } from './shutdown.js';
 export type { RuntimeOptions, ServiceRuntime } from './runtime.js';
-export { describeSchemaError, dispatchGroupCap, MAX_GROUPED_DISPATCHES, MAX_GROUPED_MESSAGES, retryPolicySchema, taskInputSchema, validators } from './schemas.js';
+export { describeSchemaError, dispatchGroupCap, MAX_COALESCED_SUBMITS, MAX_GROUPED_DISPATCHES, MAX_GROUPED_MESSAGES, retryPolicySchema, taskInputSchema, validators } from './schemas.js';
 export type { Validation, Validator } from './schemas.js';
 export { canTransition, FINAL_STATUSES, isFinalStatus, nextStatuses, TASK_STATUSES, TaskStatus } from './task-states.js';
 export { assertTaskQueue, assertTopology, createTopology, DeadLetterHeaders, deleteTopology } from './topology.js';

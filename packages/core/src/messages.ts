@@ -181,8 +181,18 @@ export interface ReportsBatch {
   reports: RunReport[];
 }
 
+/**
+ * Executor → task-manager: submit commands of separate requests that met in
+ * one message (coalesced under load). Each is applied on its own: one that
+ * fails (an id already taken by another spec) is dead-lettered alone.
+ */
+export interface SubmitsBatch {
+  type: 'submits';
+  submits: SubmitCommand[];
+}
+
 /** Everything the task-manager consumes from its durable command queue. */
-export type TaskManagerCommand = SubmitCommand | CancelCommand | StartedReport | ProgressReport | OutcomeReport | ReportsBatch;
+export type TaskManagerCommand = SubmitCommand | SubmitsBatch | CancelCommand | StartedReport | ProgressReport | OutcomeReport | ReportsBatch;
 
 // ---------------------------------------------------------------- worker lifecycle
 

@@ -174,9 +174,13 @@ function groupSchema(type: string, key: string, items: object, maxItems: number)
 /** Most grants or events in one grouped message. */
 export const MAX_GROUPED_MESSAGES = 1000;
 
+/** Most submit commands in one `submits` message. */
+export const MAX_COALESCED_SUBMITS = 500;
+
 const commandSchemas = {
   ...singleCommandSchemas,
   reports: groupSchema('reports', 'reports', { anyOf: [singleCommandSchemas.started, singleCommandSchemas.progress, singleCommandSchemas.outcome] }, 1000),
+  submits: groupSchema('submits', 'submits', singleCommandSchemas.submit, MAX_COALESCED_SUBMITS),
 };
 
 const workerSchemas = {

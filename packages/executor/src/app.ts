@@ -8,6 +8,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { AppDeps } from './app-deps.js';
 import { AcceptedTasks } from './internal/accepted-tasks.js';
 import { createApiSecurity } from './internal/auth/api-security.js';
+import { CommandPublisher } from './internal/confirmed-publish.js';
 import { HttpErrorCode, sendError } from './internal/http-errors.js';
 import { createHttpMetrics } from './internal/http-metrics.js';
 import type { RouteContext } from './internal/route-context.js';
@@ -48,7 +49,9 @@ export function createApp(appDeps: AppDeps): express.Express {
     visible: security.acceptedVisible,
   });
   const metrics = createHttpMetrics(deps.metrics);
+  const commands = new CommandPublisher(deps.broker, deps.config.executor.max_batch);
   const submit = new SubmitService({
+    publisher: commands,
     broker: deps.broker,
     taskManager,
     plugins: deps.plugins,
@@ -65,6 +68,7 @@ export function createApp(appDeps: AppDeps): express.Express {
     taskManager,
     accepted,
     submit,
+    commands,
     isShuttingDown,
     metrics,
     fail: (res, err, unknownCodeStatus) => {

@@ -16,6 +16,7 @@ import {
   type ServiceRuntime,
   type SjeConfig,
   type SjePlugin,
+  type SubmitCommand,
   type TaskManagerCommand,
 } from '@sje/core';
 import { Gauge } from 'prom-client';
@@ -132,6 +133,10 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
         return applyReports(uow, ctx, cmd.reports);
       case 'submit':
         return applySubmit(uow, ctx, cmd);
+      case 'submits':
+        // Consumed apart (applySubmitsApart); applied in order if it ever comes this way.
+        for (const submit of cmd.submits) await applySubmit(uow, ctx, submit);
+        return;
       case 'cancel':
         await applyCancel(uow, ctx, cmd.task_id);
         return;
@@ -139,6 +144,22 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
       case 'progress':
       case 'outcome':
         return applyReport(uow, ctx, cmd);
+    }
+  };
+
+  /**
+   * The submits of a `submits` message, each a job of its own (they may share
+   * a batch, but one that fails fails alone). A submit refused for a taken id
+   * is dead-lettered by itself; any other failure fails the message, whose
+   * redelivery applies again only what is not stored yet.
+   */
+  const applySubmitsApart = async (submits: readonly SubmitCommand[], queue: string): Promise<void> => {
+    const results = await Promise.allSettled(submits.map((submit) => loop.run((uow) => applySubmit(uow, ctx, submit), jobOptions(submit))));
+    for (const [i, result] of results.entries()) {
+      if (result.status === 'fulfilled') continue;
+      const err: unknown = result.reason;
+      if (!(err instanceof SjeError && err.code === ErrorCode.TASK_ID_CONFLICT)) throw err;
+      await broker.deadLetterPart(submits[i], queue, `${err.code}: ${err.message}`);
     }
   };
 
@@ -208,6 +229,10 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
         await broker.consume<TaskManagerCommand>(
           queue,
           async (cmd, delivery) => {
+            if (cmd.type === 'submits') {
+              await applySubmitsApart(cmd.submits, queue);
+              return 'ack';
+            }
             try {
               await loop.run((uow) => applyCommand(uow, cmd), jobOptions(cmd));
             } catch (err) {

@@ -1,27 +1,62 @@
 /**
- * Publishes a task-manager command and waits for the broker's confirm, at
- * most a given time.
+ * Publishes task-manager commands and waits for the broker's confirm, at
+ * most a given time. Submits of concurrent requests share a message while
+ * earlier ones await their confirms (see {@link CommandPublisher}).
  */
-import { BrokerUnavailableError, type CancelCommand, type SubmitCommand } from '@sje/core';
+import { BrokerUnavailableError, MAX_COALESCED_SUBMITS, PublishCoalescer, type CancelCommand, type SubmitCommand, type SubmitsBatch } from '@sje/core';
 import type { BrokerPort } from '../app-deps.js';
 
 /**
- * Publishes `command` to the commands exchange (routing key `command`) and
- * resolves once the broker confirmed it.
- * @throws BrokerUnavailableError when not connected, refused, or not confirmed within `timeoutMs`.
+ * Resolves when `published` does, or rejects once `timeoutMs` passed.
+ * @throws BrokerUnavailableError when not confirmed within `timeoutMs`.
  */
-export async function publishCommand(broker: BrokerPort, command: SubmitCommand | CancelCommand, timeoutMs: number): Promise<void> {
-  if (!broker.connected) throw new BrokerUnavailableError('the message broker is not connected');
-  const published = broker.publish(broker.topology.exchanges.commands, broker.topology.routingKeys.command, command);
+export async function withConfirmTimeout(published: Promise<void>, what: string, timeoutMs: number): Promise<void> {
   // The publish may still settle after the timeout won the race: keep its rejection handled.
   published.catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new BrokerUnavailableError(`the broker did not confirm the ${command.type} command within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(new BrokerUnavailableError(`the broker did not confirm the ${what} command within ${timeoutMs} ms`)), timeoutMs);
   });
   try {
     await Promise.race([published, timeout]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Sends the executor's commands to the task-manager, in the order they are
+ * given, adapting to load: one goes out alone, at once, while fewer than two
+ * publishes await their confirms; beyond that the submits of concurrent
+ * requests wait and leave together as one `submits` message (at most
+ * `maxTasks` tasks, unless a single submit holds more) when a confirm
+ * returns. A `cancel` always travels alone, behind every command given
+ * before it (a task's cancel never overtakes its submit). Each caller is
+ * answered only once the message holding its command is confirmed.
+ */
+export class CommandPublisher {
+  private readonly coalescer: PublishCoalescer<SubmitCommand | CancelCommand, SubmitCommand | SubmitsBatch | CancelCommand>;
+
+  constructor(
+    private readonly broker: BrokerPort,
+    maxTasks: number,
+  ) {
+    this.coalescer = new PublishCoalescer({
+      publish: (message) => broker.publish(broker.topology.exchanges.commands, broker.topology.routingKeys.command, message),
+      combine: (commands) => (commands.length === 1 ? commands[0]! : { type: 'submits', submits: commands.filter((c) => c.type === 'submit') }),
+      maxItems: MAX_COALESCED_SUBMITS,
+      maxWeight: maxTasks,
+      weight: (command) => (command.type === 'submit' ? command.tasks.length : 1),
+      alone: (command) => command.type !== 'submit',
+    });
+  }
+
+  /**
+   * Resolves once the message holding `command` is confirmed.
+   * @throws BrokerUnavailableError when not connected, refused, or not confirmed within `timeoutMs`.
+   */
+  async publish(command: SubmitCommand | CancelCommand, timeoutMs: number): Promise<void> {
+    if (!this.broker.connected) throw new BrokerUnavailableError('the message broker is not connected');
+    await withConfirmTimeout(this.coalescer.send(command), command.type, timeoutMs);
   }
 }

@@ -5,6 +5,7 @@
 import type { Response } from 'express';
 import type { AppDeps } from '../app-deps.js';
 import type { AcceptedTasks } from './accepted-tasks.js';
+import type { CommandPublisher } from './confirmed-publish.js';
 import type { HttpMetrics } from './http-metrics.js';
 import type { SubmitService } from './submit-service.js';
 import type { TaskManagerClient } from './task-manager-client.js';
@@ -15,6 +16,8 @@ export interface RouteContext {
   taskManager: TaskManagerClient;
   accepted: AcceptedTasks;
   submit: SubmitService;
+  /** Sends commands to the task-manager in order (submits of concurrent requests coalesced). */
+  commands: CommandPublisher;
   isShuttingDown: () => boolean;
   metrics: HttpMetrics;
   /** Answers with the JSON error of `err` (see `http-errors.ts`). */

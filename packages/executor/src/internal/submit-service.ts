@@ -19,7 +19,7 @@ import type { BrokerPort } from '../app-deps.js';
 import type { AcceptedTask, AcceptedTasks } from './accepted-tasks.js';
 import { runUnscoped, visibleToCaller } from './auth/principal.js';
 import type { SubmitGuard } from './auth/submit-guard.js';
-import { publishCommand } from './confirmed-publish.js';
+import { CommandPublisher } from './confirmed-publish.js';
 import { externalDependencies, findCycle } from './dependency-graph.js';
 import { specDifferences, specFingerprint } from './spec-compare.js';
 import { initialStatus, parseSubmitRequest, type SubmitRequest } from './submit-request.js';
@@ -67,6 +67,8 @@ export interface SubmitServiceDeps {
   newId?: () => string;
   /** Stamps the caller's tenant and applies the size and function checks. @defaultValue no tenant, no checks */
   guard?: SubmitGuard;
+  /** Sends the submit commands (coalescing those of concurrent requests). @defaultValue one of its own over `broker` */
+  publisher?: CommandPublisher;
 }
 
 /** The one message of every task id conflict, whoever holds the id (it says nothing about the other task). */
@@ -89,9 +91,11 @@ export class SubmitVetoError extends Error {
 /** Handles submit requests. */
 export class SubmitService {
   private readonly newId: () => string;
+  private readonly publisher: CommandPublisher;
 
   constructor(private readonly deps: SubmitServiceDeps) {
     this.newId = deps.newId ?? uuidv7;
+    this.publisher = deps.publisher ?? new CommandPublisher(deps.broker, deps.maxBatch);
   }
 
   /**
@@ -141,7 +145,7 @@ export class SubmitService {
     if (request.template !== undefined) command.template = request.template;
     const reserved = this.reserve(request, payload.tasks, workflowId);
     try {
-      await publishCommand(this.deps.broker, command, this.deps.publishTimeoutMs);
+      await this.publisher.publish(command, this.deps.publishTimeoutMs);
     } catch (err) {
       for (const id of reserved) this.deps.accepted.forget(id);
       throw err;

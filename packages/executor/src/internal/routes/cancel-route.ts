@@ -7,7 +7,6 @@
  */
 import { ErrorCode, SjeError, type CancelCommand } from '@sje/core';
 import type { Request, RequestHandler, Response } from 'express';
-import { publishCommand } from '../confirmed-publish.js';
 import type { RouteContext } from '../route-context.js';
 import { WorkflowQueries } from '../workflow-queries.js';
 import { taskIdParam } from './status-route.js';
@@ -29,7 +28,7 @@ export function cancelRoute(ctx: RouteContext): RequestHandler {
           throw new SjeError(ErrorCode.TASK_NOT_FOUND, `task ${taskId} not found`, { data: { task_id: taskId } });
         }
         const command: CancelCommand = { type: 'cancel', task_id: taskId, requested_at: new Date().toISOString() };
-        await publishCommand(ctx.deps.broker, command, ctx.deps.config.executor.publish_timeout_ms);
+        await ctx.commands.publish(command, ctx.deps.config.executor.publish_timeout_ms);
         res.status(202).json({ task_id: taskId, status: 'pending', accepted: true, cancel_requested: true });
         return;
       }
