@@ -34,15 +34,28 @@ describe('PublishCoalescer', () => {
     expect(c.backlog).toBe(0);
   });
 
-  it('keeps a batch within maxItems and maxWeight, and sends an item heavier than maxWeight alone', async () => {
+  it('keeps a batch within maxItems and maxWeight', async () => {
     const p = heldPublish();
     const c = new PublishCoalescer<number, number[]>({ publish: p.publish, combine: (items) => [...items], maxInFlight: 1, maxItems: 3, maxWeight: 10, weight: (n) => n });
-    const all = [1, 2, 3, 4, 5, 20, 1].map((n) => c.send(n));
-    for (let i = 0; i < 5; i++) {
+    const all = [1, 1, 1, 1, 1, 2, 6, 3].map((n) => c.send(n));
+    for (let i = 0; i < 4; i++) {
       p.confirm();
       await tick();
     }
-    expect(p.sent).toEqual([[1], [2, 3, 4], [5], [20], [1]]);
+    expect(p.sent).toEqual([[1], [1, 1, 1], [1, 2, 6], [3]]);
+    await Promise.all(all);
+  });
+
+  it('sends an item that fills a message on its own at once, even with publishes in flight', async () => {
+    const p = heldPublish();
+    const c = new PublishCoalescer<number, number[]>({ publish: p.publish, combine: (items) => [...items], maxInFlight: 1, maxWeight: 10, weight: (n) => n });
+    const all = [1, 2, 10, 3].map((n) => c.send(n));
+    expect(p.sent).toEqual([[1], [10]]);
+    p.confirm();
+    await tick();
+    expect(p.sent).toEqual([[1], [10], [2, 3]]);
+    p.confirm();
+    p.confirm();
     await Promise.all(all);
   });
 

@@ -16,7 +16,11 @@ export interface PublishCoalescerOptions<T, M> {
   maxInFlight?: number;
   /** Most items in one message. @defaultValue 500 */
   maxItems?: number;
-  /** Most total {@link PublishCoalescerOptions.weight} in one message; an item heavier than that still goes, alone. @defaultValue no limit */
+  /**
+   * Most total {@link PublishCoalescerOptions.weight} in one message. An item
+   * that reaches it on its own goes at once, alone, whatever is in flight:
+   * holding it back would gain nothing. @defaultValue no limit
+   */
   maxWeight?: number;
   /** An item's weight (e.g. the tasks it holds). @defaultValue 1 */
   weight?: (item: T) => number;
@@ -61,7 +65,13 @@ export class PublishCoalescer<T, M> {
   /** Sends `item`; resolves when the message holding it is confirmed, rejects if that publish failed. */
   send(item: T): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ item, resolve, reject });
+      const waiting = { item, resolve, reject };
+      // Not counted in flight: it takes no slot from the items that can share a message.
+      if (this.weight(item) >= this.maxWeight && !this.alone(item)) {
+        void this.publishBatch([waiting]);
+        return;
+      }
+      this.waiting.push(waiting);
       this.flush();
     });
   }
