@@ -49,7 +49,7 @@ export function createApp(appDeps: AppDeps): express.Express {
     visible: security.acceptedVisible,
   });
   const metrics = createHttpMetrics(deps.metrics);
-  const commands = new CommandPublisher(deps.broker, deps.config.executor.max_batch);
+  const commands = new CommandPublisher(deps.broker);
   const submit = new SubmitService({
     publisher: commands,
     broker: deps.broker,

@@ -25,12 +25,20 @@ export async function withConfirmTimeout(published: Promise<void>, what: string,
 }
 
 /**
+ * Most tasks the submits of one `submits` message hold together: the
+ * task-manager's batches stop growing at 500 tasks, so a larger message
+ * would only be a larger quorum write. A submit that holds this many on its
+ * own is sent at once, without waiting for a confirm.
+ */
+export const MAX_COALESCED_TASKS = 500;
+
+/**
  * Sends the executor's commands to the task-manager, in the order they are
  * given, adapting to load: a command goes out alone, at once, when no
  * publish awaits its confirm; while one does, the submits of concurrent
  * requests wait and leave together as one `submits` message (at most
- * `maxTasks` tasks, unless a single submit holds more) when its confirm
- * returns. One publish in flight, not two as for a worker's reports: with
+ * `maxTasks` tasks; a submit that holds as many goes at once) when its
+ * confirm returns. One publish in flight, not two as for a worker's reports: with
  * 32 clients sending one task per request it gave 1,036-1,090 req/s against
  * 868-883 with two (and 828-885 without coalescing), and fewer, larger
  * batches for the task-manager (`pnpm bench --skip-raw --rest-tasks 5000`).
@@ -43,7 +51,7 @@ export class CommandPublisher {
 
   constructor(
     private readonly broker: BrokerPort,
-    maxTasks: number,
+    maxTasks = MAX_COALESCED_TASKS,
   ) {
     this.coalescer = new PublishCoalescer({
       publish: (message) => broker.publish(broker.topology.exchanges.commands, broker.topology.routingKeys.command, message),

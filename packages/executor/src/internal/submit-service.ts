@@ -95,7 +95,7 @@ export class SubmitService {
 
   constructor(private readonly deps: SubmitServiceDeps) {
     this.newId = deps.newId ?? uuidv7;
-    this.publisher = deps.publisher ?? new CommandPublisher(deps.broker, deps.maxBatch);
+    this.publisher = deps.publisher ?? new CommandPublisher(deps.broker);
   }
 
   /**
