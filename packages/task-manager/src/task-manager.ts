@@ -17,6 +17,7 @@ import {
   type SjeConfig,
   type SjePlugin,
   type SubmitCommand,
+  type SubmitsBatch,
   type TaskManagerCommand,
 } from '@sje/core';
 import { Gauge } from 'prom-client';
@@ -127,16 +128,13 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
   });
   const queries = new QueryService(broker, store, loop, ctx, workflows, logger, registry);
 
-  const applyCommand = async (uow: UnitOfWork, cmd: TaskManagerCommand): Promise<void> => {
+  /** Applies one command; a `submits` message is taken apart first (see `applySubmitsApart`). */
+  const applyCommand = async (uow: UnitOfWork, cmd: Exclude<TaskManagerCommand, SubmitsBatch>): Promise<void> => {
     switch (cmd.type) {
       case 'reports':
         return applyReports(uow, ctx, cmd.reports);
       case 'submit':
         return applySubmit(uow, ctx, cmd);
-      case 'submits':
-        // Consumed apart (applySubmitsApart); applied in order if it ever comes this way.
-        for (const submit of cmd.submits) await applySubmit(uow, ctx, submit);
-        return;
       case 'cancel':
         await applyCancel(uow, ctx, cmd.task_id);
         return;

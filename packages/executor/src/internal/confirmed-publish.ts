@@ -10,7 +10,7 @@ import type { BrokerPort } from '../app-deps.js';
  * Resolves when `published` does, or rejects once `timeoutMs` passed.
  * @throws BrokerUnavailableError when not confirmed within `timeoutMs`.
  */
-export async function withConfirmTimeout(published: Promise<void>, what: string, timeoutMs: number): Promise<void> {
+async function withConfirmTimeout(published: Promise<void>, what: string, timeoutMs: number): Promise<void> {
   // The publish may still settle after the timeout won the race: keep its rejection handled.
   published.catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
