@@ -5,7 +5,7 @@
  * the result — measured with bare amqplib on the same queue type SJE uses.
  */
 import { randomUUID } from 'node:crypto';
-import { connect, type ConfirmChannel } from 'amqplib';
+import { connect, type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { CpuMeter, findBrokerPid } from './cpu-usage.js';
 import { percentiles, type LatencyFigures } from './stats.js';
 
@@ -13,18 +13,15 @@ import { percentiles, type LatencyFigures } from './stats.js';
 export interface RawBaselineOptions {
   url: string;
   queueType: 'quorum' | 'classic';
-  tasks: number;
-  latencySamples: number;
-  /** Publishes in flight at once during the throughput run. */
-  window: number;
+  /** Tasks the consumer holds at once: SJE's worker concurrency, so that both sides run as many tasks at a time. */
+  prefetch: number;
 }
 
-/** What the baseline measured. */
-export interface RawBaselineResult {
+/** One throughput round: N tasks through the round trip, first publish to last result. */
+export interface RawRound {
   throughput_per_s: number;
-  /** CPU milliseconds per 1,000 tasks in the throughput phase: the broker, and this process (producer, consumer and collector). */
+  /** CPU milliseconds per 1,000 tasks: the broker, and this process (producer, consumer and collector). */
   cpu_ms_per_1000_tasks: Record<string, number>;
-  latency_ms: LatencyFigures;
 }
 
 function publishConfirmed(ch: ConfirmChannel, queue: string, body: Buffer): Promise<void> {
@@ -33,76 +30,96 @@ function publishConfirmed(ch: ConfirmChannel, queue: string, body: Buffer): Prom
   });
 }
 
-/** Runs the 2-hop durable round trip: throughput with `tasks`, then one-at-a-time latency. */
-export async function runRawBaseline(options: RawBaselineOptions): Promise<RawBaselineResult> {
-  const conn = await connect(options.url, { noDelay: true });
-  const id = randomUUID().slice(0, 8);
-  const taskQ = `bench-raw-${id}.tasks`;
-  const resultQ = `bench-raw-${id}.results`;
-  const args = { 'x-queue-type': options.queueType };
-  const setup = await conn.createChannel();
-  await setup.assertQueue(taskQ, { durable: true, arguments: args });
-  await setup.assertQueue(resultQ, { durable: true, arguments: args });
+/** The 2-hop durable round trip on two queues of its own, measured round by round. */
+export class RawBaseline {
+  private onResult: () => void = () => undefined;
 
-  // Worker: take a task, publish its result (persistent, confirmed), then ack.
-  const workerCh = await conn.createConfirmChannel();
-  await workerCh.prefetch(100);
-  await workerCh.consume(taskQ, (msg) => {
-    if (!msg) return;
-    publishConfirmed(workerCh, resultQ, msg.content).then(
-      () => workerCh.ack(msg),
-      () => workerCh.nack(msg, false, true),
-    );
-  });
+  private constructor(
+    private readonly options: RawBaselineOptions,
+    private readonly conn: ChannelModel,
+    private readonly setup: Channel,
+    private readonly producer: ConfirmChannel,
+    private readonly taskQ: string,
+    private readonly resultQ: string,
+  ) {}
 
-  // Collector.
-  const collectorCh = await conn.createChannel();
-  await collectorCh.prefetch(500);
-  let onResult: (n: number) => void = () => undefined;
-  await collectorCh.consume(resultQ, (msg) => {
-    if (!msg) return;
-    collectorCh.ack(msg);
-    onResult(Number(msg.content.toString()));
-  });
+  /** Declares the queues and starts the consumer (worker) and the collector. */
+  static async open(options: RawBaselineOptions): Promise<RawBaseline> {
+    const conn = await connect(options.url, { noDelay: true });
+    const id = randomUUID().slice(0, 8);
+    const taskQ = `bench-raw-${id}.tasks`;
+    const resultQ = `bench-raw-${id}.results`;
+    const args = { 'x-queue-type': options.queueType };
+    const setup = await conn.createChannel();
+    await setup.assertQueue(taskQ, { durable: true, arguments: args });
+    await setup.assertQueue(resultQ, { durable: true, arguments: args });
+    const baseline = new RawBaseline(options, conn, setup, await conn.createConfirmChannel(), taskQ, resultQ);
 
-  const producer = await conn.createConfirmChannel();
+    // Worker: take a task, publish its result (persistent, confirmed), then ack.
+    const workerCh = await conn.createConfirmChannel();
+    await workerCh.prefetch(options.prefetch);
+    await workerCh.consume(taskQ, (msg) => {
+      if (!msg) return;
+      publishConfirmed(workerCh, resultQ, msg.content).then(
+        () => workerCh.ack(msg),
+        () => workerCh.nack(msg, false, true),
+      );
+    });
 
-  // Throughput.
-  let received = 0;
-  const allDone = new Promise<void>((resolve) => {
-    onResult = () => {
-      received += 1;
-      if (received === options.tasks) resolve();
-    };
-  });
-  const meter = new CpuMeter({ broker: findBrokerPid(), bench: process.pid });
-  meter.start();
-  const start = performance.now();
-  let next = 0;
-  const pump = async (): Promise<void> => {
-    while (next < options.tasks) {
-      const n = next++;
-      await publishConfirmed(producer, taskQ, Buffer.from(String(n)));
-    }
-  };
-  await Promise.all(Array.from({ length: options.window }, pump));
-  await allDone;
-  const seconds = (performance.now() - start) / 1000;
-  const cpu_ms_per_1000_tasks = meter.stop(options.tasks);
-
-  // Latency, one task at a time.
-  const samples: number[] = [];
-  for (let i = 0; i < options.latencySamples; i++) {
-    const t0 = performance.now();
-    const got = new Promise<void>((resolve) => (onResult = () => resolve()));
-    await publishConfirmed(producer, taskQ, Buffer.from(String(i)));
-    await got;
-    samples.push(performance.now() - t0);
+    // Collector.
+    const collectorCh = await conn.createChannel();
+    await collectorCh.prefetch(500);
+    await collectorCh.consume(resultQ, (msg) => {
+      if (!msg) return;
+      collectorCh.ack(msg);
+      baseline.onResult();
+    });
+    return baseline;
   }
 
-  await producer.waitForConfirms();
-  await setup.deleteQueue(taskQ);
-  await setup.deleteQueue(resultQ);
-  await conn.close();
-  return { throughput_per_s: options.tasks / seconds, cpu_ms_per_1000_tasks, latency_ms: percentiles(samples) };
+  /** Pushes `tasks` through with `window` publishes in flight; the round ends at the last result. */
+  async throughputRound(tasks: number, window: number): Promise<RawRound> {
+    let received = 0;
+    const done = new Promise<void>((resolve) => {
+      this.onResult = () => {
+        received += 1;
+        if (received === tasks) resolve();
+      };
+    });
+    const meter = new CpuMeter({ broker: findBrokerPid(), bench: process.pid });
+    meter.start();
+    const start = performance.now();
+    let next = 0;
+    const pump = async (): Promise<void> => {
+      while (next < tasks) {
+        const n = next++;
+        await publishConfirmed(this.producer, this.taskQ, Buffer.from(String(n)));
+      }
+    };
+    await Promise.all(Array.from({ length: window }, pump));
+    await done;
+    const seconds = (performance.now() - start) / 1000;
+    return { throughput_per_s: tasks / seconds, cpu_ms_per_1000_tasks: meter.stop(tasks) };
+  }
+
+  /** One task at a time, publish to result, `samples` times. */
+  async latency(samples: number): Promise<LatencyFigures> {
+    const times: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      const t0 = performance.now();
+      const got = new Promise<void>((resolve) => (this.onResult = () => resolve()));
+      await publishConfirmed(this.producer, this.taskQ, Buffer.from(String(i)));
+      await got;
+      times.push(performance.now() - t0);
+    }
+    return percentiles(times);
+  }
+
+  /** Deletes the queues and disconnects. */
+  async close(): Promise<void> {
+    await this.producer.waitForConfirms();
+    await this.setup.deleteQueue(this.taskQ);
+    await this.setup.deleteQueue(this.resultQ);
+    await this.conn.close();
+  }
 }

@@ -3,8 +3,10 @@
  * against the same broker, prints a table with the ratios, and writes
  * `bench/results/latest.json`.
  *
- * Flags: --tasks N (20000) --batch N (500) --latency N (500) --workers N (1)
- * --concurrency N (256) --raw-window N (64: raw publishes in flight) --rest-clients N (32) --rest-tasks N (5000)
+ * Flags: --tasks N (20000 per throughput round) --rounds N (3, raw and SJE in turn) --warmup N (20000:
+ * tasks run first on each side, not counted) --batch N (500) --latency N (500) --workers N (1)
+ * --concurrency N (1024: the worker's concurrency, the raw consumer's prefetch, and the raw
+ * publishes in flight of the deep-pipeline figure) --raw-window N (64: raw publishes in flight) --rest-clients N (32) --rest-tasks N (5000)
  * --queue-type quorum|classic (quorum) --skip-raw --skip-sje
  * --profile (CPU profiles of every service in bench/results/profiles)
  * --scale N: only the scale run — the task-manager holding N finished tasks
@@ -20,18 +22,20 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { getBrokerUrl } from '../test/helpers/broker.js';
-import { runRawBaseline, type RawBaselineResult } from './raw-baseline.js';
+import { RawBaseline, type RawRound } from './raw-baseline.js';
 import { DEFAULT_SCALE_WARMUP, runScaleBench } from './scale-bench.js';
-import { runSjeBench, type SjeBenchResult } from './sje-bench.js';
-import { round } from './stats.js';
+import { SjeBench, type SjeRound, type SjeSingleSubmits } from './sje-bench.js';
+import { median, round, type LatencyFigures } from './stats.js';
 
 const { values } = parseArgs({
   options: {
     tasks: { type: 'string', default: '20000' },
+    warmup: { type: 'string', default: '20000' },
+    rounds: { type: 'string', default: '3' },
     batch: { type: 'string', default: '500' },
     latency: { type: 'string', default: '500' },
     workers: { type: 'string', default: '1' },
-    concurrency: { type: 'string', default: '256' },
+    concurrency: { type: 'string', default: '1024' },
     'raw-window': { type: 'string', default: '64' },
     'rest-clients': { type: 'string', default: '32' },
     'rest-tasks': { type: 'string', default: '5000' },
@@ -50,9 +54,17 @@ const int = (name: keyof typeof values): number => {
   if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer`);
   return n;
 };
+/** A flag that may also be 0. */
+const count = (name: keyof typeof values): number => {
+  const n = Number(values[name]);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number`);
+  return n;
+};
 const queueType: 'quorum' | 'classic' = values['queue-type'] === 'classic' ? 'classic' : 'quorum';
 const settings = {
   tasks: int('tasks'),
+  warmupTasks: count('warmup'),
+  rounds: int('rounds'),
   batchSize: int('batch'),
   latencySamples: int('latency'),
   workers: int('workers'),
@@ -113,22 +125,103 @@ if (values.scale !== undefined) {
 }
 
 const url = await getBrokerUrl();
-let raw: RawBaselineResult | undefined;
-let sje: SjeBenchResult | undefined;
-if (!values['skip-raw']) {
-  log(`raw baseline: ${settings.tasks} tasks on ${queueType} queues`);
-  raw = await runRawBaseline({ url, queueType, tasks: settings.tasks, latencySamples: settings.latencySamples, window: settings.rawWindow });
-  log(`raw: ${Math.round(raw.throughput_per_s)} tasks/s, p50 ${raw.latency_ms.p50} ms`);
+/** Per-process median of CPU figures over rounds. */
+const medianCpu = (rounds: readonly { cpu_ms_per_1000_tasks: Record<string, number> }[]): Record<string, number> => {
+  const names = [...new Set(rounds.flatMap((r) => Object.keys(r.cpu_ms_per_1000_tasks)))];
+  return Object.fromEntries(names.map((n) => [n, median(rounds.map((r) => r.cpu_ms_per_1000_tasks[n]).filter((v): v is number => v !== undefined))]));
+};
+const rawBench = values['skip-raw'] ? undefined : await RawBaseline.open({ url, queueType, prefetch: settings.workerConcurrency });
+const sjeBench = values['skip-sje'] ? undefined : await SjeBench.start(settings, log);
+// Rounds alternate between the two, so a machine that speeds up or slows down
+// during the run weighs on both sides alike; each round pair gives one ratio.
+if (settings.warmupTasks > 0) {
+  log(`warm-up: ${settings.warmupTasks} tasks each, not counted`);
+  await rawBench?.throughputRound(settings.warmupTasks, settings.rawWindow);
+  await sjeBench?.throughputRound(settings.warmupTasks);
 }
-if (!values['skip-sje']) sje = await runSjeBench(settings, log);
+const rawRounds: RawRound[] = [];
+const rawDeepRounds: RawRound[] = [];
+const sjeRounds: SjeRound[] = [];
+for (let i = 0; i < settings.rounds; i++) {
+  const r = await rawBench?.throughputRound(settings.tasks, settings.rawWindow);
+  const s = await sjeBench?.throughputRound(settings.tasks);
+  // The same round trip with as many publishes in flight as the consumer holds: what raw does when pipelined as deep as it can.
+  const deep = await rawBench?.throughputRound(settings.tasks, settings.workerConcurrency);
+  if (r) rawRounds.push(r);
+  if (s) sjeRounds.push(s);
+  if (deep) rawDeepRounds.push(deep);
+  const parts = [
+    r ? `raw ${Math.round(r.throughput_per_s)} tasks/s (CPU ms per 1,000: ${Object.entries(r.cpu_ms_per_1000_tasks).map(([k, v]) => `${k} ${v}`).join(', ')})` : undefined,
+    s ? `SJE ${Math.round(s.end_to_end_per_s)} tasks/s, ${Math.round(s.submit_per_s)} submitted (CPU ms per 1,000: ${Object.entries(s.cpu_ms_per_1000_tasks).map(([k, v]) => `${k} ${v}`).join(', ')})` : undefined,
+    r && s ? `ratio ${round(s.end_to_end_per_s / r.throughput_per_s, 2)}` : undefined,
+    deep ? `raw with ${settings.workerConcurrency} in flight ${Math.round(deep.throughput_per_s)} tasks/s` : undefined,
+  ];
+  log(`round ${i + 1}/${settings.rounds}: ${parts.filter(Boolean).join('; ')}`);
+}
+const raw = rawBench
+  ? {
+      throughput_per_s: median(rawRounds.map((r) => r.throughput_per_s)),
+      cpu_ms_per_1000_tasks: medianCpu(rawRounds),
+      latency_ms: await rawBench.latency(settings.latencySamples),
+      rounds: rawRounds,
+      deep_pipeline: {
+        window: settings.workerConcurrency,
+        throughput_per_s: median(rawDeepRounds.map((r) => r.throughput_per_s)),
+        cpu_ms_per_1000_tasks: medianCpu(rawDeepRounds),
+        rounds: rawDeepRounds,
+      },
+    }
+  : undefined;
+if (raw) log(`raw latency: p50 ${raw.latency_ms.p50} ms, p99 ${raw.latency_ms.p99} ms`);
+let sje: (Omit<SjeRound, 'tasks_per_worker'> & SjeSingleSubmits & { tasks_per_worker?: number[]; latency_ms: LatencyFigures; rounds: SjeRound[] }) | undefined;
+if (sjeBench) {
+  const latency_ms = await sjeBench.latency(settings.latencySamples);
+  log(`SJE latency: p50 ${latency_ms.p50} ms, p99 ${latency_ms.p99} ms`);
+  const single = await sjeBench.singleSubmits(settings.restTasks, settings.restClients);
+  log(`REST one-at-a-time: ${Math.round(single.rest_single_submit_per_s)} req/s with ${settings.restClients} clients`);
+  const middle = [...sjeRounds].sort((x, y) => x.end_to_end_per_s - y.end_to_end_per_s)[Math.floor(sjeRounds.length / 2)];
+  sje = {
+    end_to_end_per_s: median(sjeRounds.map((r) => r.end_to_end_per_s)),
+    submit_per_s: median(sjeRounds.map((r) => r.submit_per_s)),
+    cpu_ms_per_1000_tasks: medianCpu(sjeRounds),
+    ...(middle?.tasks_per_worker ? { tasks_per_worker: middle.tasks_per_worker } : {}),
+    latency_ms,
+    ...single,
+    rounds: sjeRounds,
+  };
+}
+await rawBench?.close();
+await sjeBench?.close();
+/** SJE / raw of each round pair, and their median: the headline throughput ratio. */
+const roundRatios = rawRounds.length > 0 && sjeRounds.length > 0 ? sjeRounds.map((s, i) => s.end_to_end_per_s / (rawRounds[i]?.throughput_per_s ?? Number.NaN)) : [];
+const throughputRatio = roundRatios.length > 0 ? median(roundRatios) : undefined;
+const deepRatios = rawDeepRounds.length > 0 && sjeRounds.length > 0 ? sjeRounds.map((s, i) => s.end_to_end_per_s / (rawDeepRounds[i]?.throughput_per_s ?? Number.NaN)) : [];
+const deepRatio = deepRatios.length > 0 ? median(deepRatios) : undefined;
 
 const rows: [string, string, string, string][] = [];
 const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? '-' : `${round(a / b, 2)}×`);
 const fmt = (n: number | undefined, unit: string): string => (n === undefined ? '-' : `${round(n, 1)} ${unit}`);
-rows.push(['end-to-end throughput (batched submit)', fmt(sje?.end_to_end_per_s, 'tasks/s'), fmt(raw?.throughput_per_s, 'tasks/s'), ratio(sje?.end_to_end_per_s, raw?.throughput_per_s)]);
+rows.push([
+  `end-to-end throughput, median of ${settings.rounds} (batched submit)`,
+  fmt(sje?.end_to_end_per_s, 'tasks/s'),
+  fmt(raw?.throughput_per_s, 'tasks/s'),
+  throughputRatio === undefined ? '-' : `${round(throughputRatio, 2)}×`,
+]);
+rows.push([
+  '  each round (ratio: SJE / raw of the pair)',
+  sjeRounds.map((r) => Math.round(r.end_to_end_per_s)).join(' / ') || '-',
+  rawRounds.map((r) => Math.round(r.throughput_per_s)).join(' / ') || '-',
+  roundRatios.map((r) => round(r, 2)).join(' / ') || '-',
+]);
 const cpu = (figures: Record<string, number> | undefined): string =>
   figures === undefined ? '-' : Object.entries(figures).map(([k, v]) => `${k.replace('_', '-')} ${v}`).join(', ');
 rows.push(['  CPU ms per 1,000 tasks, by process', cpu(sje?.cpu_ms_per_1000_tasks), cpu(raw?.cpu_ms_per_1000_tasks), '-']);
+rows.push([
+  `  raw with ${settings.workerConcurrency} publishes in flight (median)`,
+  '-',
+  fmt(raw?.deep_pipeline.throughput_per_s, 'tasks/s'),
+  deepRatio === undefined ? '-' : `${round(deepRatio, 2)}×`,
+]);
 if (sje?.tasks_per_worker) {
   const shares = sje.tasks_per_worker.map((n) => `${n} (${round((100 * n) / settings.tasks, 1)} %)`);
   rows.push(['  tasks run per worker', shares.join(' / '), '-', '-']);
@@ -153,6 +246,8 @@ const out = {
   settings,
   raw,
   sje,
+  throughput_ratio: throughputRatio === undefined ? undefined : { median: round(throughputRatio, 3), rounds: roundRatios.map((r) => round(r, 3)) },
+  throughput_ratio_to_deep_raw: deepRatio === undefined ? undefined : { median: round(deepRatio, 3), rounds: deepRatios.map((r) => round(r, 3)) },
 };
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
 mkdirSync(dir, { recursive: true });
