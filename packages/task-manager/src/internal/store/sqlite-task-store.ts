@@ -105,13 +105,14 @@ export class SqliteTaskStore implements TaskStore {
       get: db.prepare<[string], { data: string }>('SELECT data FROM tasks WHERE task_id = ?'),
       // Many ids in one statement: the ids travel as one JSON array.
       getMany: db.prepare<[string], { task_id: string; data: string }>('SELECT task_id, data FROM tasks WHERE task_id IN (SELECT value FROM json_each(?))'),
-      update: db.prepare(
-        `UPDATE tasks SET status = @status, worker_id = @worker_id, not_before = @not_before, deps_remaining = @deps_remaining, updated_at = @updated_at, data = @data
-         WHERE task_id = @task_id`,
+      // Positional parameters: binding by name looks every property up through the V8 API, ~3 µs a row.
+      update: db.prepare<[string, string | null, string | null, number, string, string, string]>(
+        `UPDATE tasks SET status = ?, worker_id = ?, not_before = ?, deps_remaining = ?, updated_at = ?, data = ?
+         WHERE task_id = ?`,
       ),
-      upsert: db.prepare(
+      upsert: db.prepare<[string, string | null, string, string, string, string | null, string | null, number, string, string]>(
         `INSERT INTO tasks (task_id, workflow_id, status, function, queue, worker_id, not_before, deps_remaining, updated_at, data)
-         VALUES (@task_id, @workflow_id, @status, @function, @queue, @worker_id, @not_before, @deps_remaining, @updated_at, @data)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(task_id) DO UPDATE SET status = excluded.status, worker_id = excluded.worker_id, not_before = excluded.not_before,
            deps_remaining = excluded.deps_remaining, updated_at = excluded.updated_at, data = excluded.data`,
       ),
@@ -189,21 +190,14 @@ export class SqliteTaskStore implements TaskStore {
     const now = new Date().toISOString();
     return db.transaction(() => {
       for (const t of batch.tasks) {
-        const row = {
-          task_id: t.task_id,
-          workflow_id: t.workflow_id ?? null,
-          status: t.status,
-          function: t.function,
-          queue: t.queue,
-          worker_id: t.worker_id ?? null,
-          not_before: t.not_before ?? null,
-          deps_remaining: t.deps_remaining,
-          updated_at: now,
-          data: JSON.stringify(t),
-        };
+        const data = JSON.stringify(t);
+        const workerId = t.worker_id ?? null;
+        const notBefore = t.not_before ?? null;
         // A stored task is updated in place (cheaper than an upsert's failed insert); new ones, or a row that is not there after all, are upserted.
         const existing = batch.inserted !== undefined && !batch.inserted.has(t.task_id);
-        if (!existing || this.stmts.update.run(row).changes === 0) this.stmts.upsert.run(row);
+        if (!existing || this.stmts.update.run(t.status, workerId, notBefore, t.deps_remaining, now, data, t.task_id).changes === 0) {
+          this.stmts.upsert.run(t.task_id, t.workflow_id ?? null, t.status, t.function, t.queue, workerId, notBefore, t.deps_remaining, now, data);
+        }
         for (const dep of t.depends_on) this.stmts.insertDep.run(t.task_id, dep);
       }
       for (const w of batch.workflows ?? []) this.stmts.workflowUpsert.run(w.workflow_id, JSON.stringify(w));
