@@ -14,9 +14,10 @@ export interface HttpAnswer {
 /** Keep-alive HTTP requests through one agent. */
 export class HttpClient {
   /**
-   * Idle sockets are closed after 4 s, before the server's 5 s keep-alive
-   * timeout: a request sent on a socket the server is closing that moment
-   * fails with ECONNRESET (phases are separated by pauses of a few seconds).
+   * Idle sockets are closed after 4 s, before any server closes them (Node's
+   * default keep-alive timeout is 5 s; SJE's servers keep 65 s): a request
+   * sent on a socket the server is closing that moment fails with
+   * ECONNRESET, and the phases are separated by pauses of a few seconds.
    */
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 256, timeout: 4000 });
 

@@ -140,6 +140,11 @@ export const configSchema = {
     query_timeout_ms: { doc: 'How long /status waits for the task-manager before answering 503.', format: 'nat', default: 3000 },
     retry_after_s: { doc: 'Retry-After sent with 503 answers.', format: 'nat', default: 1 },
     shutdown_grace_ms: { doc: 'On SIGTERM, how long in-flight requests may take to finish.', format: 'nat', default: 10_000 },
+    keep_alive_timeout_ms: {
+      doc: 'How long an idle keep-alive connection to the REST API stays open. Longer than the idle timeout of the clients and load balancers in front (60 s for many), so the executor never closes a connection while a client reuses it.',
+      format: 'nat',
+      default: 65_000,
+    },
     task_manager_urls: {
       doc: 'Base URLs of the task-managers\' ops endpoints (GET /tasks/:id), in order of preference: /status reads a task from the first that answers within 1 s (the active task-manager; a standby answers 503), before the broker query or as its fallback (see status_reads). Empty: never.',
       format: isHttpUrlList,

@@ -32,6 +32,7 @@ export interface SjeConfig {
     query_timeout_ms: number;
     retry_after_s: number;
     shutdown_grace_ms: number;
+    keep_alive_timeout_ms: number;
     /** Task-manager ops endpoints /status reads a task from (first or as the fallback, see `status_reads`). */
     task_manager_urls: string[];
     /** Whether /status asks the ops endpoints before the broker query or only as its fallback. */

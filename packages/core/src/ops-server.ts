@@ -7,6 +7,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { keepIdleConnections } from './http-keep-alive.js';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { ErrorCode } from './errors.js';
@@ -87,6 +88,7 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
       .then((answer) => (answer ? send(answer.status, answer.body, 'application/json', answer.headers) : notFound()))
       .catch((err: unknown) => send(500, { error: { code: 'SJE_ERR_INTERNAL', message: err instanceof Error ? err.message : String(err) } }));
   });
+  keepIdleConnections(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());

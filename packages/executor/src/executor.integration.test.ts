@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import { connect as netConnect, createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import {
@@ -225,6 +225,31 @@ describe('executor on RabbitMQ', () => {
       ops.closeAllConnections();
       await new Promise((resolve) => ops.close(resolve));
     }
+  });
+
+  it('keeps an idle keep-alive connection for executor.keep_alive_timeout_ms, then closes it', async () => {
+    const { base } = await startExecutor({ executor: { keep_alive_timeout_ms: 300 } });
+    const { base: patientBase } = await startExecutor();
+    const idleConnection = async (url: string): Promise<{ closedAfterMs: () => number | undefined }> => {
+      const { hostname, port } = new URL(url);
+      const socket = netConnect(Number(port), hostname);
+      await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+      const answered = new Promise<void>((resolve) => socket.once('data', () => resolve()));
+      socket.write(`GET /healthz HTTP/1.1\r\nHost: ${hostname}\r\nConnection: keep-alive\r\n\r\n`);
+      await answered;
+      const since = Date.now();
+      let closedAt: number | undefined;
+      socket.once('close', () => (closedAt = Date.now()));
+      cleanups.push(async () => void socket.destroy());
+      return { closedAfterMs: () => (closedAt === undefined ? undefined : closedAt - since) };
+    };
+    const short = await idleConnection(base);
+    const patient = await idleConnection(patientBase);
+    const deadline = Date.now() + 3000;
+    while (short.closedAfterMs() === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // Closed by the executor once idle for its timeout; the default (65 s) keeps the other one open meanwhile.
+    expect(short.closedAfterMs()).toBeGreaterThanOrEqual(250);
+    expect(patient.closedAfterMs()).toBeUndefined();
   });
 
   it('finishes a request in flight before closing', async () => {

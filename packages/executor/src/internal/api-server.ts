@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { ConfigError, type SjeConfig } from '@sje/core';
+import { ConfigError, keepIdleConnections, type SjeConfig } from '@sje/core';
 
 /** Certificate and key of the REST API. */
 export interface ApiTlsMaterial {
@@ -41,7 +41,16 @@ export function readApiTls(tls: SjeConfig['executor']['tls']): ApiTlsMaterial | 
   return { cert: readPem('executor.tls.cert_file', tls.cert_file), key: readPem('executor.tls.key_file', tls.key_file) };
 }
 
-/** An HTTPS server when `tls` is given, else an HTTP one. */
-export function createApiServer(tls: ApiTlsMaterial | undefined, handler: (req: IncomingMessage, res: ServerResponse) => void): ApiServer {
-  return tls === undefined ? createHttpServer(handler) : createHttpsServer({ cert: tls.cert, key: tls.key }, handler);
+/**
+ * An HTTPS server when `tls` is given, else an HTTP one, keeping idle
+ * keep-alive connections for `keepAliveTimeoutMs` (`executor.keep_alive_timeout_ms`).
+ */
+export function createApiServer(
+  tls: ApiTlsMaterial | undefined,
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  keepAliveTimeoutMs: number,
+): ApiServer {
+  const server = tls === undefined ? createHttpServer(handler) : createHttpsServer({ cert: tls.cert, key: tls.key }, handler);
+  keepIdleConnections(server, keepAliveTimeoutMs);
+  return server;
 }

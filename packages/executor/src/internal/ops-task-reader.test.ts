@@ -221,3 +221,27 @@ describe('isQueryUnavailable', () => {
     expect(isQueryUnavailable(new Error('boom'))).toBe(false);
   });
 });
+
+describe('OpsTaskReader connections', () => {
+  it('closes a kept-alive connection once idle for idleSocketMs, before the ops endpoint would', async () => {
+    let closedAt: number | undefined;
+    let lastAnswer = 0;
+    const url = await serve((req, res) => {
+      req.socket.once('close', () => (closedAt = Date.now()));
+      lastAnswer = Date.now();
+      json(res, 200, { task_id: 'x', function: 'f', status: 'running', attempt: 1, history: [] });
+    });
+    // The ops endpoint would keep the connection for 10 s.
+    servers[servers.length - 1]!.keepAliveTimeout = 10_000;
+    const reader = new OpsTaskReader({ urls: [url], idleSocketMs: 200 });
+    try {
+      expect((await reader.getTask('x'))?.status).toBe('running');
+      const deadline = Date.now() + 3000;
+      while (closedAt === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(closedAt).toBeDefined();
+      expect((closedAt ?? 0) - lastAnswer).toBeGreaterThanOrEqual(150);
+    } finally {
+      reader.close();
+    }
+  });
+});

@@ -16,7 +16,7 @@
  * reads go straight to the next URL (or the broker) meanwhile.
  */
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
-import { BrokerUnavailableError, ErrorCode, SjeError, type Logger, type TaskView } from '@sje/core';
+import { BrokerUnavailableError, CLIENT_IDLE_SOCKET_MS, ErrorCode, SjeError, type Logger, type TaskView } from '@sje/core';
 import { visibleToCaller } from './auth/principal.js';
 import { isTaskView } from './task-manager-query.js';
 
@@ -47,6 +47,11 @@ export interface OpsTaskReaderOptions {
   logger?: Logger;
   /** The clock for resting URLs. @defaultValue Date.now */
   now?: () => number;
+  /**
+   * A kept-alive connection idle this long is closed: before the ops
+   * endpoint closes it, so that no read is sent on a connection being closed. @defaultValue 4000
+   */
+  idleSocketMs?: number;
 }
 
 /** What {@link OpsTaskReader.getTask} may leave out. */
@@ -96,7 +101,7 @@ export class OpsTaskReader {
   private readonly maxRestMs: number;
   private readonly headers: Record<string, string>;
   private readonly now: () => number;
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16 });
+  private readonly agent: Agent;
   /** Until when each URL is skipped by first reads, and its failures in a row. */
   private readonly resting = new Map<string, { until: number; failures: number }>();
   /** The URL that answered last: asked first. */
@@ -108,6 +113,8 @@ export class OpsTaskReader {
     this.restMs = options.restMs ?? OPS_REST_MS;
     this.maxRestMs = options.maxRestMs ?? OPS_MAX_REST_MS;
     this.now = options.now ?? Date.now;
+    // The agent's timeout closes free sockets only; a read in flight has its own timer.
+    this.agent = new Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16, timeout: options.idleSocketMs ?? CLIENT_IDLE_SOCKET_MS });
     this.headers = { accept: 'application/json' };
     if (options.opsToken !== undefined && options.opsToken !== '') this.headers['authorization'] = `Bearer ${options.opsToken}`;
   }
