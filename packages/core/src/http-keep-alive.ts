@@ -15,10 +15,10 @@ export const SERVER_KEEP_ALIVE_TIMEOUT_MS = 65_000;
 export const CLIENT_IDLE_SOCKET_MS = 4_000;
 
 /**
- * Sets how long `server` keeps idle keep-alive connections, with the
- * headers timeout just above it, as Node needs for the first to hold.
+ * Sets how long `server` keeps idle keep-alive connections. The time a
+ * request may take to send its headers (`headersTimeout`, 60 s) is left as
+ * Node sets it: it runs from a request's first byte, not during the idle wait.
  */
-export function keepIdleConnections(server: Pick<Server, 'keepAliveTimeout' | 'headersTimeout'>, ms: number = SERVER_KEEP_ALIVE_TIMEOUT_MS): void {
+export function keepIdleConnections(server: Pick<Server, 'keepAliveTimeout'>, ms: number = SERVER_KEEP_ALIVE_TIMEOUT_MS): void {
   server.keepAliveTimeout = ms;
-  server.headersTimeout = ms + 1000;
 }
