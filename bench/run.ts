@@ -22,7 +22,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { getBrokerUrl } from '../test/helpers/broker.js';
-import { RawBaseline, type RawRound } from './raw-baseline.js';
+import { RawBaseline } from './raw-baseline.js';
+import { medianCpu, pairRatios, runRounds } from './rounds.js';
 import { DEFAULT_SCALE_WARMUP, runScaleBench } from './scale-bench.js';
 import { SjeBench, type SjeRound, type SjeSingleSubmits } from './sje-bench.js';
 import { median, round, type LatencyFigures } from './stats.js';
@@ -125,39 +126,9 @@ if (values.scale !== undefined) {
 }
 
 const url = await getBrokerUrl();
-/** Per-process median of CPU figures over rounds. */
-const medianCpu = (rounds: readonly { cpu_ms_per_1000_tasks: Record<string, number> }[]): Record<string, number> => {
-  const names = [...new Set(rounds.flatMap((r) => Object.keys(r.cpu_ms_per_1000_tasks)))];
-  return Object.fromEntries(names.map((n) => [n, median(rounds.map((r) => r.cpu_ms_per_1000_tasks[n]).filter((v): v is number => v !== undefined))]));
-};
 const rawBench = values['skip-raw'] ? undefined : await RawBaseline.open({ url, queueType, prefetch: settings.workerConcurrency });
 const sjeBench = values['skip-sje'] ? undefined : await SjeBench.start(settings, log);
-// Rounds alternate between the two, so a machine that speeds up or slows down
-// during the run weighs on both sides alike; each round pair gives one ratio.
-if (settings.warmupTasks > 0) {
-  log(`warm-up: ${settings.warmupTasks} tasks each, not counted`);
-  await rawBench?.throughputRound(settings.warmupTasks, settings.rawWindow);
-  await sjeBench?.throughputRound(settings.warmupTasks);
-}
-const rawRounds: RawRound[] = [];
-const rawDeepRounds: RawRound[] = [];
-const sjeRounds: SjeRound[] = [];
-for (let i = 0; i < settings.rounds; i++) {
-  const r = await rawBench?.throughputRound(settings.tasks, settings.rawWindow);
-  const s = await sjeBench?.throughputRound(settings.tasks);
-  // The same round trip with as many publishes in flight as the consumer holds: what raw does when pipelined as deep as it can.
-  const deep = await rawBench?.throughputRound(settings.tasks, settings.workerConcurrency);
-  if (r) rawRounds.push(r);
-  if (s) sjeRounds.push(s);
-  if (deep) rawDeepRounds.push(deep);
-  const parts = [
-    r ? `raw ${Math.round(r.throughput_per_s)} tasks/s (CPU ms per 1,000: ${Object.entries(r.cpu_ms_per_1000_tasks).map(([k, v]) => `${k} ${v}`).join(', ')})` : undefined,
-    s ? `SJE ${Math.round(s.end_to_end_per_s)} tasks/s, ${Math.round(s.submit_per_s)} submitted (CPU ms per 1,000: ${Object.entries(s.cpu_ms_per_1000_tasks).map(([k, v]) => `${k} ${v}`).join(', ')})` : undefined,
-    r && s ? `ratio ${round(s.end_to_end_per_s / r.throughput_per_s, 2)}` : undefined,
-    deep ? `raw with ${settings.workerConcurrency} in flight ${Math.round(deep.throughput_per_s)} tasks/s` : undefined,
-  ];
-  log(`round ${i + 1}/${settings.rounds}: ${parts.filter(Boolean).join('; ')}`);
-}
+const { raw: rawRounds, rawDeep: rawDeepRounds, sje: sjeRounds } = await runRounds(rawBench, sjeBench, { ...settings, deepWindow: settings.workerConcurrency }, log);
 const raw = rawBench
   ? {
       throughput_per_s: median(rawRounds.map((r) => r.throughput_per_s)),
@@ -193,9 +164,9 @@ if (sjeBench) {
 await rawBench?.close();
 await sjeBench?.close();
 /** SJE / raw of each round pair, and their median: the headline throughput ratio. */
-const roundRatios = rawRounds.length > 0 && sjeRounds.length > 0 ? sjeRounds.map((s, i) => s.end_to_end_per_s / (rawRounds[i]?.throughput_per_s ?? Number.NaN)) : [];
+const roundRatios = pairRatios(sjeRounds, rawRounds);
 const throughputRatio = roundRatios.length > 0 ? median(roundRatios) : undefined;
-const deepRatios = rawDeepRounds.length > 0 && sjeRounds.length > 0 ? sjeRounds.map((s, i) => s.end_to_end_per_s / (rawDeepRounds[i]?.throughput_per_s ?? Number.NaN)) : [];
+const deepRatios = pairRatios(sjeRounds, rawDeepRounds);
 const deepRatio = deepRatios.length > 0 ? median(deepRatios) : undefined;
 
 const rows: [string, string, string, string][] = [];
