@@ -29,7 +29,7 @@ export type * from './messages.js';
 export { hasBearerToken, startOpsServer } from './ops-server.js';
 export { CLIENT_IDLE_SOCKET_MS, keepIdleConnections, SERVER_KEEP_ALIVE_TIMEOUT_MS } from './http-keep-alive.js';
 export type { OpsServer, OpsServerOptions, Readiness } from './ops-server.js';
-export { PublishCoalescer, type PublishCoalescerOptions } from './publish-coalescer.js';
+export { PublishCoalescer, publishTogether, type PendingPublish, type PublishCoalescerOptions } from './publish-coalescer.js';
 export { BUILTIN_PLUGINS, HOOK_NAMES, INTERCEPTOR_NAMES, loadPlugins, PluginHost, validatePlugin } from './plugin-host.js';
 export type {
   Hook,

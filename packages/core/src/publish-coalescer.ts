@@ -28,10 +28,25 @@ export interface PublishCoalescerOptions<T, M> {
   alone?: (item: T) => boolean;
 }
 
-interface Waiting<T> {
+/** An item waiting for the confirm of the message that carries it. */
+export interface PendingPublish<T> {
   item: T;
   resolve: () => void;
   reject: (err: unknown) => void;
+}
+
+/**
+ * Publishes the items of `batch` as one message (`combine`) and settles each
+ * with the outcome of that publish. Never rejects.
+ */
+export async function publishTogether<T, M>(publish: (message: M) => Promise<void>, combine: (items: readonly T[]) => M, batch: readonly PendingPublish<T>[]): Promise<void> {
+  try {
+    await publish(combine(batch.map((w) => w.item)));
+  } catch (err) {
+    for (const w of batch) w.reject(err);
+    return;
+  }
+  for (const w of batch) w.resolve();
 }
 
 /**
@@ -46,7 +61,7 @@ interface Waiting<T> {
  * ```
  */
 export class PublishCoalescer<T, M> {
-  private readonly waiting: Waiting<T>[] = [];
+  private readonly waiting: PendingPublish<T>[] = [];
   private inFlight = 0;
   private readonly maxInFlight: number;
   private readonly maxItems: number;
@@ -93,7 +108,7 @@ export class PublishCoalescer<T, M> {
   }
 
   /** The oldest waiting items that fit one message (at least one). */
-  private takeBatch(): Waiting<T>[] {
+  private takeBatch(): PendingPublish<T>[] {
     let n = 0;
     let weight = 0;
     while (n < this.waiting.length && n < this.maxItems) {
@@ -108,14 +123,7 @@ export class PublishCoalescer<T, M> {
     return this.waiting.splice(0, n);
   }
 
-  /** Publishes one batch and settles each of its items with the outcome. Never rejects. */
-  private async publishBatch(batch: readonly Waiting<T>[]): Promise<void> {
-    try {
-      await this.options.publish(this.options.combine(batch.map((w) => w.item)));
-    } catch (err) {
-      for (const w of batch) w.reject(err);
-      return;
-    }
-    for (const w of batch) w.resolve();
+  private publishBatch(batch: readonly PendingPublish<T>[]): Promise<void> {
+    return publishTogether(this.options.publish, this.options.combine, batch);
   }
 }

@@ -4,32 +4,13 @@
  * idle); while a publish awaits its confirm, new reports wait and leave
  * together as one `reports` message when it returns.
  */
-import { PublishCoalescer, type RunReport } from '@sje/core';
+import { PublishCoalescer, type PendingPublish, type RunReport } from '@sje/core';
 
 /** A report waiting for its message to be confirmed. */
-export interface WaitingReport {
-  report: RunReport;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
+export type WaitingReport = PendingPublish<RunReport>;
 
 /** What a coalescer hands its publish function: one report alone, or several as a `reports` message. */
 export type ReportsMessage = RunReport | { type: 'reports'; reports: RunReport[] };
-
-/**
- * Publishes `batch` as one message (a lone report as itself) and settles each
- * waiting report with the outcome of that publish. Never rejects.
- */
-export async function publishReports(publish: (message: ReportsMessage) => Promise<void>, batch: readonly WaitingReport[]): Promise<void> {
-  const message = reportsMessage(batch.map((w) => w.report));
-  try {
-    await publish(message);
-  } catch (err) {
-    for (const w of batch) w.reject(err);
-    return;
-  }
-  for (const w of batch) w.resolve();
-}
 
 /** The message carrying `reports`: a lone report as itself, several as one `reports` message. */
 export function reportsMessage(reports: readonly RunReport[]): ReportsMessage {

@@ -4,8 +4,8 @@
  * the grant and which are repeated when unanswered, a confirm round trip
  * before the next claim would only add latency to every task under load.
  */
-import type { RunReport } from '@sje/core';
-import { publishReports, type ReportsMessage, type WaitingReport } from './report-coalescer.js';
+import { publishTogether, type RunReport } from '@sje/core';
+import { reportsMessage, type ReportsMessage, type WaitingReport } from './report-coalescer.js';
 
 /** Sends the reports of one turn together (one alone at idle). */
 export class TurnCoalescer {
@@ -24,7 +24,7 @@ export class TurnCoalescer {
   /** Queues a report for the end of this turn; resolves when the broker confirmed its message. */
   send(report: RunReport): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ report, resolve, reject });
+      this.waiting.push({ item: report, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -36,6 +36,6 @@ export class TurnCoalescer {
     this.scheduled = false;
     const all = this.waiting;
     this.waiting = [];
-    for (let i = 0; i < all.length; i += this.maxBatch) void publishReports(this.publish, all.slice(i, i + this.maxBatch));
+    for (let i = 0; i < all.length; i += this.maxBatch) void publishTogether(this.publish, reportsMessage, all.slice(i, i + this.maxBatch));
   }
 }
