@@ -4,6 +4,7 @@
  * the project's 2-core machine — CPU the services under test would otherwise have.
  */
 import { Agent, request } from 'node:http';
+import { CLIENT_IDLE_SOCKET_MS } from '../packages/core/src/index.js';
 
 /** A finished request. */
 export interface HttpAnswer {
@@ -14,12 +15,12 @@ export interface HttpAnswer {
 /** Keep-alive HTTP requests through one agent. */
 export class HttpClient {
   /**
-   * Idle sockets are closed after 4 s, before any server closes them (Node's
+   * Idle sockets are closed after `CLIENT_IDLE_SOCKET_MS` (4 s), before any server closes them (Node's
    * default keep-alive timeout is 5 s; SJE's servers keep 65 s): a request
    * sent on a socket the server is closing that moment fails with
    * ECONNRESET, and the phases are separated by pauses of a few seconds.
    */
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256, timeout: 4000 });
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256, timeout: CLIENT_IDLE_SOCKET_MS });
 
   /** Sends a request (JSON body when given) and reads the whole answer. */
   send(method: 'GET' | 'POST', url: string, body?: unknown): Promise<HttpAnswer> {
