@@ -2,17 +2,21 @@
  * `pnpm bench:trace`: where one task's time goes at idle. Starts the real
  * services, binds a queue of its own to every SJE exchange, submits tasks one
  * at a time and prints, per hop, when each message reached the broker (ms
- * from the start of `POST /submit`), as the median over the samples.
- * Flags: --samples N (200) --queue-type quorum|classic (quorum)
+ * from the start of `POST /submit`), as the median and p99 over the samples,
+ * and each hop's own time (from the step before, in the same sample).
+ * Flags: --samples N (200) --queue-type quorum|classic (quorum) --slowest N (0: the N slowest
+ *   samples, each with its hops' times in the order of the table)
  */
 import { connect } from 'amqplib';
 import { parseArgs } from 'node:util';
 import { createTopology } from '../packages/core/src/index.js';
 import { disposeAll, spawnService, testConfig } from '../test/helpers/stack.js';
 import { HttpClient } from './http-client.js';
-import { percentiles } from './stats.js';
+import { percentiles, type LatencyFigures } from './stats.js';
 
-const { values } = parseArgs({ options: { samples: { type: 'string', default: '200' }, 'queue-type': { type: 'string', default: 'quorum' } } });
+const { values } = parseArgs({
+  options: { samples: { type: 'string', default: '200' }, 'queue-type': { type: 'string', default: 'quorum' }, slowest: { type: 'string', default: '0' } },
+});
 const samples = Number(values.samples);
 const queueType = values['queue-type'] === 'classic' ? 'classic' : 'quorum';
 
@@ -21,6 +25,35 @@ function stepOf(exchange: string, routingKey: string, body: { type?: string; sta
   const kind = exchange.slice(exchange.lastIndexOf('.') + 1);
   if (body.type === 'task_event') return `event ${body.status ?? ''}`;
   return `${kind} ${body.type ?? routingKey}`;
+}
+
+/** The step at which the client had its `201`. */
+const ANSWERED = 'HTTP 201 answered';
+
+/**
+ * Each step's time from the step before it within the same sample (the
+ * latest earlier step of `order` the sample has): which hop the tail comes
+ * from. The first step's gap is from the start of the request. The `201`
+ * is a branch of its own (the executor's answer, while the task-manager
+ * takes the command): the step after it is measured from the step before it.
+ */
+function stepGaps(order: readonly string[], seen: readonly Map<string, number>[]): Map<string, LatencyFigures> {
+  const gaps = new Map<string, number[]>();
+  for (const sample of seen) {
+    let from = 0;
+    for (const step of order) {
+      const at = sample.get(step);
+      if (at === undefined) continue;
+      gaps.set(step, [...(gaps.get(step) ?? []), at - from]);
+      if (step !== ANSWERED) from = at;
+    }
+  }
+  return new Map([...gaps].map(([step, g]) => [step, percentiles(g)]));
+}
+
+/** One step's time from the step before it in one sample ('-' when the sample lacks it). */
+function sampleGap(order: readonly string[], sample: Map<string, number>, step: string): string {
+  return stepGaps(order, [sample]).get(step)?.p50.toFixed(1) ?? '-';
 }
 
 const config = await testConfig({ topology: { queue_type: queueType }, log: { level: 'warn' }, plugins: [] });
@@ -38,6 +71,7 @@ try {
   for (const x of [t.exchanges.control, t.exchanges.events]) await ch.bindQueue(queue, x, '#');
   let current: { id?: string; t0: number; steps: Map<string, number> } | undefined;
   const byStep = new Map<string, number[]>();
+  const samplesSeen: Map<string, number>[] = [];
   await ch.consume(
     queue,
     (msg) => {
@@ -58,13 +92,23 @@ try {
     while (!current.steps.has('event succeeded') && performance.now() < deadline) await new Promise((r) => setTimeout(r, 1));
     if (res.status !== 201) throw new Error(`submit answered ${res.status}`);
     if (i < 20) continue; // warm-up
-    current.steps.set('HTTP 201 answered', answered);
+    current.steps.set(ANSWERED, answered);
     for (const [step, at] of current.steps) byStep.set(step, [...(byStep.get(step) ?? []), at]);
+    samplesSeen.push(current.steps);
   }
   const rows = [...byStep.entries()].map(([step, ats]) => ({ step, ...percentiles(ats) })).sort((a, b) => a.p50 - b.p50);
-  process.stdout.write(`one task at a time, ${samples} samples, ${queueType} queues; ms from the start of POST /submit\n`);
-  process.stdout.write(`${'step'.padEnd(28)} ${'p50'.padStart(7)} ${'p99'.padStart(7)}\n`);
-  for (const r of rows) process.stdout.write(`${r.step.padEnd(28)} ${String(r.p50).padStart(7)} ${String(r.p99).padStart(7)}\n`);
+  const gaps = stepGaps(rows.map((r) => r.step), samplesSeen);
+  process.stdout.write(`one task at a time, ${samples} samples, ${queueType} queues; ms from the start of POST /submit, and from the step before\n`);
+  process.stdout.write(`${'step'.padEnd(28)} ${'p50'.padStart(7)} ${'p99'.padStart(7)} ${'gap p50'.padStart(8)} ${'gap p99'.padStart(8)}\n`);
+  for (const r of rows) {
+    const g = gaps.get(r.step);
+    process.stdout.write(`${r.step.padEnd(28)} ${String(r.p50).padStart(7)} ${String(r.p99).padStart(7)} ${String(g?.p50 ?? '-').padStart(8)} ${String(g?.p99 ?? '-').padStart(8)}\n`);
+  }
+  const order = rows.map((r) => r.step);
+  const last = order.at(-1) ?? '';
+  for (const sample of [...samplesSeen].sort((a, b) => (b.get(last) ?? 0) - (a.get(last) ?? 0)).slice(0, Number(values.slowest))) {
+    process.stdout.write(`slow sample ${(sample.get(last) ?? 0).toFixed(1)} ms, by hop: ${order.map((step) => sampleGap(order, sample, step)).join(' ')}\n`);
+  }
   await conn.close();
 } finally {
   http.close();
