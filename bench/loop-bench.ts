@@ -9,6 +9,7 @@
  * the one to compare task-manager changes with.
  * Flags: --tasks N (20000) --batch N (500) --reports N (64 per message) --rounds N (3, best kept)
  *   --record-cache N (the task-manager's default, 20000; 0 turns the record cache off)
+ *   --params-bytes N (0: each task's params hold a string of about N characters)
  *   --store sqlite|postgres (sqlite; postgres uses SJE_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     'record-cache': { type: 'string' },
     store: { type: 'string', default: 'sqlite' },
+    'params-bytes': { type: 'string', default: '0' },
   },
 });
 const tasks = Number(values.tasks);
@@ -43,6 +45,7 @@ const batch = Number(values.batch);
 const perReport = Number(values.reports);
 const rounds = Number(values.rounds);
 const cacheSize = values['record-cache'] !== undefined ? Number(values['record-cache']) : DEFAULT_RECORD_CACHE_SIZE;
+const paramsBytes = Number(values['params-bytes']);
 
 const topology = createTopology({ prefix: 'loopbench' });
 const logger = createLogger({ service: 'loop-bench', silent: true });
@@ -100,7 +103,7 @@ async function round(): Promise<PhaseCpu> {
       for (let j = i; j < Math.min(tasks, i + batch); j++) {
         const id = uuidv7();
         ids.push(id);
-        specs.push({ task_id: id, function: 'echo', params: {}, queue: 'default', priority: 0, depends_on: [], labels: {} });
+        specs.push({ task_id: id, function: 'echo', params: paramsBytes > 0 ? { data: 'x'.repeat(paramsBytes) } : {}, queue: 'default', priority: 0, depends_on: [], labels: {} });
       }
       submits.push(loop.run((uow) => applySubmit(uow, ctx, { type: 'submit', tasks: specs, workflow_id: uuidv7(), submitted_at: new Date().toISOString() }), { weight: specs.length }));
     }

@@ -1,12 +1,15 @@
 /**
  * The embedded task store: one SQLite file (`<data_dir>/tasks.db`, WAL mode).
- * Needs no server. Each record is kept whole as JSON next to the columns the
+ * Needs no server. Each record is kept as JSON in two parts (see
+ * `record-parts.ts`): the spec, written when the task is stored, and the
+ * state, rewritten at every transition; next to them, the columns the
  * task-manager queries by.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { TaskStatus } from '@sje/core';
+import { recordFromParts, specJson, splitRecordsSql, stateJson } from './record-parts.js';
 import { outboxText, stripNullPriority, type OutboxMessage, type OutboxRow, type TaskRecord, type WorkflowRecord } from './task-record.js';
 import type { StoreCommit, TaskStore } from './task-store.js';
 
@@ -57,7 +60,25 @@ const MIGRATIONS: readonly string[] = [
   // Submission order is the rowid (an upsert keeps its row): no separate sequence.
   `DROP INDEX tasks_workflow_seq;
    ALTER TABLE tasks DROP COLUMN seq;`,
+  // A record in two parts: the spec in a table of its own (written once, so that a transition
+  // does not rewrite the params' pages) and the state in tasks.data (rewritten at every transition).
+  `CREATE TABLE task_specs (
+     task_id TEXT PRIMARY KEY,
+     spec TEXT NOT NULL
+   );
+   ${splitRecordsSql('tasks', 'task_specs')}`,
 ];
+
+/** A task row as read: its two parts. */
+interface TaskRow {
+  spec: string;
+  data: string;
+}
+
+/** The columns and join a task read selects. */
+const TASK_PARTS = 'SELECT t.task_id, s.spec, t.data FROM tasks t JOIN task_specs s ON s.task_id = t.task_id';
+
+const recordOf = (row: TaskRow): TaskRecord => recordFromParts(row.spec, row.data);
 
 /** Options of {@link SqliteTaskStore}. */
 export interface SqliteTaskStoreOptions {
@@ -102,9 +123,9 @@ export class SqliteTaskStore implements TaskStore {
 
   private prepare(db: Database.Database) {
     return {
-      get: db.prepare<[string], { data: string }>('SELECT data FROM tasks WHERE task_id = ?'),
+      get: db.prepare<[string], TaskRow>(`${TASK_PARTS} WHERE t.task_id = ?`),
       // Many ids in one statement: the ids travel as one JSON array.
-      getMany: db.prepare<[string], { task_id: string; data: string }>('SELECT task_id, data FROM tasks WHERE task_id IN (SELECT value FROM json_each(?))'),
+      getMany: db.prepare<[string], TaskRow & { task_id: string }>(`${TASK_PARTS} WHERE t.task_id IN (SELECT value FROM json_each(?))`),
       // Positional parameters: binding by name looks every property up through the V8 API, ~3 µs a row.
       update: db.prepare<[string, string | null, string | null, number, string, string, string]>(
         `UPDATE tasks SET status = ?, worker_id = ?, not_before = ?, deps_remaining = ?, updated_at = ?, data = ?
@@ -116,15 +137,16 @@ export class SqliteTaskStore implements TaskStore {
          ON CONFLICT(task_id) DO UPDATE SET status = excluded.status, worker_id = excluded.worker_id, not_before = excluded.not_before,
            deps_remaining = excluded.deps_remaining, updated_at = excluded.updated_at, data = excluded.data`,
       ),
+      upsertSpec: db.prepare<[string, string]>('INSERT INTO task_specs (task_id, spec) VALUES (?, ?) ON CONFLICT(task_id) DO UPDATE SET spec = excluded.spec'),
       insertDep: db.prepare('INSERT OR IGNORE INTO task_deps (task_id, depends_on) VALUES (?, ?)'),
       dependents: db.prepare<[string], { task_id: string }>('SELECT task_id FROM task_deps WHERE depends_on = ?'),
-      runningAll: db.prepare<[], { data: string }>("SELECT data FROM tasks WHERE status = 'running'"),
-      runningOf: db.prepare<[string], { data: string }>("SELECT data FROM tasks WHERE status = 'running' AND worker_id = ?"),
-      due: db.prepare<[string, number], { data: string }>(
-        "SELECT data FROM tasks WHERE status IN ('pending', 'retrying') AND deps_remaining = 0 AND not_before <= ? ORDER BY not_before LIMIT ?",
+      runningAll: db.prepare<[], TaskRow>(`${TASK_PARTS} WHERE t.status = 'running'`),
+      runningOf: db.prepare<[string], TaskRow>(`${TASK_PARTS} WHERE t.status = 'running' AND t.worker_id = ?`),
+      due: db.prepare<[string, number], TaskRow>(
+        `${TASK_PARTS} WHERE t.status IN ('pending', 'retrying') AND t.deps_remaining = 0 AND t.not_before <= ? ORDER BY t.not_before LIMIT ?`,
       ),
-      dueUnset: db.prepare<[number], { data: string }>(
-        "SELECT data FROM tasks WHERE status IN ('pending', 'retrying') AND deps_remaining = 0 AND not_before IS NULL LIMIT ?",
+      dueUnset: db.prepare<[number], TaskRow>(
+        `${TASK_PARTS} WHERE t.status IN ('pending', 'retrying') AND t.deps_remaining = 0 AND t.not_before IS NULL LIMIT ?`,
       ),
       nextDue: db.prepare<[], { t: string | null }>(
         "SELECT MIN(not_before) AS t FROM tasks WHERE status IN ('pending', 'retrying') AND deps_remaining = 0",
@@ -134,7 +156,7 @@ export class SqliteTaskStore implements TaskStore {
       outboxDelete: db.prepare('DELETE FROM outbox_batches WHERE id = ?'),
       workflowGet: db.prepare<[string], { data: string }>('SELECT data FROM workflows WHERE workflow_id = ?'),
       workflowUpsert: db.prepare('INSERT INTO workflows (workflow_id, data) VALUES (?, ?) ON CONFLICT(workflow_id) DO UPDATE SET data = excluded.data'),
-      workflowTasks: db.prepare<[string], { data: string }>('SELECT data FROM tasks WHERE workflow_id = ? ORDER BY rowid'),
+      workflowTasks: db.prepare<[string], TaskRow>(`${TASK_PARTS} WHERE t.workflow_id = ? ORDER BY t.rowid`),
       counts: db.prepare<[], { status: TaskStatus; n: number }>('SELECT status, COUNT(*) AS n FROM tasks GROUP BY status'),
     };
   }
@@ -159,11 +181,11 @@ export class SqliteTaskStore implements TaskStore {
     const out = new Map<string, TaskRecord>();
     if (ids.length === 1) {
       const row = this.stmts.get.get(ids[0]!);
-      if (row) out.set(ids[0]!, JSON.parse(row.data) as TaskRecord);
+      if (row) out.set(ids[0]!, recordOf(row));
       return out;
     }
     if (ids.length === 0) return out;
-    for (const row of this.stmts.getMany.all(JSON.stringify(ids))) out.set(row.task_id, JSON.parse(row.data) as TaskRecord);
+    for (const row of this.stmts.getMany.all(JSON.stringify(ids))) out.set(row.task_id, recordOf(row));
     return out;
   }
 
@@ -173,12 +195,12 @@ export class SqliteTaskStore implements TaskStore {
 
   async getRunningTasks(workerId?: string): Promise<TaskRecord[]> {
     const rows = workerId === undefined ? this.stmts.runningAll.all() : this.stmts.runningOf.all(workerId);
-    return rows.map((r) => JSON.parse(r.data) as TaskRecord);
+    return rows.map(recordOf);
   }
 
   async getDueTasks(now: string, limit: number): Promise<TaskRecord[]> {
     const rows = [...this.stmts.dueUnset.all(limit), ...this.stmts.due.all(now, limit)].slice(0, limit);
-    return rows.map((r) => JSON.parse(r.data) as TaskRecord);
+    return rows.map(recordOf);
   }
 
   async nextDueTime(): Promise<string | undefined> {
@@ -190,13 +212,15 @@ export class SqliteTaskStore implements TaskStore {
     const now = new Date().toISOString();
     return db.transaction(() => {
       for (const t of batch.tasks) {
-        const data = JSON.stringify(t);
+        const state = stateJson(t);
         const workerId = t.worker_id ?? null;
         const notBefore = t.not_before ?? null;
-        // A stored task is updated in place (cheaper than an upsert's failed insert); new ones, or a row that is not there after all, are upserted.
+        // A stored task is updated in place, its state alone (cheaper than an upsert's failed insert);
+        // new ones, or a row that is not there after all, are upserted with their spec.
         const existing = batch.inserted !== undefined && !batch.inserted.has(t.task_id);
-        if (!existing || this.stmts.update.run(t.status, workerId, notBefore, t.deps_remaining, now, data, t.task_id).changes === 0) {
-          this.stmts.upsert.run(t.task_id, t.workflow_id ?? null, t.status, t.function, t.queue, workerId, notBefore, t.deps_remaining, now, data);
+        if (!existing || this.stmts.update.run(t.status, workerId, notBefore, t.deps_remaining, now, state, t.task_id).changes === 0) {
+          this.stmts.upsert.run(t.task_id, t.workflow_id ?? null, t.status, t.function, t.queue, workerId, notBefore, t.deps_remaining, now, state);
+          this.stmts.upsertSpec.run(t.task_id, specJson(t));
         }
         for (const dep of t.depends_on) this.stmts.insertDep.run(t.task_id, dep);
       }
@@ -228,7 +252,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async getWorkflowTasks(workflowId: string): Promise<TaskRecord[]> {
-    return this.stmts.workflowTasks.all(workflowId).map((r) => JSON.parse(r.data) as TaskRecord);
+    return this.stmts.workflowTasks.all(workflowId).map(recordOf);
   }
 
   async countByStatus(): Promise<Partial<Record<TaskStatus, number>>> {
