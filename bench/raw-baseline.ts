@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { CpuMeter, findBrokerPid } from './cpu-usage.js';
+import { benchPayload } from './payload.js';
 import { percentiles, type LatencyFigures } from './stats.js';
 
 /** Options of the raw baseline. */
@@ -15,6 +16,8 @@ export interface RawBaselineOptions {
   queueType: 'quorum' | 'classic';
   /** Tasks the consumer holds at once: SJE's worker concurrency, so that both sides run as many tasks at a time. */
   prefetch: number;
+  /** Characters of payload in each task (and so in its result, which the consumer echoes); 0: the task's number alone. */
+  payloadBytes: number;
 }
 
 /** One throughput round: N tasks through the round trip, first publish to last result. */
@@ -42,6 +45,11 @@ export class RawBaseline {
     private readonly taskQ: string,
     private readonly resultQ: string,
   ) {}
+
+  /** Task number `n`'s message: its number, with the payload the options ask for as JSON. */
+  private body(n: number): Buffer {
+    return Buffer.from(this.options.payloadBytes > 0 ? JSON.stringify({ n, data: benchPayload(this.options.payloadBytes) }) : String(n));
+  }
 
   /** Declares the queues and starts the consumer (worker) and the collector. */
   static async open(options: RawBaselineOptions): Promise<RawBaseline> {
@@ -93,7 +101,7 @@ export class RawBaseline {
     const pump = async (): Promise<void> => {
       while (next < tasks) {
         const n = next++;
-        await publishConfirmed(this.producer, this.taskQ, Buffer.from(String(n)));
+        await publishConfirmed(this.producer, this.taskQ, this.body(n));
       }
     };
     await Promise.all(Array.from({ length: window }, pump));
@@ -108,7 +116,7 @@ export class RawBaseline {
     for (let i = 0; i < samples; i++) {
       const t0 = performance.now();
       const got = new Promise<void>((resolve) => (this.onResult = () => resolve()));
-      await publishConfirmed(this.producer, this.taskQ, Buffer.from(String(i)));
+      await publishConfirmed(this.producer, this.taskQ, this.body(i));
       await got;
       times.push(performance.now() - t0);
     }

@@ -7,7 +7,9 @@
  * tasks run first on each side, not counted) --batch N (500) --latency N (500) --workers N (1)
  * --concurrency N (1024: the worker's concurrency, the raw consumer's prefetch, and the raw
  * publishes in flight of the deep-pipeline figure) --raw-window N (64: raw publishes in flight) --rest-clients N (32) --rest-tasks N (5000)
- * --queue-type quorum|classic (quorum) --skip-raw --skip-sje
+ * --queue-type quorum|classic (quorum) --params-bytes N (0: each task carries params of about N
+ *   characters, which the echo handler returns; the raw round trip's task and result as large)
+ * --skip-raw --skip-sje
  * --profile (CPU profiles of every service in bench/results/profiles)
  * --scale N: only the scale run — the task-manager holding N finished tasks
  *   (RSS, GET /status p50/p99 over --scale-samples reads, after --scale-warmup
@@ -41,6 +43,7 @@ const { values } = parseArgs({
     'rest-clients': { type: 'string', default: '32' },
     'rest-tasks': { type: 'string', default: '5000' },
     'queue-type': { type: 'string', default: 'quorum' },
+    'params-bytes': { type: 'string', default: '0' },
     'skip-raw': { type: 'boolean', default: false },
     'skip-sje': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
@@ -74,8 +77,13 @@ const settings = {
   restTasks: int('rest-tasks'),
   queueType,
   rawWindow: int('raw-window'),
+  paramsBytes: count('params-bytes'),
   ...(values.profile ? { profileDir: join(dirname(fileURLToPath(import.meta.url)), 'results', 'profiles') } : {}),
 };
+// A batched submit must fit the executor's default body limit (1 MiB).
+if (settings.batchSize * (settings.paramsBytes + 64) > 1_048_576) {
+  throw new Error(`--batch ${settings.batchSize} with --params-bytes ${settings.paramsBytes} exceeds the executor's 1 MiB body limit; use --batch ${Math.floor(1_048_576 / (settings.paramsBytes + 64))} or less`);
+}
 /** The broker's own version, as it announces itself on connect. */
 async function brokerVersion(url: string): Promise<string | undefined> {
   try {
@@ -126,7 +134,7 @@ if (values.scale !== undefined) {
 }
 
 const url = await getBrokerUrl();
-const rawBench = values['skip-raw'] ? undefined : await RawBaseline.open({ url, queueType, prefetch: settings.workerConcurrency });
+const rawBench = values['skip-raw'] ? undefined : await RawBaseline.open({ url, queueType, prefetch: settings.workerConcurrency, payloadBytes: settings.paramsBytes });
 const sjeBench = values['skip-sje'] ? undefined : await SjeBench.start(settings, log);
 const { raw: rawRounds, rawDeep: rawDeepRounds, sje: sjeRounds } = await runRounds(rawBench, sjeBench, { ...settings, deepWindow: settings.workerConcurrency }, log);
 const raw = rawBench
@@ -172,6 +180,7 @@ const deepRatio = deepRatios.length > 0 ? median(deepRatios) : undefined;
 const rows: [string, string, string, string][] = [];
 const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? '-' : `${round(a / b, 2)}×`);
 const fmt = (n: number | undefined, unit: string): string => (n === undefined ? '-' : `${round(n, 1)} ${unit}`);
+if (settings.paramsBytes > 0) rows.push(['params per task (and result)', `${settings.paramsBytes} characters`, `${settings.paramsBytes} characters`, '-']);
 rows.push([
   `end-to-end throughput, median of ${settings.rounds} (batched submit)`,
   fmt(sje?.end_to_end_per_s, 'tasks/s'),

@@ -6,6 +6,7 @@
 import { disposeAll, spawnService, testConfig, type SpawnedService } from '../test/helpers/stack.js';
 import { CpuMeter, findBrokerPid } from './cpu-usage.js';
 import { EventWatcher } from './event-watcher.js';
+import { benchPayload } from './payload.js';
 import { HttpClient } from './http-client.js';
 import { percentiles, type LatencyFigures } from './stats.js';
 
@@ -16,6 +17,8 @@ export interface SjeBenchOptions {
   workers: number;
   workerConcurrency: number;
   queueType: 'quorum' | 'classic';
+  /** Characters of params each task carries (`{ data: "xx…" }`, returned by `echo`); 0: none. */
+  paramsBytes: number;
   /** Write CPU profiles of the services here. */
   profileDir?: string;
 }
@@ -97,6 +100,11 @@ export class SjeBench {
     return JSON.parse(res.text) as SubmitAnswer;
   }
 
+  /** One `echo` task's spec, with the params the options ask for. */
+  private task(): { function: string; params?: { data: string } } {
+    return this.options.paramsBytes > 0 ? { function: 'echo', params: { data: benchPayload(this.options.paramsBytes) } } : { function: 'echo' };
+  }
+
   /** `tasks` no-op tasks in batches from four concurrent submitters; the round ends at the last `succeeded` event. */
   async throughputRound(tasks: number): Promise<SjeRound> {
     this.watcher.reset();
@@ -107,7 +115,7 @@ export class SjeBench {
       while (submitted < tasks) {
         const size = Math.min(this.options.batchSize, tasks - submitted);
         submitted += size;
-        await this.post({ tasks: Array.from({ length: size }, () => ({ function: 'echo' })) });
+        await this.post({ tasks: Array.from({ length: size }, () => this.task()) });
       }
     };
     await Promise.all(Array.from({ length: 4 }, submitter));
@@ -129,7 +137,7 @@ export class SjeBench {
     // No client task id: that would add the executor's idempotency look-up to every sample.
     for (let i = 0; i < samples; i++) {
       const s = performance.now();
-      const { task_id } = await this.post({ function: 'echo' });
+      const { task_id } = await this.post(this.task());
       times.push((await this.watcher.succeeded(task_id ?? '')) - s);
     }
     return percentiles(times);
@@ -146,7 +154,7 @@ export class SjeBench {
       while (issued < tasks) {
         issued += 1;
         const s = performance.now();
-        await this.post({ function: 'echo' });
+        await this.post(this.task());
         requestTimes.push(performance.now() - s);
       }
     };
