@@ -2,9 +2,14 @@
  * The PostgreSQL task store: the same records, history and outbox as the
  * embedded store, in a server several hosts can reach, so a standby
  * task-manager can take over (see {@link PostgresTaskStore.acquireLeadership}).
+ * A record is kept in two parts, as in the embedded store (see
+ * `record-parts.ts`): the spec in `spec`, written when the task is stored,
+ * and the state in `data`, the only column a transition rewrites (an
+ * unchanged column's value, once moved out of line, is not written again).
  */
 import pg from 'pg';
 import type { TaskStatus } from '@sje/core';
+import { SPEC_FIELDS, specJson, STATE_FIELDS, stateJson } from './record-parts.js';
 import { outboxText, stripNullPriority, type OutboxMessage, type OutboxRow, type TaskRecord, type WorkflowRecord } from './task-record.js';
 import type { StoreCommit, TaskStore } from './task-store.js';
 
@@ -52,7 +57,26 @@ const MIGRATIONS: readonly string[] = [
      SELECT jsonb_build_array(jsonb_build_object('exchange', exchange, 'routing_key', routing_key, 'priority', priority, 'body', body))
      FROM {p}outbox ORDER BY id;
    DROP TABLE {p}outbox;`,
+  // A record in two parts: the spec (written once) and the state in data (rewritten at every transition).
+  `ALTER TABLE {p}tasks ADD COLUMN IF NOT EXISTS spec JSONB;
+   UPDATE {p}tasks SET spec = data - ${textArray(STATE_FIELDS)}, data = data - ${textArray(SPEC_FIELDS)} WHERE spec IS NULL;`,
 ];
+
+/** A SQL `text[]` literal of field names (names of record fields: letters and underscores only). */
+function textArray(fields: readonly string[]): string {
+  return `ARRAY[${fields.map((f) => `'${f}'`).join(', ')}]::text[]`;
+}
+
+/** A task row as read: its two parts (`spec` null only in rows no migration has split). */
+interface TaskRow {
+  spec: Partial<TaskRecord> | null;
+  data: TaskRecord;
+}
+
+/** The record from its two stored parts. */
+function recordOf(row: TaskRow): TaskRecord {
+  return row.spec === null ? row.data : Object.assign(row.spec as TaskRecord, row.data);
+}
 
 /** Options of {@link PostgresTaskStore}. */
 export interface PostgresTaskStoreOptions {
@@ -140,8 +164,8 @@ export class PostgresTaskStore implements TaskStore {
   async getTasks(ids: readonly string[]): Promise<Map<string, TaskRecord>> {
     const out = new Map<string, TaskRecord>();
     if (ids.length === 0) return out;
-    const { rows } = await this.pool.query<{ task_id: string; data: TaskRecord }>(this.sql('SELECT task_id, data FROM {p}tasks WHERE task_id = ANY($1)'), [ids]);
-    for (const r of rows) out.set(r.task_id, r.data);
+    const { rows } = await this.pool.query<TaskRow & { task_id: string }>(this.sql('SELECT task_id, spec, data FROM {p}tasks WHERE task_id = ANY($1)'), [ids]);
+    for (const r of rows) out.set(r.task_id, recordOf(r));
     return out;
   }
 
@@ -153,19 +177,19 @@ export class PostgresTaskStore implements TaskStore {
   async getRunningTasks(workerId?: string): Promise<TaskRecord[]> {
     const { rows } =
       workerId === undefined
-        ? await this.pool.query<{ data: TaskRecord }>(this.sql("SELECT data FROM {p}tasks WHERE status = 'running'"))
-        : await this.pool.query<{ data: TaskRecord }>(this.sql("SELECT data FROM {p}tasks WHERE status = 'running' AND worker_id = $1"), [workerId]);
-    return rows.map((r) => r.data);
+        ? await this.pool.query<TaskRow>(this.sql("SELECT spec, data FROM {p}tasks WHERE status = 'running'"))
+        : await this.pool.query<TaskRow>(this.sql("SELECT spec, data FROM {p}tasks WHERE status = 'running' AND worker_id = $1"), [workerId]);
+    return rows.map(recordOf);
   }
 
   async getDueTasks(now: string, limit: number): Promise<TaskRecord[]> {
-    const { rows } = await this.pool.query<{ data: TaskRecord }>(
+    const { rows } = await this.pool.query<TaskRow>(
       this.sql(
-        "SELECT data FROM {p}tasks WHERE status IN ('pending', 'retrying') AND deps_remaining = 0 AND (not_before IS NULL OR not_before <= $1) ORDER BY not_before NULLS FIRST LIMIT $2",
+        "SELECT spec, data FROM {p}tasks WHERE status IN ('pending', 'retrying') AND deps_remaining = 0 AND (not_before IS NULL OR not_before <= $1) ORDER BY not_before NULLS FIRST LIMIT $2",
       ),
       [now, limit],
     );
-    return rows.map((r) => r.data);
+    return rows.map(recordOf);
   }
 
   async nextDueTime(): Promise<string | undefined> {
@@ -181,12 +205,16 @@ export class PostgresTaskStore implements TaskStore {
       await client.query('BEGIN');
       if (batch.tasks.length > 0) {
         const t = batch.tasks;
-        await client.query(
+        // The spec goes with new records only (or with all when the batch does not say which are new);
+        // a stored row keeps its own.
+        const known = (r: TaskRecord): boolean => batch.inserted !== undefined && !batch.inserted.has(r.task_id);
+        const { rows: written } = await client.query<{ task_id: string; spec_missing: boolean }>(
           this.sql(
-            `INSERT INTO {p}tasks (task_id, workflow_id, status, function, queue, worker_id, not_before, deps_remaining, data)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::jsonb[])
+            `INSERT INTO {p}tasks (task_id, workflow_id, status, function, queue, worker_id, not_before, deps_remaining, spec, data)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::jsonb[], $10::jsonb[])
              ON CONFLICT (task_id) DO UPDATE SET status = excluded.status, worker_id = excluded.worker_id, not_before = excluded.not_before,
-               deps_remaining = excluded.deps_remaining, data = excluded.data, updated_at = now()`,
+               deps_remaining = excluded.deps_remaining, spec = COALESCE(excluded.spec, {p}tasks.spec), data = excluded.data, updated_at = now()
+             RETURNING task_id, spec IS NULL AS spec_missing`,
           ),
           [
             t.map((r) => r.task_id),
@@ -197,9 +225,19 @@ export class PostgresTaskStore implements TaskStore {
             t.map((r) => r.worker_id ?? null),
             t.map((r) => r.not_before ?? null),
             t.map((r) => r.deps_remaining),
-            t.map((r) => JSON.stringify(r)),
+            t.map((r) => (known(r) ? null : specJson(r))),
+            t.map((r) => stateJson(r)),
           ],
         );
+        // A record taken for stored that was not there after all: its row gets its spec now.
+        const missing = new Set(written.filter((w) => w.spec_missing).map((w) => w.task_id));
+        if (missing.size > 0) {
+          const late = t.filter((r) => missing.has(r.task_id));
+          await client.query(this.sql('UPDATE {p}tasks AS t SET spec = u.spec FROM unnest($1::text[], $2::jsonb[]) AS u(task_id, spec) WHERE t.task_id = u.task_id'), [
+            late.map((r) => r.task_id),
+            late.map((r) => specJson(r)),
+          ]);
+        }
         const depTask: string[] = [];
         const depOn: string[] = [];
         for (const r of t) {
@@ -259,8 +297,8 @@ export class PostgresTaskStore implements TaskStore {
   }
 
   async getWorkflowTasks(workflowId: string): Promise<TaskRecord[]> {
-    const { rows } = await this.pool.query<{ data: TaskRecord }>(this.sql('SELECT data FROM {p}tasks WHERE workflow_id = $1 ORDER BY seq'), [workflowId]);
-    return rows.map((r) => r.data);
+    const { rows } = await this.pool.query<TaskRow>(this.sql('SELECT spec, data FROM {p}tasks WHERE workflow_id = $1 ORDER BY seq'), [workflowId]);
+    return rows.map(recordOf);
   }
 
   async countByStatus(): Promise<Partial<Record<TaskStatus, number>>> {

@@ -7,7 +7,7 @@ import { SPEC_FIELDS, STATE_FIELDS } from './record-parts.js';
 import { SqliteTaskStore } from './sqlite-task-store.js';
 import type { TaskRecord } from './task-record.js';
 import type { TaskStore } from './task-store.js';
-import { describeTaskStoreConformance } from './task-store-conformance.js';
+import { describeTaskStoreConformance, recordWithEveryField } from './task-store-conformance.js';
 
 const dirs = new Map<TaskStore, string>();
 
@@ -37,35 +37,6 @@ describeTaskStoreConformance('sqlite', {
 });
 
 describe('sqlite task store: a record in two parts', () => {
-  const fullRecord = (id: string): TaskRecord => ({
-    task_id: id,
-    workflow_id: 'wf-1',
-    function: 'resize',
-    kind: 'task',
-    queue: 'images',
-    priority: 3,
-    params: { url: 'https://example.test/a.png', sizes: [64, 128] },
-    depends_on: ['parent'],
-    labels: { team: 'media' },
-    retry: { max_attempts: 3, backoff: 'fixed', delay_ms: 10 },
-    timeout_ms: 5000,
-    delay_ms: 20,
-    tenant: 'acme',
-    status: 'queued',
-    attempt: 1,
-    deliveries: 0,
-    deps_remaining: 0,
-    has_dependents: true,
-    lease_id: 'lease-1',
-    created_at: '2026-12-01T10:00:00.000Z',
-    queued_at: '2026-12-01T10:00:01.000Z',
-    not_before: '2026-12-01T10:00:00.020Z',
-    history: [
-      { status: 'pending', at: '2026-12-01T10:00:00.000Z', attempt: 0 },
-      { status: 'queued', at: '2026-12-01T10:00:01.000Z', attempt: 1 },
-    ],
-  });
-
   let dir: string;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'sje-store-parts-'));
@@ -77,7 +48,7 @@ describe('sqlite task store: a record in two parts', () => {
   it('writes the spec once and only the state at a transition', async () => {
     const store = new SqliteTaskStore({ dataDir: dir });
     await store.init();
-    const record = fullRecord('t-parts');
+    const record = recordWithEveryField('t-parts');
     await store.commit({ tasks: [record], inserted: new Set([record.task_id]), outbox: [] });
     const raw = new Database(join(dir, 'tasks.db'), { readonly: true });
     const specAfterInsert = raw.prepare('SELECT spec FROM task_specs WHERE task_id = ?').pluck().get(record.task_id);
@@ -100,7 +71,7 @@ describe('sqlite task store: a record in two parts', () => {
     await store.init();
     await store.close();
     // The store as the version before the split left it: whole records in tasks.data, no task_specs.
-    const records = [fullRecord('t-old-1'), { ...fullRecord('t-old-2'), workflow_id: undefined, status: 'succeeded' as const, result: { ok: true }, finished_at: '2026-12-01T10:00:03.000Z' }];
+    const records = [recordWithEveryField('t-old-1'), { ...recordWithEveryField('t-old-2'), workflow_id: undefined, status: 'succeeded' as const, result: { ok: true }, finished_at: '2026-12-01T10:00:03.000Z' }];
     const old = new Database(join(dir, 'tasks.db'));
     old.exec('DROP TABLE task_specs');
     const insert = old.prepare(

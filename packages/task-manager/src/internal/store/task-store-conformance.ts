@@ -34,6 +34,38 @@ function record(extra: Partial<TaskRecord> = {}): TaskRecord {
   };
 }
 
+/** A queued record with every optional field set (a workflow task with a tenant, retry, timeout and delay). */
+export function recordWithEveryField(id: string): TaskRecord {
+  return {
+    task_id: id,
+    workflow_id: 'wf-1',
+    function: 'resize',
+    kind: 'task',
+    queue: 'images',
+    priority: 3,
+    params: { url: 'https://example.test/a.png', sizes: [64, 128] },
+    depends_on: ['parent'],
+    labels: { team: 'media' },
+    retry: { max_attempts: 3, backoff: 'fixed', delay_ms: 10 },
+    timeout_ms: 5000,
+    delay_ms: 20,
+    tenant: 'acme',
+    status: 'queued',
+    attempt: 1,
+    deliveries: 0,
+    deps_remaining: 0,
+    has_dependents: true,
+    lease_id: 'lease-1',
+    created_at: '2026-12-01T10:00:00.000Z',
+    queued_at: '2026-12-01T10:00:01.000Z',
+    not_before: '2026-12-01T10:00:00.020Z',
+    history: [
+      { status: 'pending', at: '2026-12-01T10:00:00.000Z', attempt: 0 },
+      { status: 'queued', at: '2026-12-01T10:00:01.000Z', attempt: 1 },
+    ],
+  };
+}
+
 /** Registers the conformance tests for one store implementation. */
 export function describeTaskStoreConformance(name: string, factory: StoreFactory): void {
   describe(`${name} task store conformance`, () => {
