@@ -23,10 +23,19 @@ export async function enqueueTask(uow: UnitOfWork, topology: Topology, record: T
   delete record.progress;
   delete record.started_at;
   transition(uow, topology, record, 'queued', options.reason === undefined ? {} : { reason: options.reason });
+  const deps = record.depends_on.length > 0 ? await uow.getMany(record.depends_on) : undefined;
+  uow.send({ exchange: topology.exchanges.tasks, routing_key: record.queue, body: dispatchOf(record, deps), priority: record.priority });
+}
+
+/**
+ * The `dispatch` of a queued record under its current lease, with the
+ * results of its dependencies (`deps`: their records, when it has any).
+ */
+export function dispatchOf(record: TaskRecord, deps?: ReadonlyMap<string, TaskRecord>): DispatchMessage {
   const message: DispatchMessage = {
     type: 'dispatch',
     task_id: record.task_id,
-    lease_id: record.lease_id,
+    lease_id: record.lease_id ?? '',
     function: record.function,
     params: record.params,
     attempt: record.attempt,
@@ -37,12 +46,11 @@ export async function enqueueTask(uow: UnitOfWork, topology: Topology, record: T
   if (record.timeout_ms !== undefined) message.timeout_ms = record.timeout_ms;
   if (record.workflow_id !== undefined) message.workflow_id = record.workflow_id;
   if (record.depends_on.length > 0) {
-    const deps = await uow.getMany(record.depends_on);
     const results: Record<string, unknown> = {};
-    for (const id of record.depends_on) results[id] = deps.get(id)?.result ?? null;
+    for (const id of record.depends_on) results[id] = deps?.get(id)?.result ?? null;
     message.dependencies = results;
   }
-  uow.send({ exchange: topology.exchanges.tasks, routing_key: record.queue, body: message, priority: record.priority });
+  return message;
 }
 
 /**

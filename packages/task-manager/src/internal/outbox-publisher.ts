@@ -6,6 +6,7 @@
  * transaction of its own on the removal.
  */
 import { assertTaskQueue, type Broker, type Logger } from '@sje/core';
+import { withDispatchBodies } from './dispatch-rebuild.js';
 import type { OutboxMessage, OutboxRow } from './store/task-record.js';
 import type { TaskStore } from './store/task-store.js';
 
@@ -96,6 +97,8 @@ export class OutboxPublisher {
     for (;;) {
       const rows = (await this.store.loadOutbox(1000)).filter((r) => !this.inFlight.has(r.id) && !this.confirmed.has(r.id));
       if (rows.length === 0) return total;
+      // Stored dispatches name their tasks: their bodies come from the records as they are now.
+      for (const row of rows) row.messages = await withDispatchBodies(this.store, row.messages);
       await this.publish(rows);
       await this.removeConfirmed();
       total += rows.length;

@@ -1,7 +1,20 @@
 /**
  * The task record the task-manager keeps, and its public view.
  */
-import type { HistoryEntry, RetryPolicy, SerializedError, TaskKind, TaskSpec, TaskStatus, TaskView, TriggerRule, WorkerRef, WorkflowStatus } from '@sje/core';
+import type {
+  DispatchMessage,
+  DispatchMessages,
+  HistoryEntry,
+  RetryPolicy,
+  SerializedError,
+  TaskKind,
+  TaskSpec,
+  TaskStatus,
+  TaskView,
+  TriggerRule,
+  WorkerRef,
+  WorkflowStatus,
+} from '@sje/core';
 
 /** A task as stored: its spec, its state and bookkeeping. */
 export interface TaskRecord {
@@ -60,11 +73,26 @@ export interface WorkflowRecord {
   finished_at?: string;
 }
 
+/** A dispatch as the outbox keeps it: the task and the lease it was sent under. */
+export interface DispatchRef {
+  task_id: string;
+  lease_id: string;
+}
+
 /** A message waiting in the outbox to be published. */
 export interface OutboxMessage {
   exchange: string;
   routing_key: string;
+  /** The message; absent in a dispatch loaded from the store, which names its tasks in `dispatch_of` instead. */
   body: unknown;
+  /**
+   * Only in messages loaded from the store: the dispatches (`dispatch` or a
+   * `dispatches` group) this message carries, by task and lease. Their bodies,
+   * params included, are not stored twice: they are built again from the
+   * task records when the message must be published after all (see
+   * `dispatch-rebuild.ts`).
+   */
+  dispatch_of?: DispatchRef[];
   /** AMQP priority (dispatches). */
   priority?: number;
   /**
@@ -86,15 +114,26 @@ export interface OutboxRow {
 /**
  * The stored text of a batch's messages: a JSON array of
  * `{exchange, routing_key, priority?, body}`, reusing each message's `json`
- * when it has one.
+ * when it has one; a dispatch is stored as `dispatch_of` (its tasks and
+ * leases) instead of its body.
  */
 export function outboxText(messages: readonly OutboxMessage[]): string {
   const parts: string[] = [];
   for (const m of messages) {
     const priority = m.priority === undefined ? '' : `,"priority":${JSON.stringify(m.priority)}`;
-    parts.push(`{"exchange":${JSON.stringify(m.exchange)},"routing_key":${JSON.stringify(m.routing_key)}${priority},"body":${m.json ?? JSON.stringify(m.body)}}`);
+    const refs = dispatchRefsOf(m.body);
+    const content = refs === undefined ? `"body":${m.json ?? JSON.stringify(m.body)}` : `"dispatch_of":${JSON.stringify(refs)}`;
+    parts.push(`{"exchange":${JSON.stringify(m.exchange)},"routing_key":${JSON.stringify(m.routing_key)}${priority},${content}}`);
   }
   return `[${parts.join(',')}]`;
+}
+
+/** The tasks and leases of a `dispatch` or `dispatches` body; `undefined` for any other message. */
+function dispatchRefsOf(body: unknown): DispatchRef[] | undefined {
+  const b = body as Partial<DispatchMessage> & Partial<DispatchMessages>;
+  if (b.type === 'dispatch') return [{ task_id: b.task_id ?? '', lease_id: b.lease_id ?? '' }];
+  if (b.type === 'dispatches') return (b.tasks ?? []).map((t) => ({ task_id: t.task_id, lease_id: t.lease_id }));
+  return undefined;
 }
 
 /** An outbox message as loaded: a stored `null` priority means none. */

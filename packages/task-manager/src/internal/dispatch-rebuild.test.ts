@@ -1,0 +1,101 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger, createTopology, type Broker, type DispatchMessage, type DispatchMessages } from '@sje/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { rebuildDispatch, withDispatchBodies } from './dispatch-rebuild.js';
+import { dispatchOf } from './dispatcher.js';
+import { OutboxPublisher } from './outbox-publisher.js';
+import { SqliteTaskStore } from './store/sqlite-task-store.js';
+import type { OutboxMessage, TaskRecord } from './store/task-record.js';
+
+const topology = createTopology({ prefix: 'rebuild-test' });
+
+function task(id: string, extra: Partial<TaskRecord>): TaskRecord {
+  return {
+    task_id: id,
+    function: 'resize',
+    queue: 'images',
+    priority: 2,
+    params: { url: `https://example.test/${id}.png` },
+    depends_on: [],
+    labels: { team: 'media' },
+    status: 'queued',
+    attempt: 1,
+    deliveries: 0,
+    deps_remaining: 0,
+    created_at: '2026-12-01T10:00:00.000Z',
+    history: [{ status: 'queued', at: '2026-12-01T10:00:00.000Z', attempt: 1 }],
+    ...extra,
+  };
+}
+
+const dispatchMessage = (body: DispatchMessage | DispatchMessages): OutboxMessage => ({ exchange: topology.exchanges.tasks, routing_key: 'images', priority: 2, body });
+
+describe('dispatches rebuilt from the task records', () => {
+  let dir: string;
+  let store: SqliteTaskStore;
+  const parent = task('parent', { status: 'succeeded', result: { width: 64 }, lease_id: 'l-parent' });
+  const waiting = task('waiting', { lease_id: 'l-1', depends_on: ['parent'], timeout_ms: 500, workflow_id: 'wf-1' });
+  const other = task('other', { lease_id: 'l-2' });
+  const claimed = task('claimed', { status: 'running', lease_id: 'l-3', worker_id: 'w-1' });
+  const requeued = task('requeued', { lease_id: 'l-5' });
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sje-rebuild-'));
+    store = new SqliteTaskStore({ dataDir: dir });
+    await store.init();
+    await store.commit({ tasks: [parent, waiting, other, claimed, requeued], outbox: [] });
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('builds a waiting task’s dispatch again, params and dependency results included', async () => {
+    const body = await rebuildDispatch(store, [{ task_id: 'waiting', lease_id: 'l-1' }]);
+    expect(body).toEqual(dispatchOf(waiting, new Map([['parent', parent]])));
+    expect(body).toMatchObject({ type: 'dispatch', params: waiting.params, dependencies: { parent: { width: 64 } }, timeout_ms: 500, workflow_id: 'wf-1' });
+  });
+
+  it('leaves out tasks claimed or queued again under another lease since', async () => {
+    const refs = [
+      { task_id: 'waiting', lease_id: 'l-1' },
+      { task_id: 'claimed', lease_id: 'l-3' },
+      { task_id: 'requeued', lease_id: 'l-4' },
+      { task_id: 'other', lease_id: 'l-2' },
+      { task_id: 'unknown', lease_id: 'l-9' },
+    ];
+    const body = (await rebuildDispatch(store, refs)) as DispatchMessages;
+    expect(body.type).toBe('dispatches');
+    expect(body.tasks.map((t) => t.task_id)).toEqual(['waiting', 'other']);
+    expect(await rebuildDispatch(store, refs.slice(1, 3))).toBeUndefined();
+  });
+
+  it('keeps other messages as they are and drops a dispatch with nothing left to send', async () => {
+    const event: OutboxMessage = { exchange: topology.exchanges.events, routing_key: 'task.queued.resize', body: { type: 'task_event', task_id: 'other' } };
+    const messages: OutboxMessage[] = [
+      event,
+      { ...dispatchMessage(dispatchOf(claimed)), body: undefined, dispatch_of: [{ task_id: 'claimed', lease_id: 'l-3' }] },
+      { ...dispatchMessage(dispatchOf(other)), body: undefined, dispatch_of: [{ task_id: 'other', lease_id: 'l-2' }] },
+    ];
+    expect(await withDispatchBodies(store, messages)).toEqual([event, dispatchMessage(dispatchOf(other))]);
+  });
+
+  it('publishes a stored dispatch from the record when the outbox is drained', async () => {
+    const published: { exchange: string; routingKey: string; body: unknown }[] = [];
+    const broker = {
+      topology,
+      on: () => undefined,
+      publishJson: async (exchange: string, routingKey: string, json: string) => void published.push({ exchange, routingKey, body: JSON.parse(json) }),
+      withChannel: async (fn: (ch: unknown) => Promise<void>) => fn({ assertQueue: async () => ({}), bindQueue: async () => ({}) }),
+    } as unknown as Broker;
+    // Committed, never confirmed: what a crash between the commit and the confirm leaves.
+    await store.commit({ tasks: [], outbox: [dispatchMessage(dispatchOf(other))] });
+    const publisher = new OutboxPublisher(broker, store, createLogger({ service: 'test', silent: true }));
+
+    expect(await publisher.drain()).toBe(1);
+    expect(published).toEqual([{ exchange: topology.exchanges.tasks, routingKey: 'images', body: dispatchOf(other) }]);
+    expect(await store.loadOutbox(10)).toEqual([]);
+  });
+});
