@@ -5,6 +5,7 @@
  * its path (`amqp.url` → `SJE_AMQP_URL`).
  * @module
  */
+import { SERVER_KEEP_ALIVE_TIMEOUT_MS } from './http-keep-alive.js';
 
 /** A plugin entry in the YAML: a package name or path, with its options. */
 export interface PluginEntry {
@@ -143,7 +144,7 @@ export const configSchema = {
     keep_alive_timeout_ms: {
       doc: 'How long an idle keep-alive connection to the REST API stays open. Longer than the idle timeout of the clients and load balancers in front (60 s for many), so the executor never closes a connection while a client reuses it.',
       format: 'nat',
-      default: 65_000,
+      default: SERVER_KEEP_ALIVE_TIMEOUT_MS,
     },
     task_manager_urls: {
       doc: 'Base URLs of the task-managers\' ops endpoints (GET /tasks/:id), in order of preference: /status reads a task from the first that answers within 1 s (the active task-manager; a standby answers 503), before the broker query or as its fallback (see status_reads). Empty: never.',

@@ -54,7 +54,7 @@ describe('dispatches rebuilt from the task records', () => {
 
   it('builds a waiting task’s dispatch again, params and dependency results included', async () => {
     const body = await rebuildDispatch(store, [{ task_id: 'waiting', lease_id: 'l-1' }]);
-    expect(body).toEqual(dispatchOf(waiting, new Map([['parent', parent]])));
+    expect(body).toEqual(dispatchOf(waiting, 'l-1', new Map([['parent', parent]])));
     expect(body).toMatchObject({ type: 'dispatch', params: waiting.params, dependencies: { parent: { width: 64 } }, timeout_ms: 500, workflow_id: 'wf-1' });
   });
 
@@ -76,10 +76,10 @@ describe('dispatches rebuilt from the task records', () => {
     const event: OutboxMessage = { exchange: topology.exchanges.events, routing_key: 'task.queued.resize', body: { type: 'task_event', task_id: 'other' } };
     const messages: OutboxMessage[] = [
       event,
-      { ...dispatchMessage(dispatchOf(claimed)), body: undefined, dispatch_of: [{ task_id: 'claimed', lease_id: 'l-3' }] },
-      { ...dispatchMessage(dispatchOf(other)), body: undefined, dispatch_of: [{ task_id: 'other', lease_id: 'l-2' }] },
+      { ...dispatchMessage(dispatchOf(claimed, 'l-3')), body: undefined, dispatch_of: [{ task_id: 'claimed', lease_id: 'l-3' }] },
+      { ...dispatchMessage(dispatchOf(other, 'l-2')), body: undefined, dispatch_of: [{ task_id: 'other', lease_id: 'l-2' }] },
     ];
-    expect(await withDispatchBodies(store, messages)).toEqual([event, dispatchMessage(dispatchOf(other))]);
+    expect(await withDispatchBodies(store, messages)).toEqual([event, dispatchMessage(dispatchOf(other, 'l-2'))]);
   });
 
   it('publishes a stored dispatch from the record when the outbox is drained', async () => {
@@ -91,11 +91,11 @@ describe('dispatches rebuilt from the task records', () => {
       withChannel: async (fn: (ch: unknown) => Promise<void>) => fn({ assertQueue: async () => ({}), bindQueue: async () => ({}) }),
     } as unknown as Broker;
     // Committed, never confirmed: what a crash between the commit and the confirm leaves.
-    await store.commit({ tasks: [], outbox: [dispatchMessage(dispatchOf(other))] });
+    await store.commit({ tasks: [], outbox: [dispatchMessage(dispatchOf(other, 'l-2'))] });
     const publisher = new OutboxPublisher(broker, store, createLogger({ service: 'test', silent: true }));
 
     expect(await publisher.drain()).toBe(1);
-    expect(published).toEqual([{ exchange: topology.exchanges.tasks, routingKey: 'images', body: dispatchOf(other) }]);
+    expect(published).toEqual([{ exchange: topology.exchanges.tasks, routingKey: 'images', body: dispatchOf(other, 'l-2') }]);
     expect(await store.loadOutbox(10)).toEqual([]);
   });
 });

@@ -17,12 +17,12 @@ export async function rebuildDispatch(store: TaskStore, refs: readonly DispatchR
   const records = await store.getTasks(refs.map((r) => r.task_id));
   const waiting = refs.flatMap((ref) => {
     const record = records.get(ref.task_id);
-    return record !== undefined && record.status === 'queued' && record.lease_id === ref.lease_id ? [record] : [];
+    return record !== undefined && record.status === 'queued' && record.lease_id === ref.lease_id ? [{ record, leaseId: ref.lease_id }] : [];
   });
   if (waiting.length === 0) return undefined;
-  const depIds = [...new Set(waiting.flatMap((r) => r.depends_on))];
+  const depIds = [...new Set(waiting.flatMap((w) => w.record.depends_on))];
   const deps = depIds.length > 0 ? await store.getTasks(depIds) : undefined;
-  const tasks = waiting.map((r) => dispatchOf(r, deps));
+  const tasks = waiting.map((w) => dispatchOf(w.record, w.leaseId, deps));
   return tasks.length === 1 ? tasks[0] : { type: 'dispatches', tasks };
 }
 

@@ -17,25 +17,26 @@ export interface EnqueueOptions {
 /** Moves a task to `queued` under a new lease and queues its dispatch. */
 export async function enqueueTask(uow: UnitOfWork, topology: Topology, record: TaskRecord, options: EnqueueOptions): Promise<void> {
   if (options.newAttempt) record.attempt += 1;
-  record.lease_id = uuidv7();
+  const leaseId = uuidv7();
+  record.lease_id = leaseId;
   delete record.worker_id;
   delete record.worker_host;
   delete record.progress;
   delete record.started_at;
   transition(uow, topology, record, 'queued', options.reason === undefined ? {} : { reason: options.reason });
   const deps = record.depends_on.length > 0 ? await uow.getMany(record.depends_on) : undefined;
-  uow.send({ exchange: topology.exchanges.tasks, routing_key: record.queue, body: dispatchOf(record, deps), priority: record.priority });
+  uow.send({ exchange: topology.exchanges.tasks, routing_key: record.queue, body: dispatchOf(record, leaseId, deps), priority: record.priority });
 }
 
 /**
- * The `dispatch` of a queued record under its current lease, with the
- * results of its dependencies (`deps`: their records, when it has any).
+ * The `dispatch` of a queued record under lease `leaseId` (its current one),
+ * with the results of its dependencies (`deps`: their records, when it has any).
  */
-export function dispatchOf(record: TaskRecord, deps?: ReadonlyMap<string, TaskRecord>): DispatchMessage {
+export function dispatchOf(record: TaskRecord, leaseId: string, deps?: ReadonlyMap<string, TaskRecord>): DispatchMessage {
   const message: DispatchMessage = {
     type: 'dispatch',
     task_id: record.task_id,
-    lease_id: record.lease_id ?? '',
+    lease_id: leaseId,
     function: record.function,
     params: record.params,
     attempt: record.attempt,

@@ -130,9 +130,10 @@ export function outboxText(messages: readonly OutboxMessage[]): string {
 
 /** The tasks and leases of a `dispatch` or `dispatches` body; `undefined` for any other message. */
 function dispatchRefsOf(body: unknown): DispatchRef[] | undefined {
-  const b = body as Partial<DispatchMessage> & Partial<DispatchMessages>;
-  if (b.type === 'dispatch') return [{ task_id: b.task_id ?? '', lease_id: b.lease_id ?? '' }];
-  if (b.type === 'dispatches') return (b.tasks ?? []).map((t) => ({ task_id: t.task_id, lease_id: t.lease_id }));
+  const type = (body as { type?: unknown }).type;
+  const ref = (d: DispatchMessage): DispatchRef => ({ task_id: d.task_id, lease_id: d.lease_id });
+  if (type === 'dispatch') return [ref(body as DispatchMessage)];
+  if (type === 'dispatches') return (body as DispatchMessages).tasks.map(ref);
   return undefined;
 }
 
