@@ -9,7 +9,7 @@
  */
 import pg from 'pg';
 import type { TaskStatus } from '@sje/core';
-import { SPEC_FIELDS, specJson, STATE_FIELDS, stateJson } from './record-parts.js';
+import { joinParts, SPEC_FIELDS, specJson, STATE_FIELDS, stateJson } from './record-parts.js';
 import { outboxText, stripNullPriority, type OutboxMessage, type OutboxRow, type TaskRecord, type WorkflowRecord } from './task-record.js';
 import type { StoreCommit, TaskStore } from './task-store.js';
 
@@ -75,7 +75,7 @@ interface TaskRow {
 
 /** The record from its two stored parts. */
 function recordOf(row: TaskRow): TaskRecord {
-  return row.spec === null ? row.data : Object.assign(row.spec as TaskRecord, row.data);
+  return row.spec === null ? row.data : joinParts(row.spec, row.data);
 }
 
 /** Options of {@link PostgresTaskStore}. */

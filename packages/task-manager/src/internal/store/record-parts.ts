@@ -67,9 +67,14 @@ export function stateJson(r: TaskRecord): string {
   return partJson(r, STATE_FIELDS);
 }
 
-/** The record from its stored parts. */
+/** The record from its two parts, as parsed objects (`spec` is taken over). */
+export function joinParts(spec: Partial<TaskRecord>, state: Partial<TaskRecord>): TaskRecord {
+  return Object.assign(spec, state) as TaskRecord;
+}
+
+/** The record from its stored parts, as JSON. */
 export function recordFromParts(spec: string, state: string): TaskRecord {
-  return Object.assign(JSON.parse(spec) as TaskRecord, JSON.parse(state) as Partial<TaskRecord>);
+  return joinParts(JSON.parse(spec) as Partial<TaskRecord>, JSON.parse(state) as Partial<TaskRecord>);
 }
 
 /**
