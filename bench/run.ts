@@ -23,6 +23,7 @@ import { cpus, hostname, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { configSchema } from '../packages/core/src/index.js';
 import { getBrokerUrl } from '../test/helpers/broker.js';
 import { RawBaseline } from './raw-baseline.js';
 import { medianCpu, pairRatios, runRounds } from './rounds.js';
@@ -80,9 +81,10 @@ const settings = {
   paramsBytes: count('params-bytes'),
   ...(values.profile ? { profileDir: join(dirname(fileURLToPath(import.meta.url)), 'results', 'profiles') } : {}),
 };
-// A batched submit must fit the executor's default body limit (1 MiB).
-if (settings.batchSize * (settings.paramsBytes + 64) > 1_048_576) {
-  throw new Error(`--batch ${settings.batchSize} with --params-bytes ${settings.paramsBytes} exceeds the executor's 1 MiB body limit; use --batch ${Math.floor(1_048_576 / (settings.paramsBytes + 64))} or less`);
+// A batched submit must fit the executor's default body limit (each task's params and ~64 bytes of the rest).
+const bodyLimit = configSchema.executor.body_limit.default;
+if (settings.batchSize * (settings.paramsBytes + 64) > bodyLimit) {
+  throw new Error(`--batch ${settings.batchSize} with --params-bytes ${settings.paramsBytes} exceeds the executor's body limit of ${bodyLimit} bytes; use --batch ${Math.floor(bodyLimit / (settings.paramsBytes + 64))} or less`);
 }
 /** The broker's own version, as it announces itself on connect. */
 async function brokerVersion(url: string): Promise<string | undefined> {

@@ -31,29 +31,29 @@ function stepOf(exchange: string, routingKey: string, body: { type?: string; sta
 const ANSWERED = 'HTTP 201 answered';
 
 /**
- * Each step's time from the step before it within the same sample (the
- * latest earlier step of `order` the sample has): which hop the tail comes
- * from. The first step's gap is from the start of the request. The `201`
- * is a branch of its own (the executor's answer, while the task-manager
- * takes the command): the step after it is measured from the step before it.
+ * Each step's time from the step before it in one sample (the latest earlier
+ * step of `order` the sample has): which hop the tail comes from. The first
+ * step's time is from the start of the request. The `201` is a branch of its
+ * own (the executor's answer, while the task-manager takes the command): the
+ * step after it is measured from the step before it.
  */
-function stepGaps(order: readonly string[], seen: readonly Map<string, number>[]): Map<string, LatencyFigures> {
-  const gaps = new Map<string, number[]>();
-  for (const sample of seen) {
-    let from = 0;
-    for (const step of order) {
-      const at = sample.get(step);
-      if (at === undefined) continue;
-      gaps.set(step, [...(gaps.get(step) ?? []), at - from]);
-      if (step !== ANSWERED) from = at;
-    }
+function hopTimes(order: readonly string[], sample: Map<string, number>): Map<string, number> {
+  const hops = new Map<string, number>();
+  let from = 0;
+  for (const step of order) {
+    const at = sample.get(step);
+    if (at === undefined) continue;
+    hops.set(step, at - from);
+    if (step !== ANSWERED) from = at;
   }
-  return new Map([...gaps].map(([step, g]) => [step, percentiles(g)]));
+  return hops;
 }
 
-/** One step's time from the step before it in one sample ('-' when the sample lacks it). */
-function sampleGap(order: readonly string[], sample: Map<string, number>, step: string): string {
-  return stepGaps(order, [sample]).get(step)?.p50.toFixed(1) ?? '-';
+/** Each step's hop time over all samples. */
+function stepGaps(order: readonly string[], seen: readonly Map<string, number>[]): Map<string, LatencyFigures> {
+  const gaps = new Map<string, number[]>(order.map((step) => [step, []]));
+  for (const sample of seen) for (const [step, ms] of hopTimes(order, sample)) gaps.get(step)?.push(ms);
+  return new Map([...gaps].filter(([, g]) => g.length > 0).map(([step, g]) => [step, percentiles(g)]));
 }
 
 const config = await testConfig({ topology: { queue_type: queueType }, log: { level: 'warn' }, plugins: [] });
@@ -107,7 +107,8 @@ try {
   const order = rows.map((r) => r.step);
   const last = order.at(-1) ?? '';
   for (const sample of [...samplesSeen].sort((a, b) => (b.get(last) ?? 0) - (a.get(last) ?? 0)).slice(0, Number(values.slowest))) {
-    process.stdout.write(`slow sample ${(sample.get(last) ?? 0).toFixed(1)} ms, by hop: ${order.map((step) => sampleGap(order, sample, step)).join(' ')}\n`);
+    const hops = hopTimes(order, sample);
+    process.stdout.write(`slow sample ${(sample.get(last) ?? 0).toFixed(1)} ms, by hop: ${order.map((step) => hops.get(step)?.toFixed(1) ?? '-').join(' ')}\n`);
   }
   await conn.close();
 } finally {
