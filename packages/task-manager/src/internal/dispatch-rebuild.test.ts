@@ -79,7 +79,7 @@ describe('dispatches rebuilt from the task records', () => {
       { ...dispatchMessage(dispatchOf(claimed, 'l-3')), body: undefined, dispatch_of: [{ task_id: 'claimed', lease_id: 'l-3' }] },
       { ...dispatchMessage(dispatchOf(other, 'l-2')), body: undefined, dispatch_of: [{ task_id: 'other', lease_id: 'l-2' }] },
     ];
-    expect(await withDispatchBodies(store, messages)).toEqual([event, dispatchMessage(dispatchOf(other, 'l-2'))]);
+    expect(await withDispatchBodies(store, [{ id: 7, messages }])).toEqual([{ id: 7, messages: [event, dispatchMessage(dispatchOf(other, 'l-2'))] }]);
   });
 
   it('publishes a stored dispatch from the record when the outbox is drained', async () => {

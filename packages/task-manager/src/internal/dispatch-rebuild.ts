@@ -9,36 +9,54 @@
  */
 import type { DispatchMessage, DispatchMessages } from '@sje/core';
 import { dispatchOf } from './dispatcher.js';
-import type { DispatchRef, OutboxMessage } from './store/task-record.js';
+import type { DispatchRef, OutboxMessage, OutboxRow, TaskRecord } from './store/task-record.js';
 import type { TaskStore } from './store/task-store.js';
 
-/** The body of a stored dispatch message built again, or `undefined` when none of its tasks still waits under its lease. */
-export async function rebuildDispatch(store: TaskStore, refs: readonly DispatchRef[]): Promise<DispatchMessage | DispatchMessages | undefined> {
-  const records = await store.getTasks(refs.map((r) => r.task_id));
-  const waiting = refs.flatMap((ref) => {
-    const record = records.get(ref.task_id);
-    return record !== undefined && record.status === 'queued' && record.lease_id === ref.lease_id ? [{ record, leaseId: ref.lease_id }] : [];
+/** The records the named dispatches need: their tasks, and the tasks those depend on. */
+interface DispatchRecords {
+  tasks: ReadonlyMap<string, TaskRecord>;
+  deps: ReadonlyMap<string, TaskRecord>;
+}
+
+/** Reads, in two store reads, the records behind every dispatch named in `refs`. */
+async function readDispatchRecords(store: TaskStore, refs: readonly DispatchRef[]): Promise<DispatchRecords> {
+  const tasks = await store.getTasks([...new Set(refs.map((r) => r.task_id))]);
+  const depIds = [...new Set([...tasks.values()].flatMap((r) => r.depends_on))];
+  return { tasks, deps: depIds.length > 0 ? await store.getTasks(depIds) : new Map() };
+}
+
+/** The body of one stored dispatch message from the records, or `undefined` when none of its tasks still waits under its lease. */
+function dispatchBody(refs: readonly DispatchRef[], records: DispatchRecords): DispatchMessage | DispatchMessages | undefined {
+  const tasks = refs.flatMap((ref) => {
+    const record = records.tasks.get(ref.task_id);
+    return record !== undefined && record.status === 'queued' && record.lease_id === ref.lease_id ? [dispatchOf(record, ref.lease_id, records.deps)] : [];
   });
-  if (waiting.length === 0) return undefined;
-  const depIds = [...new Set(waiting.flatMap((w) => w.record.depends_on))];
-  const deps = depIds.length > 0 ? await store.getTasks(depIds) : undefined;
-  const tasks = waiting.map((w) => dispatchOf(w.record, w.leaseId, deps));
+  if (tasks.length === 0) return undefined;
   return tasks.length === 1 ? tasks[0] : { type: 'dispatches', tasks };
 }
 
-/** Loaded outbox messages with every dispatch's body built again; dispatches with nothing left to send are dropped. */
-export async function withDispatchBodies(store: TaskStore, messages: readonly OutboxMessage[]): Promise<OutboxMessage[]> {
-  const out: OutboxMessage[] = [];
-  for (const m of messages) {
-    if (m.dispatch_of === undefined) {
-      out.push(m);
-      continue;
-    }
-    const body = await rebuildDispatch(store, m.dispatch_of);
-    if (body === undefined) continue;
-    const rebuilt: OutboxMessage = { exchange: m.exchange, routing_key: m.routing_key, body };
-    if (m.priority !== undefined) rebuilt.priority = m.priority;
-    out.push(rebuilt);
-  }
-  return out;
+/** The body of a stored dispatch message built again, or `undefined` when none of its tasks still waits under its lease. */
+export async function rebuildDispatch(store: TaskStore, refs: readonly DispatchRef[]): Promise<DispatchMessage | DispatchMessages | undefined> {
+  return dispatchBody(refs, await readDispatchRecords(store, refs));
+}
+
+/**
+ * Loaded outbox rows with every dispatch's body built again (the records of
+ * all of them read at once); dispatches with nothing left to send are dropped.
+ */
+export async function withDispatchBodies(store: TaskStore, rows: readonly OutboxRow[]): Promise<OutboxRow[]> {
+  const refs = rows.flatMap((row) => row.messages.flatMap((m) => m.dispatch_of ?? []));
+  if (refs.length === 0) return [...rows];
+  const records = await readDispatchRecords(store, refs);
+  return rows.map((row) => ({
+    id: row.id,
+    messages: row.messages.flatMap((m) => {
+      if (m.dispatch_of === undefined) return [m];
+      const body = dispatchBody(m.dispatch_of, records);
+      if (body === undefined) return [];
+      const rebuilt: OutboxMessage = { exchange: m.exchange, routing_key: m.routing_key, body };
+      if (m.priority !== undefined) rebuilt.priority = m.priority;
+      return [rebuilt];
+    }),
+  }));
 }

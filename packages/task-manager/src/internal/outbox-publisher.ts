@@ -95,10 +95,10 @@ export class OutboxPublisher {
     let total = 0;
     await this.removeConfirmed();
     for (;;) {
-      const rows = (await this.store.loadOutbox(1000)).filter((r) => !this.inFlight.has(r.id) && !this.confirmed.has(r.id));
-      if (rows.length === 0) return total;
+      const loaded = (await this.store.loadOutbox(1000)).filter((r) => !this.inFlight.has(r.id) && !this.confirmed.has(r.id));
+      if (loaded.length === 0) return total;
       // Stored dispatches name their tasks: their bodies come from the records as they are now.
-      for (const row of rows) row.messages = await withDispatchBodies(this.store, row.messages);
+      const rows = await withDispatchBodies(this.store, loaded);
       await this.publish(rows);
       await this.removeConfirmed();
       total += rows.length;
