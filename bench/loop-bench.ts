@@ -9,7 +9,7 @@
  * the one to compare task-manager changes with.
  * Flags: --tasks N (20000) --batch N (500) --reports N (64 per message) --rounds N (3, best kept)
  *   --record-cache N (the task-manager's default, 20000; 0 turns the record cache off)
- *   --params-bytes N (0: each task's params hold a string of about N characters)
+ *   --params-bytes N (0: each task's params hold a string of about N characters, and its result, as `echo` returns them)
  *   --store sqlite|postgres (sqlite; postgres uses SJE_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -127,7 +127,7 @@ async function round(): Promise<PhaseCpu> {
     };
     const at = (): string => new Date().toISOString();
     const claim = await inReports((id) => ({ type: 'started', task_id: id, lease_id: leases.get(id)!, worker_id: WORKER, host: 'bench', at: at() }));
-    const outcome = await inReports((id) => ({ type: 'outcome', task_id: id, lease_id: leases.get(id)!, worker_id: WORKER, outcome: 'succeeded', result: {}, at: at() }));
+    const outcome = await inReports((id) => ({ type: 'outcome', task_id: id, lease_id: leases.get(id)!, worker_id: WORKER, outcome: 'succeeded', result: paramsBytes > 0 ? { data: benchPayload(paramsBytes) } : {}, at: at() }));
     const counts = await store.countByStatus();
     if (counts.succeeded !== tasks) throw new Error(`expected ${tasks} succeeded tasks, store has ${JSON.stringify(counts)}`);
     loop.stop();

@@ -7,6 +7,7 @@
 import type { Logger, PluginHost } from '@sje/core';
 import type { OutboxPublisher } from './outbox-publisher.js';
 import type { RecordCache } from './record-cache.js';
+import { serializeOutboxMessage } from './store/outbox-text.js';
 import type { OutboxMessage } from './store/task-record.js';
 import type { TaskStore } from './store/task-store.js';
 import { UnitOfWork } from './unit-of-work.js';
@@ -185,7 +186,7 @@ export class CommandLoop {
         const commit = uow.toCommit();
         if (this.options.groupMessages) commit.outbox = this.options.groupMessages(commit.outbox);
         // Serialised once: for the outbox row and for the publish.
-        for (const m of commit.outbox) m.json = JSON.stringify(m.body);
+        for (const m of commit.outbox) serializeOutboxMessage(m);
         const published = this.options.outbox.confirmedIds();
         if (published.length > 0) commit.published = published;
         rows = await this.options.store.commit(commit);

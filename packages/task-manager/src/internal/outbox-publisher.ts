@@ -6,7 +6,7 @@
  * transaction of its own on the removal.
  */
 import { assertTaskQueue, type Broker, type Logger } from '@sje/core';
-import { withDispatchBodies } from './dispatch-rebuild.js';
+import { withFullBodies } from './outbox-rebuild.js';
 import type { OutboxMessage, OutboxRow } from './store/task-record.js';
 import type { TaskStore } from './store/task-store.js';
 
@@ -97,8 +97,8 @@ export class OutboxPublisher {
     for (;;) {
       const loaded = (await this.store.loadOutbox(1000)).filter((r) => !this.inFlight.has(r.id) && !this.confirmed.has(r.id));
       if (loaded.length === 0) return total;
-      // Stored dispatches name their tasks: their bodies come from the records as they are now.
-      const rows = await withDispatchBodies(this.store, loaded);
+      // Stored dispatches and results name their tasks: they come from the records as they are now.
+      const rows = await withFullBodies(this.store, loaded);
       await this.publish(rows);
       await this.removeConfirmed();
       total += rows.length;

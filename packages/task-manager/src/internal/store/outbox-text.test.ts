@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { outboxText, type OutboxMessage } from './task-record.js';
+import type { TaskEvent } from '@sje/core';
+import { outboxText, serializeOutboxMessage } from './outbox-text.js';
+import type { OutboxMessage } from './task-record.js';
 
 describe('outboxText', () => {
   it('stores exchange, routing key, priority and body, reusing a body already serialised', () => {
@@ -33,5 +35,45 @@ describe('outboxText', () => {
         ],
       },
     ]);
+  });
+});
+
+describe('serializeOutboxMessage', () => {
+  const event = (id: string, result?: unknown): TaskEvent => {
+    const e: TaskEvent = { type: 'task_event', task_id: id, function: 'f', queue: 'q', status: 'succeeded', attempt: 1, at: '2026-12-01T10:00:00.000Z', labels: {} };
+    if (result !== undefined) e.result = result;
+    return e;
+  };
+
+  it('publishes a succeeded event whole and stores it without its result, alone or in a group', () => {
+    const big = { data: 'y'.repeat(1000) };
+    const alone: OutboxMessage = { exchange: 'events', routing_key: 'task.succeeded.f', body: event('a', big) };
+    const group: OutboxMessage = { exchange: 'events', routing_key: 'task.succeeded.f', body: { type: 'task_events', events: [event('b', big), event('c'), event('d', null)] } };
+    for (const m of [alone, group]) serializeOutboxMessage(m);
+
+    expect(JSON.parse(alone.json!)).toEqual(alone.body);
+    expect(JSON.parse(group.json!)).toEqual(group.body);
+    const text = outboxText([alone, group]);
+    expect(text).not.toContain('yyyy');
+    expect(JSON.parse(text)).toEqual([
+      { exchange: 'events', routing_key: 'task.succeeded.f', body: event('a'), result_of: ['a'] },
+      { exchange: 'events', routing_key: 'task.succeeded.f', body: { type: 'task_events', events: [event('b'), event('c'), event('d')] }, result_of: ['b', 'd'] },
+    ]);
+  });
+
+  it('stores the same text for a message it did not serialise', () => {
+    const serialised: OutboxMessage = { exchange: 'events', routing_key: 'k', body: event('a', { n: 1 }) };
+    serializeOutboxMessage(serialised);
+    expect(outboxText([{ exchange: 'events', routing_key: 'k', body: event('a', { n: 1 }) }])).toBe(outboxText([serialised]));
+  });
+
+  it('stores an event without a result, and any other message, as it publishes it', () => {
+    const messages: OutboxMessage[] = [
+      { exchange: 'events', routing_key: 'task.running.f', body: { ...event('a'), status: 'running' } },
+      { exchange: 'control', routing_key: 'w', body: { type: 'grant', task_id: 'a', lease_id: 'l', granted: true } },
+    ];
+    for (const m of messages) serializeOutboxMessage(m);
+    expect(messages.map((m) => m.stored_json ?? m.result_of)).toEqual([undefined, undefined]);
+    expect(JSON.parse(outboxText(messages))).toEqual(messages.map((m) => ({ exchange: m.exchange, routing_key: m.routing_key, body: JSON.parse(m.json!) })));
   });
 });

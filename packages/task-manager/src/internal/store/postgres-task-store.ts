@@ -10,7 +10,8 @@
 import pg from 'pg';
 import type { TaskStatus } from '@sje/core';
 import { joinParts, SPEC_FIELDS, specJson, STATE_FIELDS, stateJson } from './record-parts.js';
-import { outboxText, stripNullPriority, type OutboxMessage, type OutboxRow, type TaskRecord, type WorkflowRecord } from './task-record.js';
+import { outboxText, stripNullPriority } from './outbox-text.js';
+import type { OutboxMessage, OutboxRow, TaskRecord, WorkflowRecord } from './task-record.js';
 import type { StoreCommit, TaskStore } from './task-store.js';
 
 /** Versioned schema migrations; each runs once, in order, at start-up, under a lock. */

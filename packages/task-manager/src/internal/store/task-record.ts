@@ -2,8 +2,6 @@
  * The task record the task-manager keeps, and its public view.
  */
 import type {
-  DispatchMessage,
-  DispatchMessages,
   HistoryEntry,
   RetryPolicy,
   SerializedError,
@@ -90,7 +88,7 @@ export interface OutboxMessage {
    * `dispatches` group) this message carries, by task and lease. Their bodies,
    * params included, are not stored twice: they are built again from the
    * task records when the message must be published after all (see
-   * `dispatch-rebuild.ts`).
+   * `outbox-rebuild.ts`).
    */
   dispatch_of?: DispatchRef[];
   /** AMQP priority (dispatches). */
@@ -101,47 +99,23 @@ export interface OutboxMessage {
    * through claims and heartbeats).
    */
   transient?: boolean;
+  /**
+   * The succeeded events in the body whose `result` the stored text leaves
+   * out, by task id: their records hold the result, and an outbox drain
+   * puts it back (see `outbox-rebuild.ts`). Set when the message is
+   * serialised ({@link OutboxMessage.stored_json}) and in messages loaded from the store.
+   */
+  result_of?: string[];
   /** The body already serialised, when the producer did it (not stored: the outbox text and the publish reuse it). */
   json?: string;
+  /** The body as its row stores it, where that differs from {@link OutboxMessage.json} (results left out; not stored as a field). */
+  stored_json?: string;
 }
 
 /** The messages of one committed batch, kept in the outbox until all are confirmed. */
 export interface OutboxRow {
   id: number;
   messages: OutboxMessage[];
-}
-
-/**
- * The stored text of a batch's messages: a JSON array of
- * `{exchange, routing_key, priority?, body}`, reusing each message's `json`
- * when it has one; a dispatch is stored as `dispatch_of` (its tasks and
- * leases) instead of its body.
- */
-export function outboxText(messages: readonly OutboxMessage[]): string {
-  const parts: string[] = [];
-  for (const m of messages) {
-    const priority = m.priority === undefined ? '' : `,"priority":${JSON.stringify(m.priority)}`;
-    const refs = dispatchRefsOf(m.body);
-    const content = refs === undefined ? `"body":${m.json ?? JSON.stringify(m.body)}` : `"dispatch_of":${JSON.stringify(refs)}`;
-    parts.push(`{"exchange":${JSON.stringify(m.exchange)},"routing_key":${JSON.stringify(m.routing_key)}${priority},${content}}`);
-  }
-  return `[${parts.join(',')}]`;
-}
-
-/** The tasks and leases of a `dispatch` or `dispatches` body; `undefined` for any other message. */
-function dispatchRefsOf(body: unknown): DispatchRef[] | undefined {
-  const type = (body as { type?: unknown }).type;
-  const ref = (d: DispatchMessage): DispatchRef => ({ task_id: d.task_id, lease_id: d.lease_id });
-  if (type === 'dispatch') return [ref(body as DispatchMessage)];
-  if (type === 'dispatches') return (body as DispatchMessages).tasks.map(ref);
-  return undefined;
-}
-
-/** An outbox message as loaded: a stored `null` priority means none. */
-export function stripNullPriority(m: OutboxMessage): OutboxMessage {
-  const loaded = m as OutboxMessage & { priority?: number | null };
-  if (loaded.priority === null) delete loaded.priority;
-  return m;
 }
 
 /** The spec fields a client controls and the owning tenant, used to compare a resubmission with the stored task. */

@@ -3,7 +3,8 @@
  * Each store's test file calls {@link describeTaskStoreConformance}.
  */
 import { describe, expect, it } from 'vitest';
-import type { TaskRecord } from './task-record.js';
+import { serializeOutboxMessage } from './outbox-text.js';
+import type { OutboxMessage, TaskRecord } from './task-record.js';
 import type { TaskStore } from './task-store.js';
 
 /** Makes stores for the suite: `open` a fresh one, `reopen` the same data again. */
@@ -144,6 +145,16 @@ export function describeTaskStoreConformance(name: string, factory: StoreFactory
         expect(loaded).toEqual([first, second]);
         await s.deleteOutbox([first!.id]);
         expect((await s.loadOutbox(10)).flatMap((r) => r.messages.map((m) => m.routing_key))).toEqual(['c']);
+      }));
+
+    it('keeps a succeeded event without its result, naming the event in result_of', () =>
+      withStore(async (s) => {
+        const event = { type: 'task_event', task_id: 't-1', function: 'echo', queue: 'default', status: 'succeeded', attempt: 1, at: '2026-12-01T10:00:00.000Z', labels: {} };
+        const message: OutboxMessage = { exchange: 'events', routing_key: 'task.succeeded.echo', body: { ...event, result: { data: 'r'.repeat(500) } } };
+        serializeOutboxMessage(message);
+        await s.commit({ tasks: [], outbox: [message] });
+        const [loaded] = await s.loadOutbox(10);
+        expect(loaded!.messages).toEqual([{ exchange: 'events', routing_key: 'task.succeeded.echo', body: event, result_of: ['t-1'] }]);
       }));
 
     it('stores a record the commit calls existing even when its row is missing, and updates one that exists', () =>

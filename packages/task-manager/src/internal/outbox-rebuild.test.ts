@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, createTopology, type Broker, type DispatchMessage, type DispatchMessages } from '@sje/core';
+import { createLogger, createTopology, type Broker, type DispatchMessage, type DispatchMessages, type TaskEvent } from '@sje/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { rebuildDispatch, withDispatchBodies } from './dispatch-rebuild.js';
+import { rebuildDispatch, withFullBodies } from './outbox-rebuild.js';
 import { dispatchOf } from './dispatcher.js';
 import { OutboxPublisher } from './outbox-publisher.js';
+import { serializeOutboxMessage } from './store/outbox-text.js';
 import { SqliteTaskStore } from './store/sqlite-task-store.js';
 import type { OutboxMessage, TaskRecord } from './store/task-record.js';
 
@@ -32,7 +33,7 @@ function task(id: string, extra: Partial<TaskRecord>): TaskRecord {
 
 const dispatchMessage = (body: DispatchMessage | DispatchMessages): OutboxMessage => ({ exchange: topology.exchanges.tasks, routing_key: 'images', priority: 2, body });
 
-describe('dispatches rebuilt from the task records', () => {
+describe('dispatches and results rebuilt from the task records', () => {
   let dir: string;
   let store: SqliteTaskStore;
   const parent = task('parent', { status: 'succeeded', result: { width: 64 }, lease_id: 'l-parent' });
@@ -79,7 +80,25 @@ describe('dispatches rebuilt from the task records', () => {
       { ...dispatchMessage(dispatchOf(claimed, 'l-3')), body: undefined, dispatch_of: [{ task_id: 'claimed', lease_id: 'l-3' }] },
       { ...dispatchMessage(dispatchOf(other, 'l-2')), body: undefined, dispatch_of: [{ task_id: 'other', lease_id: 'l-2' }] },
     ];
-    expect(await withDispatchBodies(store, [{ id: 7, messages }])).toEqual([{ id: 7, messages: [event, dispatchMessage(dispatchOf(other, 'l-2'))] }]);
+    expect(await withFullBodies(store, [{ id: 7, messages }])).toEqual([{ id: 7, messages: [event, dispatchMessage(dispatchOf(other, 'l-2'))] }]);
+  });
+
+  it('puts the results a stored event left out back from the records, alone or in a group', async () => {
+    const succeeded = (id: string): TaskEvent => ({ type: 'task_event', task_id: id, function: 'resize', queue: 'images', status: 'succeeded', attempt: 1, at: '2026-12-01T10:00:01.000Z', labels: {} });
+    const events = (...list: TaskEvent[]): OutboxMessage => ({ exchange: topology.exchanges.events, routing_key: 'task.succeeded.resize', body: { type: 'task_events', events: list } });
+    const messages: OutboxMessage[] = [
+      { exchange: topology.exchanges.events, routing_key: 'task.succeeded.resize', body: succeeded('parent'), result_of: ['parent'] },
+      { ...events(succeeded('other'), succeeded('parent')), result_of: ['parent'] },
+    ];
+    expect(await withFullBodies(store, [{ id: 3, messages }])).toEqual([
+      {
+        id: 3,
+        messages: [
+          { exchange: topology.exchanges.events, routing_key: 'task.succeeded.resize', body: { ...succeeded('parent'), result: { width: 64 } } },
+          events(succeeded('other'), { ...succeeded('parent'), result: { width: 64 } }),
+        ],
+      },
+    ]);
   });
 
   it('publishes a stored dispatch from the record when the outbox is drained', async () => {
@@ -97,5 +116,18 @@ describe('dispatches rebuilt from the task records', () => {
     expect(await publisher.drain()).toBe(1);
     expect(published).toEqual([{ exchange: topology.exchanges.tasks, routingKey: 'images', body: dispatchOf(other, 'l-2') }]);
     expect(await store.loadOutbox(10)).toEqual([]);
+  });
+
+  it('publishes a stored succeeded event with its result from the record when the outbox is drained', async () => {
+    const published: unknown[] = [];
+    const broker = { topology, on: () => undefined, publishJson: async (_e: string, _k: string, json: string) => void published.push(JSON.parse(json)) } as unknown as Broker;
+    const event: TaskEvent = { type: 'task_event', task_id: 'parent', function: 'resize', queue: 'images', status: 'succeeded', attempt: 1, at: '2026-12-01T10:00:01.000Z', labels: {}, result: { width: 64 } };
+    const message: OutboxMessage = { exchange: topology.exchanges.events, routing_key: 'task.succeeded.resize', body: event };
+    serializeOutboxMessage(message);
+    await store.commit({ tasks: [], outbox: [message] });
+    expect(JSON.stringify(await store.loadOutbox(10))).not.toContain('width');
+
+    expect(await new OutboxPublisher(broker, store, createLogger({ service: 'test', silent: true })).drain()).toBe(1);
+    expect(published).toEqual([event]);
   });
 });
