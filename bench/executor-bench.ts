@@ -9,6 +9,7 @@
  * arrival to its publish) back to back and with pauses before each request.
  * Flags: --batch N (500 tasks per request) --requests N (200 batch requests a round)
  *   --singles N (2000 one-task requests a round) --rounds N (3)
+ *   --params-bytes N (0: each task's params hold a string of about N characters)
  *   --pauses 0,10 (ms before each request of the latency phase) --samples N (500 per pause)
  */
 import { parseArgs } from 'node:util';
@@ -16,6 +17,7 @@ import { createRuntime, loadConfig, type SjeConfig } from '../packages/core/src/
 import type { BrokerPort } from '../packages/executor/src/app-deps.js';
 import { createApp } from '../packages/executor/src/app.js';
 import { HttpClient } from './http-client.js';
+import { benchPayload } from './payload.js';
 import { percentiles } from './stats.js';
 
 const { values } = parseArgs({
@@ -26,6 +28,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     pauses: { type: 'string', default: '0,10' },
     samples: { type: 'string', default: '500' },
+    'params-bytes': { type: 'string', default: '0' },
   },
 });
 const batch = Number(values.batch);
@@ -34,6 +37,7 @@ const singles = Number(values.singles);
 const rounds = Number(values.rounds);
 const pauses = values.pauses.split(',').map(Number);
 const samples = Number(values.samples);
+const paramsBytes = Number(values['params-bytes']);
 
 const config: SjeConfig = loadConfig({ env: {}, overrides: { log: { level: 'error' }, plugins: [] } });
 const rt = await createRuntime('executor', config);
@@ -67,8 +71,9 @@ async function cpuPerTask(body: unknown, n: number, tasks: number): Promise<numb
   return (used.user + used.system) / (n * tasks);
 }
 
-const batchBody = { tasks: Array.from({ length: batch }, () => ({ function: 'echo' })) };
-const singleBody = { function: 'echo' };
+const task = paramsBytes > 0 ? { function: 'echo', params: { data: benchPayload(paramsBytes) } } : { function: 'echo' };
+const batchBody = { tasks: Array.from({ length: batch }, () => task) };
+const singleBody = task;
 try {
   await cpuPerTask(batchBody, Math.ceil(requests / 4), batch);
   await cpuPerTask(singleBody, Math.ceil(singles / 4), 1);
