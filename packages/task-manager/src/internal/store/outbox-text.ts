@@ -55,10 +55,16 @@ function serialized(body: unknown): SerializedMessage {
   return { json: JSON.stringify(body) };
 }
 
-/** An event's JSON with its result, and without (its result serialised once, spliced in last). */
+/**
+ * An event's JSON with its result, and without: serialised with the result
+ * set to `undefined` (which JSON leaves out; setting it, unlike deleting it,
+ * keeps the object's shape), then the result's JSON spliced in last.
+ */
 function eventJson(event: TaskEvent): { json: string; stored: string } {
-  const { result, ...rest } = event;
-  const stored = JSON.stringify(rest);
+  const { result } = event;
+  event.result = undefined;
+  const stored = JSON.stringify(event);
+  event.result = result;
   return { json: `${stored.slice(0, -1)},"result":${JSON.stringify(result)}}`, stored };
 }
 
