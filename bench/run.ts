@@ -11,6 +11,8 @@
  *   characters, which the echo handler returns; the raw round trip's task and result as large)
  * --skip-raw --skip-sje
  * --profile (CPU profiles of every service in bench/results/profiles)
+ * --source: run the services from their TypeScript sources through tsx, as in development; by default
+ *   the run builds them first (`pnpm build`) and runs their JavaScript with plain Node, as in production
  * --scale N: only the scale run — the task-manager holding N finished tasks
  *   (RSS, GET /status p50/p99 over --scale-samples reads, after --scale-warmup
  *   reads that are not counted); writes
@@ -24,6 +26,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { configSchema } from '../packages/core/src/index.js';
+import { buildAll } from '../scripts/build.js';
 import { getBrokerUrl } from '../test/helpers/broker.js';
 import { RawBaseline } from './raw-baseline.js';
 import { medianCpu, pairRatios, runRounds } from './rounds.js';
@@ -48,6 +51,7 @@ const { values } = parseArgs({
     'skip-raw': { type: 'boolean', default: false },
     'skip-sje': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    source: { type: 'boolean', default: false },
     scale: { type: 'string' },
     'scale-samples': { type: 'string', default: '2000' },
     'scale-warmup': { type: 'string', default: String(DEFAULT_SCALE_WARMUP) },
@@ -79,6 +83,7 @@ const settings = {
   queueType,
   rawWindow: int('raw-window'),
   paramsBytes: count('params-bytes'),
+  compiled: !values.source,
   ...(values.profile ? { profileDir: join(dirname(fileURLToPath(import.meta.url)), 'results', 'profiles') } : {}),
 };
 // A batched submit must fit the executor's default body limit (each task's params and ~64 bytes of the rest).
@@ -110,11 +115,16 @@ async function machine(url: string): Promise<Record<string, unknown>> {
 }
 const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
 
+if (settings.compiled) {
+  const files = await buildAll();
+  log(`built ${files} files: the services run from their build with plain Node (--source: through tsx)`);
+}
+
 if (values.scale !== undefined) {
   const n = int('scale');
   const statusReads = values['status-reads'];
   if (statusReads !== 'ops_first' && statusReads !== 'broker_first') throw new Error('--status-reads must be ops_first or broker_first');
-  const scale = await runScaleBench(n, int('scale-samples'), log, statusReads, int('scale-warmup'));
+  const scale = await runScaleBench(n, int('scale-samples'), log, statusReads, int('scale-warmup'), settings.compiled);
   console.log(`tasks stored                 | ${scale.tasks}`);
   console.log(`fill time                    | ${round(scale.fill_seconds, 1)} s`);
   console.log(`database size                | ${round(scale.db_bytes / 2 ** 20, 1)} MB`);
@@ -123,6 +133,7 @@ if (values.scale !== undefined) {
   console.log(`GET /healthz p50 / p99 / max | ${scale.healthz_ms.p50} / ${scale.healthz_ms.p99} / ${scale.healthz_ms.max} ms (HTTP alone, same executor)`);
   const fig = (f: { p50: number; p99: number; max: number }): string => `${f.p50} / ${f.p99} / ${f.max} ms`;
   console.log(`status reads                 | ${scale.status_reads}`);
+  console.log(`services run from            | ${scale.compiled ? 'their build (plain Node)' : 'their sources (tsx)'}`);
   console.log('parts, each on its own (p50 / p99 / max):');
   console.log(`  task-manager GET /tasks/:id | ${fig(scale.parts.task_manager_ops_ms)}`);
   console.log(`  task-manager GET /healthz   | ${fig(scale.parts.task_manager_healthz_ms)}`);
@@ -182,6 +193,7 @@ const deepRatio = deepRatios.length > 0 ? median(deepRatios) : undefined;
 const rows: [string, string, string, string][] = [];
 const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? '-' : `${round(a / b, 2)}×`);
 const fmt = (n: number | undefined, unit: string): string => (n === undefined ? '-' : `${round(n, 1)} ${unit}`);
+if (sje) rows.push(['SJE services run from', settings.compiled ? 'their build (plain Node)' : 'their sources (tsx)', '-', '-']);
 if (settings.paramsBytes > 0) rows.push(['params per task (and result)', `${settings.paramsBytes} characters`, `${settings.paramsBytes} characters`, '-']);
 rows.push([
   `end-to-end throughput, median of ${settings.rounds} (batched submit)`,

@@ -29,6 +29,8 @@ export interface ScaleResult {
   healthz_ms: LatencyFigures;
   /** Where `/status` read first (`executor.status_reads`). */
   status_reads: 'ops_first' | 'broker_first';
+  /** Whether the services ran from their build (plain Node) rather than from their sources through tsx. */
+  compiled: boolean;
   /** The parts, each measured on its own from the benchmark process after the reads above. */
   parts: {
     /** `GET /tasks/:id` on the task-manager's ops endpoint. */
@@ -91,6 +93,7 @@ export async function runScaleBench(
   log: (line: string) => void,
   statusReads: 'ops_first' | 'broker_first' = 'ops_first',
   warmup = DEFAULT_SCALE_WARMUP,
+  compiled = false,
 ): Promise<ScaleResult> {
   const tmPort = await freePort();
   const config: SjeConfig = await testConfig({
@@ -120,8 +123,8 @@ export async function runScaleBench(
     const db_bytes = statSync(store.file).size;
     log(`filled ${tasks} tasks in ${fill_seconds.toFixed(1)} s (${(db_bytes / 2 ** 20).toFixed(0)} MB)`);
 
-    const tm = await spawnService('task-manager', config);
-    const executor = await spawnService('executor', config);
+    const tm = await spawnService('task-manager', config, { compiled });
+    const executor = await spawnService('executor', config, { compiled });
     await new Promise((r) => setTimeout(r, 2000));
     const task_manager_rss_mb = rssMb(tm.pid as number);
     const http = new HttpClient();
@@ -196,6 +199,7 @@ export async function runScaleBench(
       warmup_reads: warmup,
       healthz_ms,
       status_reads: statusReads,
+      compiled,
       parts,
       client_loop_delay_ms,
     };

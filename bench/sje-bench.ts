@@ -21,6 +21,8 @@ export interface SjeBenchOptions {
   paramsBytes: number;
   /** Write CPU profiles of the services here. */
   profileDir?: string;
+  /** Run the services' build with plain Node instead of their sources through tsx. */
+  compiled: boolean;
 }
 
 /** One throughput round: N tasks in batches through the REST API, first submit to last `succeeded`. */
@@ -71,7 +73,7 @@ export class SjeBench {
     const watcher = new EventWatcher();
     try {
       // --profile: each service writes a CPU profile (bench/results/profiles/*.cpuprofile) when it stops.
-      const env = options.profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] } : {};
+      const env = { compiled: options.compiled, ...(options.profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] } : {}) };
       const tm = await spawnService('task-manager', config, env);
       const workers: SpawnedService[] = [];
       for (let i = 0; i < options.workers; i++) workers.push(await spawnService('worker', config, env));

@@ -6,17 +6,26 @@
  * and each hop's own time (from the step before, in the same sample).
  * Flags: --samples N (200) --queue-type quorum|classic (quorum) --slowest N (0: the N slowest
  *   samples, each with its hops' times in the order of the table)
+ *   --source (run the services from their sources through tsx; by default they are built and run with plain Node)
  */
 import { connect } from 'amqplib';
 import { parseArgs } from 'node:util';
 import { createTopology } from '../packages/core/src/index.js';
+import { buildAll } from '../scripts/build.js';
 import { disposeAll, spawnService, testConfig } from '../test/helpers/stack.js';
 import { HttpClient } from './http-client.js';
 import { percentiles, type LatencyFigures } from './stats.js';
 
 const { values } = parseArgs({
-  options: { samples: { type: 'string', default: '200' }, 'queue-type': { type: 'string', default: 'quorum' }, slowest: { type: 'string', default: '0' } },
+  options: {
+    samples: { type: 'string', default: '200' },
+    'queue-type': { type: 'string', default: 'quorum' },
+    slowest: { type: 'string', default: '0' },
+    source: { type: 'boolean', default: false },
+  },
 });
+const compiled = !values.source;
+if (compiled) await buildAll();
 const samples = Number(values.samples);
 const queueType = values['queue-type'] === 'classic' ? 'classic' : 'quorum';
 
@@ -59,9 +68,9 @@ function stepGaps(order: readonly string[], seen: readonly Map<string, number>[]
 const config = await testConfig({ topology: { queue_type: queueType }, log: { level: 'warn' }, plugins: [] });
 const http = new HttpClient();
 try {
-  await spawnService('task-manager', config);
-  await spawnService('worker', config);
-  const executor = await spawnService('executor', config);
+  await spawnService('task-manager', config, { compiled });
+  await spawnService('worker', config, { compiled });
+  const executor = await spawnService('executor', config, { compiled });
   const conn = await connect(config.amqp.url, { noDelay: true });
   const ch = await conn.createChannel();
   const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });

@@ -27,6 +27,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, loadConfig, SjeError, type DeepPartial, type ServiceName, type SjeConfig } from '../../packages/core/src/index.js';
+import { COMPILED_CONDITION } from '../../packages/cli/src/service-entry.js';
 import { cleanupTopology, getBrokerUrl, uniquePrefix } from './broker.js';
 
 /** Absolute path of the repository root. */
@@ -148,6 +149,12 @@ export interface SpawnOptions {
   args?: string[];
   /** Extra Node.js options before the script (e.g. `--cpu-prof`). */
   nodeArgs?: string[];
+  /**
+   * Run the build (`pnpm build`): `packages/<name>/dist/main.js` under the
+   * `sje-compiled` condition, without tsx, instead of `src/main.ts` through tsx.
+   * @defaultValue false
+   */
+  compiled?: boolean;
 }
 
 /** A service running as a child process. */
@@ -246,7 +253,7 @@ class ServiceProcess implements SpawnedService {
     this.port = portOf(name, config);
     this.baseUrl = `http://${hostOf(name, config)}:${this.port}`;
     this.options = options;
-    this.mainPath = join(REPO_ROOT, 'packages', name, 'src', 'main.ts');
+    this.mainPath = options.compiled === true ? join(REPO_ROOT, 'packages', name, 'dist', 'main.js') : join(REPO_ROOT, 'packages', name, 'src', 'main.ts');
   }
 
   get pid(): number | undefined {
@@ -288,7 +295,8 @@ class ServiceProcess implements SpawnedService {
     if (this.running) throw new SjeError(ErrorCode.INTERNAL, `${this.name} is already running (pid ${String(this.pid)})`);
     if (!existsSync(this.mainPath)) throw new SjeError(ErrorCode.INTERNAL, `cannot start ${this.name}: ${this.mainPath} does not exist`);
     installExitHook();
-    const args = [...(this.options.nodeArgs ?? []), '--import', 'tsx', this.mainPath, '--config', this.configFile, ...(this.options.args ?? [])];
+    const runner = this.options.compiled === true ? [`--conditions=${COMPILED_CONDITION}`] : ['--import', 'tsx'];
+    const args = [...(this.options.nodeArgs ?? []), ...runner, this.mainPath, '--config', this.configFile, ...(this.options.args ?? [])];
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: childEnv(this.options.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.lastExit = undefined;
@@ -381,8 +389,8 @@ class ServiceProcess implements SpawnedService {
 let configDir: Promise<string> | undefined;
 
 /**
- * Starts `packages/<name>/src/main.ts --config <file>` under tsx as a real
- * child process, with `config` written to a temporary YAML file. When the
+ * Starts `packages/<name>/src/main.ts --config <file>` under tsx (or, with
+ * `compiled`, its build `dist/main.js` with plain Node) as a real child process, with `config` written to a temporary YAML file. When the
  * service's own port (`executor.port`, `task_manager.ops_port` or
  * `worker.ops_port`) is 0, a free port is chosen first so that `/readyz` can
  * be polled; so several workers can be spawned from one config. Resolves once

@@ -14,7 +14,7 @@
 export { renderConfigTable, renderConfigurationDoc } from './config-docs.js';
 export { DEFAULT_URL, defaultDeps, runCli } from './program.js';
 export type { CliDeps, ClientTarget, TaskClient } from './program.js';
-export { SERVICES, serviceCommand, serviceEntry, tsxLoader } from './service-entry.js';
+export { COMPILED_CONDITION, RUNS_COMPILED, SERVICES, serviceCommand, serviceEntry, tsxLoader } from './service-entry.js';
 export type { ServiceCommand, ServiceId } from './service-entry.js';
 export { supervise } from './supervisor.js';
 export type { ChildExit, ChildSpec, SignalSource, Supervisor, SupervisorOptions } from './supervisor.js';
