@@ -15,8 +15,9 @@ RUN npm install -g pnpm@12.21.0
 COPY pnpm-lock.yaml pnpm-workspace.yaml ./
 RUN pnpm fetch
 COPY . .
-# No build step: services run their TypeScript sources with tsx (a dev dependency).
 RUN pnpm install --offline --frozen-lockfile --prod=false
+# The services run their build (packages/*/dist, `pnpm build`) with plain Node: no tsx at run time.
+RUN pnpm build
 
 FROM node:20-slim
 WORKDIR /app
@@ -26,4 +27,4 @@ USER node
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "--import", "tsx", "packages/executor/src/main.ts", "--config", "config/default.yaml"]
+CMD ["node", "--conditions=sje-compiled", "packages/executor/dist/main.js", "--config", "config/default.yaml"]
