@@ -37,7 +37,7 @@ function resolveFrom(specifier: string): string {
 
 /**
  * The absolute path of a service's `src/main.ts` (or, in the build,
- * `dist/main.js`), found next to the file its package exports
+ * `dist/main.js`), in the package directory of the file its package exports
  * (`src/index.ts`, or `dist/index.js` under the `sje-compiled` condition),
  * as pnpm laid the workspace out.
  * @param compiled - the build's entry instead of the source's. @defaultValue whether this process runs the build
