@@ -12,7 +12,7 @@ import type { TaskStatus } from '@sje/core';
 import { joinParts, SPEC_FIELDS, specJson, STATE_FIELDS, stateJson } from './record-parts.js';
 import { outboxText, stripNullPriority } from './outbox-text.js';
 import type { OutboxMessage, OutboxRow, TaskRecord, WorkflowRecord } from './task-record.js';
-import type { StoreCommit, TaskStore } from './task-store.js';
+import { storedBefore, type StoreCommit, type TaskStore } from './task-store.js';
 
 /** Versioned schema migrations; each runs once, in order, at start-up, under a lock. */
 const MIGRATIONS: readonly string[] = [
@@ -208,7 +208,6 @@ export class PostgresTaskStore implements TaskStore {
         const t = batch.tasks;
         // The spec goes with new records only (or with all when the batch does not say which are new);
         // a stored row keeps its own.
-        const known = (r: TaskRecord): boolean => batch.inserted !== undefined && !batch.inserted.has(r.task_id);
         const { rows: written } = await client.query<{ task_id: string; spec_missing: boolean }>(
           this.sql(
             `INSERT INTO {p}tasks (task_id, workflow_id, status, function, queue, worker_id, not_before, deps_remaining, spec, data)
@@ -226,7 +225,7 @@ export class PostgresTaskStore implements TaskStore {
             t.map((r) => r.worker_id ?? null),
             t.map((r) => r.not_before ?? null),
             t.map((r) => r.deps_remaining),
-            t.map((r) => (known(r) ? null : specJson(r))),
+            t.map((r) => (storedBefore(batch, r.task_id) ? null : specJson(r))),
             t.map((r) => stateJson(r)),
           ],
         );

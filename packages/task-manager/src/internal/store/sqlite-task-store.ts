@@ -12,7 +12,7 @@ import type { TaskStatus } from '@sje/core';
 import { recordFromParts, specJson, splitRecordsSql, stateJson } from './record-parts.js';
 import { outboxText, stripNullPriority } from './outbox-text.js';
 import type { OutboxMessage, OutboxRow, TaskRecord, WorkflowRecord } from './task-record.js';
-import type { StoreCommit, TaskStore } from './task-store.js';
+import { storedBefore, type StoreCommit, type TaskStore } from './task-store.js';
 
 /** Versioned schema migrations; each runs once, in order, at start-up. */
 const MIGRATIONS: readonly string[] = [
@@ -218,8 +218,7 @@ export class SqliteTaskStore implements TaskStore {
         const notBefore = t.not_before ?? null;
         // A stored task is updated in place, its state alone (cheaper than an upsert's failed insert);
         // new ones, or a row that is not there after all, are upserted with their spec.
-        const existing = batch.inserted !== undefined && !batch.inserted.has(t.task_id);
-        if (!existing || this.stmts.update.run(t.status, workerId, notBefore, t.deps_remaining, now, state, t.task_id).changes === 0) {
+        if (!storedBefore(batch, t.task_id) || this.stmts.update.run(t.status, workerId, notBefore, t.deps_remaining, now, state, t.task_id).changes === 0) {
           this.stmts.upsert.run(t.task_id, t.workflow_id ?? null, t.status, t.function, t.queue, workerId, notBefore, t.deps_remaining, now, state);
           this.stmts.upsertSpec.run(t.task_id, specJson(t));
         }

@@ -24,6 +24,11 @@ export interface StoreCommit {
   published?: readonly number[];
 }
 
+/** Whether the batch says task `taskId` is already stored (not among its {@link StoreCommit.inserted}); `false` when it does not say. */
+export function storedBefore(batch: StoreCommit, taskId: string): boolean {
+  return batch.inserted !== undefined && !batch.inserted.has(taskId);
+}
+
 /** The durable store of tasks, their history and the outbox. */
 export interface TaskStore {
   /** Opens the store and runs migrations. */
