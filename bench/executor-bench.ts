@@ -17,7 +17,7 @@ import { createRuntime, loadConfig, type SjeConfig } from '../packages/core/src/
 import type { BrokerPort } from '../packages/executor/src/app-deps.js';
 import { createApp } from '../packages/executor/src/app.js';
 import { HttpClient } from './http-client.js';
-import { benchPayload } from './payload.js';
+import { echoTask } from './payload.js';
 import { percentiles } from './stats.js';
 
 const { values } = parseArgs({
@@ -71,7 +71,7 @@ async function cpuPerTask(body: unknown, n: number, tasks: number): Promise<numb
   return (used.user + used.system) / (n * tasks);
 }
 
-const task = paramsBytes > 0 ? { function: 'echo', params: { data: benchPayload(paramsBytes) } } : { function: 'echo' };
+const task = echoTask(paramsBytes);
 const batchBody = { tasks: Array.from({ length: batch }, () => task) };
 const singleBody = task;
 try {

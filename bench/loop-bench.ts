@@ -28,7 +28,7 @@ import { SqliteTaskStore } from '../packages/task-manager/src/internal/store/sql
 import type { TaskStore } from '../packages/task-manager/src/internal/store/task-store.js';
 import { createTaskManagerLoop } from '../packages/task-manager/src/internal/task-manager-loop.js';
 import { WorkflowTracker } from '../packages/task-manager/src/internal/workflow-tracker.js';
-import { benchPayload } from './payload.js';
+import { benchParams } from './payload.js';
 
 const { values } = parseArgs({
   options: {
@@ -104,7 +104,7 @@ async function round(): Promise<PhaseCpu> {
       for (let j = i; j < Math.min(tasks, i + batch); j++) {
         const id = uuidv7();
         ids.push(id);
-        specs.push({ task_id: id, function: 'echo', params: paramsBytes > 0 ? { data: benchPayload(paramsBytes) } : {}, queue: 'default', priority: 0, depends_on: [], labels: {} });
+        specs.push({ task_id: id, function: 'echo', params: benchParams(paramsBytes), queue: 'default', priority: 0, depends_on: [], labels: {} });
       }
       submits.push(loop.run((uow) => applySubmit(uow, ctx, { type: 'submit', tasks: specs, workflow_id: uuidv7(), submitted_at: new Date().toISOString() }), { weight: specs.length }));
     }
@@ -127,7 +127,7 @@ async function round(): Promise<PhaseCpu> {
     };
     const at = (): string => new Date().toISOString();
     const claim = await inReports((id) => ({ type: 'started', task_id: id, lease_id: leases.get(id)!, worker_id: WORKER, host: 'bench', at: at() }));
-    const outcome = await inReports((id) => ({ type: 'outcome', task_id: id, lease_id: leases.get(id)!, worker_id: WORKER, outcome: 'succeeded', result: paramsBytes > 0 ? { data: benchPayload(paramsBytes) } : {}, at: at() }));
+    const outcome = await inReports((id) => ({ type: 'outcome', task_id: id, lease_id: leases.get(id)!, worker_id: WORKER, outcome: 'succeeded', result: benchParams(paramsBytes), at: at() }));
     const counts = await store.countByStatus();
     if (counts.succeeded !== tasks) throw new Error(`expected ${tasks} succeeded tasks, store has ${JSON.stringify(counts)}`);
     loop.stop();

@@ -14,3 +14,13 @@ export function benchPayload(bytes: number): string {
   }
   return payload;
 }
+
+/** A benchmark task's params with `bytes` characters of payload (`{ data: "xx…" }`); `{}` for 0. */
+export function benchParams(bytes: number): Record<string, unknown> {
+  return bytes > 0 ? { data: benchPayload(bytes) } : {};
+}
+
+/** An `echo` task as `POST /submit` takes it, with `bytes` characters of params (none for 0). */
+export function echoTask(bytes: number): { function: 'echo'; params?: Record<string, unknown> } {
+  return bytes > 0 ? { function: 'echo', params: benchParams(bytes) } : { function: 'echo' };
+}

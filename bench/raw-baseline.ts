@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { CpuMeter, findBrokerPid } from './cpu-usage.js';
-import { benchPayload } from './payload.js';
+import { benchParams } from './payload.js';
 import { percentiles, type LatencyFigures } from './stats.js';
 
 /** Options of the raw baseline. */
@@ -48,7 +48,7 @@ export class RawBaseline {
 
   /** Task number `n`'s message: its number, with the payload the options ask for as JSON. */
   private body(n: number): Buffer {
-    return Buffer.from(this.options.payloadBytes > 0 ? JSON.stringify({ n, data: benchPayload(this.options.payloadBytes) }) : String(n));
+    return Buffer.from(this.options.payloadBytes > 0 ? JSON.stringify({ n, ...benchParams(this.options.payloadBytes) }) : String(n));
   }
 
   /** Declares the queues and starts the consumer (worker) and the collector. */

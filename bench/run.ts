@@ -114,6 +114,8 @@ async function machine(url: string): Promise<Record<string, unknown>> {
   };
 }
 const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
+/** What the services ran from, for the printed tables. */
+const runsFrom = (compiled: boolean): string => (compiled ? 'their build (plain Node)' : 'their sources (tsx)');
 
 if (settings.compiled) {
   const files = await buildAll();
@@ -133,7 +135,7 @@ if (values.scale !== undefined) {
   console.log(`GET /healthz p50 / p99 / max | ${scale.healthz_ms.p50} / ${scale.healthz_ms.p99} / ${scale.healthz_ms.max} ms (HTTP alone, same executor)`);
   const fig = (f: { p50: number; p99: number; max: number }): string => `${f.p50} / ${f.p99} / ${f.max} ms`;
   console.log(`status reads                 | ${scale.status_reads}`);
-  console.log(`services run from            | ${scale.compiled ? 'their build (plain Node)' : 'their sources (tsx)'}`);
+  console.log(`services run from            | ${runsFrom(scale.compiled)}`);
   console.log('parts, each on its own (p50 / p99 / max):');
   console.log(`  task-manager GET /tasks/:id | ${fig(scale.parts.task_manager_ops_ms)}`);
   console.log(`  task-manager GET /healthz   | ${fig(scale.parts.task_manager_healthz_ms)}`);
@@ -193,7 +195,7 @@ const deepRatio = deepRatios.length > 0 ? median(deepRatios) : undefined;
 const rows: [string, string, string, string][] = [];
 const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? '-' : `${round(a / b, 2)}×`);
 const fmt = (n: number | undefined, unit: string): string => (n === undefined ? '-' : `${round(n, 1)} ${unit}`);
-if (sje) rows.push(['SJE services run from', settings.compiled ? 'their build (plain Node)' : 'their sources (tsx)', '-', '-']);
+if (sje) rows.push(['SJE services run from', runsFrom(settings.compiled), '-', '-']);
 if (settings.paramsBytes > 0) rows.push(['params per task (and result)', `${settings.paramsBytes} characters`, `${settings.paramsBytes} characters`, '-']);
 rows.push([
   `end-to-end throughput, median of ${settings.rounds} (batched submit)`,

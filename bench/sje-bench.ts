@@ -6,7 +6,7 @@
 import { disposeAll, spawnService, testConfig, type SpawnedService } from '../test/helpers/stack.js';
 import { CpuMeter, findBrokerPid } from './cpu-usage.js';
 import { EventWatcher } from './event-watcher.js';
-import { benchPayload } from './payload.js';
+import { echoTask } from './payload.js';
 import { HttpClient } from './http-client.js';
 import { percentiles, type LatencyFigures } from './stats.js';
 
@@ -102,11 +102,6 @@ export class SjeBench {
     return JSON.parse(res.text) as SubmitAnswer;
   }
 
-  /** One `echo` task's spec, with the params the options ask for. */
-  private task(): { function: string; params?: { data: string } } {
-    return this.options.paramsBytes > 0 ? { function: 'echo', params: { data: benchPayload(this.options.paramsBytes) } } : { function: 'echo' };
-  }
-
   /** `tasks` no-op tasks in batches from four concurrent submitters; the round ends at the last `succeeded` event. */
   async throughputRound(tasks: number): Promise<SjeRound> {
     this.watcher.reset();
@@ -117,7 +112,7 @@ export class SjeBench {
       while (submitted < tasks) {
         const size = Math.min(this.options.batchSize, tasks - submitted);
         submitted += size;
-        await this.post({ tasks: Array.from({ length: size }, () => this.task()) });
+        await this.post({ tasks: Array.from({ length: size }, () => echoTask(this.options.paramsBytes)) });
       }
     };
     await Promise.all(Array.from({ length: 4 }, submitter));
@@ -139,7 +134,7 @@ export class SjeBench {
     // No client task id: that would add the executor's idempotency look-up to every sample.
     for (let i = 0; i < samples; i++) {
       const s = performance.now();
-      const { task_id } = await this.post(this.task());
+      const { task_id } = await this.post(echoTask(this.options.paramsBytes));
       times.push((await this.watcher.succeeded(task_id ?? '')) - s);
     }
     return percentiles(times);
@@ -156,7 +151,7 @@ export class SjeBench {
       while (issued < tasks) {
         issued += 1;
         const s = performance.now();
-        await this.post(this.task());
+        await this.post(echoTask(this.options.paramsBytes));
         requestTimes.push(performance.now() - s);
       }
     };
