@@ -27,7 +27,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, loadConfig, SjeError, type DeepPartial, type ServiceName, type SjeConfig } from '../../packages/core/src/index.js';
-import { COMPILED_CONDITION } from '../../packages/cli/src/service-entry.js';
+import { serviceCommand, serviceEntry } from '../../packages/cli/src/service-entry.js';
 import { cleanupTopology, getBrokerUrl, uniquePrefix } from './broker.js';
 
 /** Absolute path of the repository root. */
@@ -253,7 +253,7 @@ class ServiceProcess implements SpawnedService {
     this.port = portOf(name, config);
     this.baseUrl = `http://${hostOf(name, config)}:${this.port}`;
     this.options = options;
-    this.mainPath = options.compiled === true ? join(REPO_ROOT, 'packages', name, 'dist', 'main.js') : join(REPO_ROOT, 'packages', name, 'src', 'main.ts');
+    this.mainPath = serviceEntry(name, options.compiled === true);
   }
 
   get pid(): number | undefined {
@@ -295,8 +295,9 @@ class ServiceProcess implements SpawnedService {
     if (this.running) throw new SjeError(ErrorCode.INTERNAL, `${this.name} is already running (pid ${String(this.pid)})`);
     if (!existsSync(this.mainPath)) throw new SjeError(ErrorCode.INTERNAL, `cannot start ${this.name}: ${this.mainPath} does not exist`);
     installExitHook();
-    const runner = this.options.compiled === true ? [`--conditions=${COMPILED_CONDITION}`] : ['--import', 'tsx'];
-    const args = [...(this.options.nodeArgs ?? []), ...runner, this.mainPath, '--config', this.configFile, ...(this.options.args ?? [])];
+    // The command `sje start` would run, with the test's Node options before it and its arguments after.
+    const service = serviceCommand(this.name, this.configFile, this.options.compiled === true);
+    const args = [...(this.options.nodeArgs ?? []), ...service.args, ...(this.options.args ?? [])];
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: childEnv(this.options.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.lastExit = undefined;
