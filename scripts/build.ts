@@ -10,30 +10,25 @@
  *
  * Usage: `pnpm build` (`tsx scripts/build.ts`), or import {@link buildAll}.
  */
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { listPackages, listSources } from './workspace.mjs';
 
 /** The repository root. */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The workspace's package and plugin directories that have a `src` folder. */
 export function workspacePackages(root: string = ROOT): string[] {
-  return ['packages', 'plugins'].flatMap((group) =>
-    readdirSync(join(root, group))
-      .map((name) => join(root, group, name))
-      .filter((dir) => existsSync(join(dir, 'src')) && existsSync(join(dir, 'package.json'))),
-  );
+  return listPackages(root)
+    .map((pkg) => pkg.dir)
+    .filter((dir) => existsSync(join(dir, 'src')));
 }
 
-/** The TypeScript sources under `dir`, tests left out. */
+/** The TypeScript sources under `dir` that the build compiles: tests left out. */
 function sourcesOf(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return sourcesOf(path);
-    return name.endsWith('.ts') && !name.endsWith('.test.ts') && !name.endsWith('.d.ts') ? [path] : [];
-  });
+  return listSources(dir).filter((path) => path.endsWith('.ts') && !path.endsWith('.test.ts'));
 }
 
 /** Compiles every package to its `dist` folder, replacing what was there. Resolves with the number of files written. */

@@ -16,17 +16,16 @@
  * Prints `dependency check passed (N packages, M files)` or the problems, exit 1.
  * Usage: `node scripts/check-deps.mjs [repo-root]`.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { listPackages, listSources } from './workspace.mjs';
 
 // The repository root, or the directory given as the first argument.
 const root = resolve(process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '..'));
 const SCOPE = '@sje/';
 const SERVICES = new Set(['@sje/executor', '@sje/task-manager', '@sje/worker']);
-const DEP_FIELDS = ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'];
-const SOURCE_EXT = /\.(m|c)?tsx?$/;
 /** Shared test code (helpers, fixtures, certificates) that test files of any package may import. */
 const sharedTestDir = join(root, 'test');
 
@@ -42,38 +41,6 @@ function ruleFor(name) {
     };
   }
   return { allows: (dep) => dep === '@sje/core', text: 'only @sje/core' };
-}
-
-function listPackages() {
-  const out = [];
-  for (const group of ['packages', 'plugins']) {
-    const base = join(root, group);
-    if (!existsSync(base)) continue;
-    for (const entry of readdirSync(base).sort()) {
-      const dir = join(base, entry);
-      const manifest = join(dir, 'package.json');
-      if (!statSync(dir).isDirectory() || !existsSync(manifest)) continue;
-      const json = JSON.parse(readFileSync(manifest, 'utf8'));
-      const deps = new Set();
-      for (const field of DEP_FIELDS) for (const dep of Object.keys(json[field] ?? {})) deps.add(dep);
-      out.push({ name: json.name, dir, rel: relative(root, dir), deps });
-    }
-  }
-  return out;
-}
-
-function listSources(dir) {
-  const out = [];
-  const walk = (d) => {
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      if (entry.name === 'node_modules') continue;
-      const p = join(d, entry.name);
-      if (entry.isDirectory()) walk(p);
-      else if (SOURCE_EXT.test(entry.name) && !entry.name.endsWith('.d.ts')) out.push(p);
-    }
-  };
-  if (existsSync(dir)) walk(dir);
-  return out.sort();
 }
 
 /** Every module specifier of a file, with whether it disappears at run time. */
@@ -151,7 +118,7 @@ function findCycles(files, edges) {
 
 function main() {
   const problems = [];
-  const packages = listPackages();
+  const packages = listPackages(root);
   let fileCount = 0;
 
   for (const pkg of packages) {
