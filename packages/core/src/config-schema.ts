@@ -25,6 +25,11 @@ function isPluginList(value: unknown): void {
   });
 }
 
+function isSqlitePageSize(value: unknown): void {
+  const ok = typeof value === 'number' && Number.isInteger(value) && value >= 512 && value <= 65536 && (value & (value - 1)) === 0;
+  if (!ok) throw new Error('must be a power of two from 512 to 65536');
+}
+
 function isStringList(value: unknown): void {
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v.length === 0)) {
     throw new Error('must be a list of non-empty strings');
@@ -166,6 +171,16 @@ export const configSchema = {
     postgres_url: { doc: 'PostgreSQL connection string for store: postgres.', format: String, default: 'postgres://postgres@127.0.0.1:5432/postgres', sensitive: true },
     postgres_table_prefix: { doc: 'Prefix of the PostgreSQL table names (several installations in one database).', format: String, default: 'sje_' },
     data_dir: { doc: 'Directory of the embedded task store (SQLite file tasks.db).', format: String, default: './data' },
+    sqlite_page_size: {
+      doc: 'Page size in bytes of a new embedded task store (a power of two, 512-65536); a file that exists keeps its own.',
+      format: isSqlitePageSize,
+      default: 32768,
+    },
+    sqlite_checkpoint_ms: {
+      doc: "Time between two checkpoints of the embedded store's write-ahead log by a thread of its own, so that commits never wait for one (0: SQLite checkpoints inside the commits).",
+      format: 'nat',
+      default: 100,
+    },
     ops_port: { doc: 'Port of /healthz, /readyz and /metrics of the task-manager (0: any free port).', format: 'port', default: 8081 },
     ops_host: { doc: 'Address of the task-manager ops endpoint.', format: String, default: '0.0.0.0' },
     prefetch: { doc: 'Commands and reports taken from the broker at once.', format: 'nat', default: 500 },

@@ -44,6 +44,8 @@ export interface SjeConfig {
     postgres_url: string;
     postgres_table_prefix: string;
     data_dir: string;
+    sqlite_page_size: number;
+    sqlite_checkpoint_ms: number;
     ops_port: number;
     ops_host: string;
     prefetch: number;

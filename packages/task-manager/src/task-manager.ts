@@ -87,7 +87,7 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
   const rt = await createRuntime('task-manager', config, runtimeOptions);
   const { broker, logger, plugins } = rt;
   const topology = broker.topology;
-  const store = options.store ?? createStore(config);
+  const store = options.store ?? createStore(config, logger);
   const outbox = new OutboxPublisher(broker, store, logger);
   // The loop tells the scheduler about due times; the scheduler runs jobs on the loop.
   const schedulerRef: { current?: DueTaskScheduler } = {};
@@ -294,11 +294,17 @@ function recordCacheOption(size: number): { recordCache?: RecordCache } {
   return size > 0 ? { recordCache: new RecordCache(size) } : {};
 }
 
-function createStore(config: SjeConfig): TaskStore {
-  if (config.task_manager.store === 'postgres') {
-    return new PostgresTaskStore({ url: config.task_manager.postgres_url, tablePrefix: config.task_manager.postgres_table_prefix });
+function createStore(config: SjeConfig, logger: Logger): TaskStore {
+  const settings = config.task_manager;
+  if (settings.store === 'postgres') {
+    return new PostgresTaskStore({ url: settings.postgres_url, tablePrefix: settings.postgres_table_prefix });
   }
-  return new SqliteTaskStore({ dataDir: config.task_manager.data_dir });
+  return new SqliteTaskStore({
+    dataDir: settings.data_dir,
+    pageSize: settings.sqlite_page_size,
+    checkpointMs: settings.sqlite_checkpoint_ms,
+    onCheckpointFailure: (err) => logger.warn('the task store\'s checkpoint thread failed; commits checkpoint the log from now on', { err: err.message }),
+  });
 }
 
 function registerServiceMetrics(rt: ServiceRuntime, store: TaskStore, outbox: OutboxPublisher, loop: CommandLoop, registry: WorkerRegistry): void {

@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import type { TaskStatus } from '@sje/core';
 import { recordFromParts, specJson, splitRecordsSql, stateJson } from './record-parts.js';
 import { outboxText, stripNullPriority } from './outbox-text.js';
+import { WalCheckpointer, type CheckpointStats } from './wal-checkpointer.js';
 import type { OutboxMessage, OutboxRow, TaskRecord, WorkflowRecord } from './task-record.js';
 import { storedBefore, type StoreCommit, type TaskStore } from './task-store.js';
 
@@ -85,17 +86,51 @@ const recordOf = (row: TaskRow): TaskRecord => recordFromParts(row.spec, row.dat
 export interface SqliteTaskStoreOptions {
   /** Directory holding `tasks.db`; created if missing. */
   dataDir: string;
+  /**
+   * Page size of a new database file, in bytes (a power of two from 512 to
+   * 65536; default {@link DEFAULT_PAGE_SIZE}). A file that exists keeps the
+   * page size it was made with.
+   */
+  pageSize?: number;
+  /**
+   * Time between two checkpoints of the write-ahead log by a thread of the
+   * store's own ({@link WalCheckpointer}); 0 leaves them to SQLite's automatic
+   * checkpoint inside the commits (default {@link DEFAULT_CHECKPOINT_MS}).
+   */
+  checkpointMs?: number;
+  /** Told when the checkpoint thread fails and the commits take over its checkpoints. */
+  onCheckpointFailure?: (err: Error) => void;
 }
+
+/**
+ * The default page size of a new store. Larger than SQLite's 4,096 so that a
+ * task with a few kilobytes of params or result keeps them in its row's page
+ * instead of a chain of overflow pages of their own.
+ */
+export const DEFAULT_PAGE_SIZE = 32_768;
+/** The default time between two checkpoints of the log by the store's thread. */
+export const DEFAULT_CHECKPOINT_MS = 100;
+/**
+ * How large the log may grow, in bytes, before it is copied into the
+ * database file: by SQLite's automatic checkpoint when there is no thread,
+ * or by the thread's restart checkpoint when passive ones cannot keep up. A
+ * larger log lets one checkpoint copy a page once for several of the
+ * transitions written to it within milliseconds (queued, running, final).
+ */
+const LOG_BYTES_BEFORE_CHECKPOINT = 40 * 2 ** 20;
 
 /** The embedded SQLite task store. */
 export class SqliteTaskStore implements TaskStore {
   private db: Database.Database | undefined;
   private readonly path: string;
   private prepared: ReturnType<SqliteTaskStore['prepare']> | undefined;
+  private checkpointer: WalCheckpointer | undefined;
+  private readonly options: SqliteTaskStoreOptions;
 
   constructor(options: SqliteTaskStoreOptions) {
     mkdirSync(options.dataDir, { recursive: true });
     this.path = join(options.dataDir, 'tasks.db');
+    this.options = options;
   }
 
   /** Path of the database file. */
@@ -105,12 +140,11 @@ export class SqliteTaskStore implements TaskStore {
 
   async init(): Promise<void> {
     const db = new Database(this.path);
+    // Takes effect only while the file is empty, before WAL mode writes its first page.
+    db.pragma(`page_size = ${this.options.pageSize ?? DEFAULT_PAGE_SIZE}`);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
-    // A task's row is written three times within milliseconds (queued, running, final):
-    // a larger WAL lets one checkpoint copy its page once instead of after each of them.
-    db.pragma('wal_autocheckpoint = 10000');
     const version = db.pragma('user_version', { simple: true }) as number;
     for (let v = version; v < MIGRATIONS.length; v++) {
       db.transaction(() => {
@@ -120,6 +154,38 @@ export class SqliteTaskStore implements TaskStore {
     }
     this.db = db;
     this.prepared = this.prepare(db);
+    this.startCheckpoints(db);
+  }
+
+  /** The log's size before a checkpoint, in frames of this file's pages. */
+  private logFramesBeforeCheckpoint(db: Database.Database): number {
+    return Math.ceil(LOG_BYTES_BEFORE_CHECKPOINT / (db.pragma('page_size', { simple: true }) as number));
+  }
+
+  /** Hands the log's checkpoints to a thread, or leaves them to the commits. */
+  private startCheckpoints(db: Database.Database): void {
+    const frames = this.logFramesBeforeCheckpoint(db);
+    const intervalMs = this.options.checkpointMs ?? DEFAULT_CHECKPOINT_MS;
+    if (intervalMs <= 0) {
+      db.pragma(`wal_autocheckpoint = ${frames}`);
+      return;
+    }
+    db.pragma('wal_autocheckpoint = 0');
+    this.checkpointer = new WalCheckpointer({
+      file: this.path,
+      intervalMs,
+      restartFrames: frames,
+      onFailure: (err) => {
+        this.checkpointer = undefined;
+        if (this.db === db) db.pragma(`wal_autocheckpoint = ${frames}`);
+        this.options.onCheckpointFailure?.(err);
+      },
+    });
+  }
+
+  /** What the checkpoint thread's last checkpoint found; `undefined` when the commits checkpoint. */
+  get checkpointStats(): CheckpointStats | undefined {
+    return this.checkpointer?.stats;
   }
 
   private prepare(db: Database.Database) {
@@ -173,6 +239,9 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async close(): Promise<void> {
+    // The thread's connection first, so that this one is the last: it copies the log into the file and removes it.
+    await this.checkpointer?.stop();
+    this.checkpointer = undefined;
     this.db?.close();
     this.db = undefined;
     this.prepared = undefined;
