@@ -5,7 +5,7 @@
  * state, rewritten at every transition; next to them, the columns the
  * task-manager queries by.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { TaskStatus } from '@sje/core';
@@ -100,6 +100,8 @@ export interface SqliteTaskStoreOptions {
   checkpointMs?: number;
   /** Told when the checkpoint thread fails and the commits take over its checkpoints. */
   onCheckpointFailure?: (err: Error) => void;
+  /** How large the log may grow before it is checkpointed (see {@link DEFAULT_LOG_BYTES}). */
+  logBytes?: number;
 }
 
 /**
@@ -117,7 +119,16 @@ export const DEFAULT_CHECKPOINT_MS = 100;
  * larger log lets one checkpoint copy a page once for several of the
  * transitions written to it within milliseconds (queued, running, final).
  */
-const LOG_BYTES_BEFORE_CHECKPOINT = 40 * 2 ** 20;
+export const DEFAULT_LOG_BYTES = 40 * 2 ** 20;
+/**
+ * With the thread, how many times that size the log may grow to before a
+ * commit waits for it to start again: should the thread fall behind a loop
+ * that writes faster than the disk takes the copies, the loop is held back,
+ * as it was by SQLite's own checkpoints, instead of the log growing without end.
+ */
+const WAIT_AT_LOG_MULTIPLE = 4;
+/** Longest wait of a commit for the thread's restart checkpoint. */
+const RESTART_WAIT_MS = 5000;
 
 /** The embedded SQLite task store. */
 export class SqliteTaskStore implements TaskStore {
@@ -157,14 +168,20 @@ export class SqliteTaskStore implements TaskStore {
     this.startCheckpoints(db);
   }
 
+  private get logBytes(): number {
+    return this.options.logBytes ?? DEFAULT_LOG_BYTES;
+  }
+
   /** The log's size before a checkpoint, in frames of this file's pages. */
   private logFramesBeforeCheckpoint(db: Database.Database): number {
-    return Math.ceil(LOG_BYTES_BEFORE_CHECKPOINT / (db.pragma('page_size', { simple: true }) as number));
+    return Math.ceil(this.logBytes / (db.pragma('page_size', { simple: true }) as number));
   }
 
   /** Hands the log's checkpoints to a thread, or leaves them to the commits. */
   private startCheckpoints(db: Database.Database): void {
     const frames = this.logFramesBeforeCheckpoint(db);
+    // The log's file keeps the size of its largest run unless told: cut it back when it starts again.
+    db.pragma(`journal_size_limit = ${this.logBytes}`);
     const intervalMs = this.options.checkpointMs ?? DEFAULT_CHECKPOINT_MS;
     if (intervalMs <= 0) {
       db.pragma(`wal_autocheckpoint = ${frames}`);
@@ -280,7 +297,7 @@ export class SqliteTaskStore implements TaskStore {
   async commit(batch: StoreCommit): Promise<OutboxRow[]> {
     const db = this.conn;
     const now = new Date().toISOString();
-    return db.transaction(() => {
+    const committed = db.transaction(() => {
       for (const t of batch.tasks) {
         const state = stateJson(t);
         const workerId = t.worker_id ?? null;
@@ -302,7 +319,24 @@ export class SqliteTaskStore implements TaskStore {
       }
       return rows;
     })();
+    await this.holdBackIfLogRunsAway();
+    return committed;
   }
+
+  /**
+   * With the checkpoint thread: once the log has grown past
+   * {@link WAIT_AT_LOG_MULTIPLE} times its size, the commit asks the thread for a
+   * restart checkpoint and waits for it (a loop that waits writes nothing, so
+   * the checkpoint can finish and the log start again). The log's
+   * file is cut back to that size whenever the log
+   * starts again (`journal_size_limit`), so a larger file is a log that long.
+   */
+  private async holdBackIfLogRunsAway(): Promise<void> {
+    if (!this.checkpointer) return;
+    const size = statSync(`${this.path}-wal`, { throwIfNoEntry: false })?.size ?? 0;
+    if (size > WAIT_AT_LOG_MULTIPLE * this.logBytes) await this.checkpointer.restartNow(RESTART_WAIT_MS);
+  }
+
 
   async loadOutbox(limit: number): Promise<OutboxRow[]> {
     return this.stmts.outboxLoad.all(limit).map((r) => ({ id: r.id, messages: (JSON.parse(r.messages) as OutboxMessage[]).map(stripNullPriority) }));

@@ -21,9 +21,9 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Stores `n` tasks in batches of 50, each batch one commit. */
-async function storeTasks(store: SqliteTaskStore, n: number): Promise<void> {
-  for (let i = 0; i < n; i += 50) {
+/** Stores `n` tasks (ids from `first` on) in batches of 50, each batch one commit. */
+async function storeTasks(store: SqliteTaskStore, n: number, first = 0): Promise<void> {
+  for (let i = first; i < first + n; i += 50) {
     const batch = Array.from({ length: 50 }, (_, j) => ({ ...recordWithEveryField(`t-${i + j}`), params: { data: 'x'.repeat(2000) } }));
     await store.commit({ tasks: batch, inserted: new Set(batch.map((t) => t.task_id)), outbox: [] });
   }
@@ -70,6 +70,25 @@ describe('the embedded store checkpoints its log on a thread', () => {
     await again.init();
     expect((await again.getTasks(['t-99'])).size).toBe(1);
     await again.close();
+  });
+});
+
+describe('a log the thread does not keep up with', () => {
+  it('holds the commits back until a restart checkpoint lets the log start again', async () => {
+    const wal = join(dir, 'tasks.db-wal');
+    // The thread's timer never fires within the test: only the commits' own requests checkpoint the log.
+    const store = new SqliteTaskStore({ dataDir: dir, pageSize: 4096, checkpointMs: 60_000, logBytes: 2 ** 20 });
+    await store.init();
+    let largest = 0;
+    for (let i = 0; i < 2000; i += 50) {
+      await storeTasks(store, 50, i);
+      largest = Math.max(largest, statSync(wal).size);
+    }
+    // 2,000 tasks of 2 KB of params: ~6 MB of log, held to four times 1 MB plus the batch that crossed it.
+    expect(store.checkpointStats?.restarts).toBeGreaterThan(0);
+    expect(largest).toBeLessThan(4 * 2 ** 20 + 2 ** 20);
+    expect((await store.getTasks(['t-1999'])).size).toBe(1);
+    await store.close();
   });
 });
 

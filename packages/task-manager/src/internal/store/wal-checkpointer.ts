@@ -43,7 +43,8 @@ export interface WalCheckpointerOptions {
 /**
  * The thread's code, run as a CommonJS script (`eval`): it loads the same
  * SQLite driver as the store (its path comes in `workerData`), checkpoints
- * on a timer and posts each result; a `stop` message closes its connection.
+ * on a timer and posts each result; a `restart` message asks for a restart
+ * checkpoint at once, a `stop` message closes its connection.
  */
 const THREAD_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -69,6 +70,12 @@ const timer = setInterval(() => guarded(() => {
   parentPort.postMessage({ checkpoints, restarts, logFrames: row.log, checkpointedFrames: row.checkpointed });
 }), workerData.intervalMs);
 parentPort.on('message', (m) => {
+  if (m === 'restart') {
+    restarts += 1;
+    const row = guarded(() => checkpoint('RESTART'));
+    parentPort.postMessage({ checkpoints, restarts, logFrames: row.log, checkpointedFrames: row.checkpointed });
+    return;
+  }
   if (m !== 'stop') return;
   clearInterval(timer);
   db.close();
@@ -82,6 +89,7 @@ export class WalCheckpointer {
   private stopping = false;
   private exited = false;
   private latest: CheckpointStats = { checkpoints: 0, restarts: 0, logFrames: 0, checkpointedFrames: 0 };
+  private readonly restartWaiters = new Set<{ after: number; done: () => void }>();
 
   /** Starts the thread; it opens its own connection to `options.file`. */
   constructor(options: WalCheckpointerOptions) {
@@ -94,6 +102,7 @@ export class WalCheckpointer {
     this.worker.unref();
     this.worker.on('message', (stats: CheckpointStats) => {
       this.latest = stats;
+      for (const waiter of this.restartWaiters) if (stats.restarts > waiter.after) waiter.done();
     });
     let failed = false;
     const fail = (err: Error): void => {
@@ -104,6 +113,7 @@ export class WalCheckpointer {
     this.worker.on('error', fail);
     this.worker.on('exit', (code) => {
       this.exited = true;
+      for (const waiter of this.restartWaiters) waiter.done();
       fail(new Error(`the checkpoint thread exited with code ${code}`));
     });
   }
@@ -112,6 +122,27 @@ export class WalCheckpointer {
   get stats(): CheckpointStats {
     return this.latest;
   }
+
+  /**
+   * Asks the thread for a restart checkpoint now and resolves once it has run,
+   * or after `timeoutMs` (at once when the thread has stopped): what a writer
+   * that must let the log start again waits for, writing nothing meanwhile.
+   */
+  async restartNow(timeoutMs: number): Promise<void> {
+    if (this.stopping || this.exited) return;
+    const waiter = { after: this.latest.restarts, done: (): void => undefined };
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => waiter.done(), timeoutMs);
+      waiter.done = () => {
+        clearTimeout(timer);
+        this.restartWaiters.delete(waiter);
+        resolve();
+      };
+      this.restartWaiters.add(waiter);
+      this.worker.postMessage('restart');
+    });
+  }
+
 
   /** Stops the timer and closes the thread's connection; resolves when the thread has exited. */
   async stop(): Promise<void> {
