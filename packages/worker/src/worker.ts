@@ -39,6 +39,7 @@ import { PrefetchSizer } from './internal/prefetch-sizer.js';
 import { RecentSet } from './internal/recent-set.js';
 import { ReliablePublisher } from './internal/reliable-publisher.js';
 import { ReportCoalescer } from './internal/report-coalescer.js';
+import { reportsJson, withResultJson } from './internal/report-json.js';
 import { abortReport, type RunReport } from './internal/run-report.js';
 import { shareDelivery } from './internal/shared-delivery.js';
 import { SlotGate } from './internal/slot-gate.js';
@@ -166,7 +167,7 @@ class SjeWorker implements Worker {
   /** Coalesces run reports under load (one message per confirm round trip). */
   private readonly reports = new ReportCoalescer((message) => {
     const t = this.rt.broker.topology;
-    return this.rt.broker.publish(t.exchanges.commands, t.routingKeys.command, message);
+    return this.rt.broker.publishJson(t.exchanges.commands, t.routingKeys.command, reportsJson(message));
   });
   /**
    * Sends claims on the transient claims queue, those of one turn together:
@@ -459,8 +460,8 @@ class SjeWorker implements Worker {
 
   private report(task: DispatchMessage, report: RunReport): Promise<void> {
     const msg: OutcomeReport = { type: 'outcome', task_id: task.task_id, lease_id: task.lease_id, worker_id: this.id, outcome: report.outcome, at: now() };
-    if (report.outcome === 'succeeded') msg.result = report.result;
     if (report.error !== undefined) msg.error = report.error;
+    if (report.outcome === 'succeeded' && report.resultJson !== undefined) withResultJson(msg, report.resultJson);
     return this.outcomes.send(msg);
   }
 

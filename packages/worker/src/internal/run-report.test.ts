@@ -4,9 +4,9 @@ import { abortReport, settledReport, toJsonResult } from './run-report.js';
 
 describe('toJsonResult', () => {
   it('normalises values through JSON', () => {
-    expect(toJsonResult({ a: 1, when: new Date(0) })).toEqual({ ok: true, value: { a: 1, when: '1970-01-01T00:00:00.000Z' } });
-    expect(toJsonResult(undefined)).toEqual({ ok: true, value: null });
-    expect(toJsonResult('text')).toEqual({ ok: true, value: 'text' });
+    expect(toJsonResult({ a: 1, when: new Date(0) })).toEqual({ ok: true, json: '{"a":1,"when":"1970-01-01T00:00:00.000Z"}' });
+    expect(toJsonResult(undefined)).toEqual({ ok: true, json: 'null' });
+    expect(toJsonResult('text')).toEqual({ ok: true, json: '"text"' });
   });
 
   it.each([
@@ -23,7 +23,7 @@ describe('toJsonResult', () => {
 
 describe('settledReport', () => {
   it('a value is a success', () => {
-    expect(settledReport({ ok: true, value: { sum: 3 } })).toEqual({ outcome: 'succeeded', result: { sum: 3 } });
+    expect(settledReport({ ok: true, value: { sum: 3 } })).toEqual({ outcome: 'succeeded', resultJson: '{"sum":3}' });
   });
 
   it('a thrown Error is a retryable failure; NonRetryableError stays non-retryable', () => {
@@ -55,8 +55,8 @@ describe('result size limit', () => {
     const bytes = Buffer.byteLength(JSON.stringify(big), 'utf8');
     const over = settledReport({ ok: true, value: big }, bytes - 1);
     expect(over.outcome).toBe('failed');
-    expect(over.result).toBeUndefined();
+    expect(over.resultJson).toBeUndefined();
     expect(over.error).toMatchObject({ code: ErrorCode.RESULT_TOO_LARGE, retryable: false, data: { bytes, max_bytes: bytes - 1 } });
-    expect(settledReport({ ok: true, value: big }, bytes)).toEqual({ outcome: 'succeeded', result: big });
+    expect(settledReport({ ok: true, value: big }, bytes)).toEqual({ outcome: 'succeeded', resultJson: JSON.stringify(big) });
   });
 });

@@ -4,7 +4,8 @@ import type { AbortReason } from '../task-handler.js';
 /** How a run ended, before it is put on the wire. */
 export interface RunReport {
   outcome: RunOutcome;
-  result?: unknown;
+  /** A succeeded run's result as JSON: made once, and put into the outcome report as it is. */
+  resultJson?: string;
   error?: SerializedError;
 }
 
@@ -12,13 +13,13 @@ export interface RunReport {
 export type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /**
- * The JSON form of a handler's result: `undefined` becomes `null`, anything
+ * The JSON of a handler's result: `undefined` becomes `null`, anything
  * `JSON.stringify` refuses (BigInt, cycles, a bare function) is an error, and
  * so is a result whose JSON is larger than `maxBytes` (`worker.max_result_bytes`):
  * it fails with `SJE_ERR_RESULT_TOO_LARGE`, never cut short.
  */
-export function toJsonResult(value: unknown, maxBytes = Infinity): { ok: true; value: unknown } | { ok: false; error: SerializedError } {
-  if (value === undefined) return { ok: true, value: null };
+export function toJsonResult(value: unknown, maxBytes = Infinity): { ok: true; json: string } | { ok: false; error: SerializedError } {
+  if (value === undefined) return { ok: true, json: 'null' };
   let text: string | undefined;
   let reason = 'it has no JSON form';
   try {
@@ -38,14 +39,14 @@ export function toJsonResult(value: unknown, maxBytes = Infinity): { ok: true; v
     });
     return { ok: false, error: serializeError(error) };
   }
-  return { ok: true, value: JSON.parse(text) as unknown };
+  return { ok: true, json: text };
 }
 
 /** The report of a run whose handler settled on its own; a result over `maxResultBytes` fails the run. */
 export function settledReport(settled: Settled, maxResultBytes = Infinity): RunReport {
   if (!settled.ok) return { outcome: 'failed', error: serializeError(settled.error) };
   const json = toJsonResult(settled.value, maxResultBytes);
-  return json.ok ? { outcome: 'succeeded', result: json.value } : { outcome: 'failed', error: json.error };
+  return json.ok ? { outcome: 'succeeded', resultJson: json.json } : { outcome: 'failed', error: json.error };
 }
 
 /** The report of a run ended by its abort signal. */

@@ -56,7 +56,7 @@ describe('TaskRun', () => {
       dispatch('add', { dependencies: { dep1: { v: 1 } }, workflow_id: 'wf1' }),
     );
     const summary = await done;
-    expect(summary).toMatchObject({ outcome: 'succeeded', result: { y: 2 } });
+    expect(summary).toMatchObject({ outcome: 'succeeded', resultJson: '{"y":2}' });
     expect(summary.run_ms).toBeGreaterThanOrEqual(0);
     expect(seen).toMatchObject({ taskId: 't1', attempt: 2, queue: 'default', function: 'add', labels: { team: 'a' }, dependencies: { dep1: { v: 1 } }, workflowId: 'wf1' });
     expect(seen?.signal.aborted).toBe(false);
@@ -65,7 +65,7 @@ describe('TaskRun', () => {
   it('gives an empty dependencies record when the dispatch has none', async () => {
     let deps: unknown;
     const { done } = await runWith({ f: (_p, ctx) => void (deps = ctx.dependencies) }, dispatch('f'));
-    expect(await done).toEqual({ outcome: 'succeeded', result: null, run_ms: expect.any(Number) as number });
+    expect(await done).toEqual({ outcome: 'succeeded', resultJson: 'null', run_ms: expect.any(Number) as number });
     expect(deps).toEqual({});
   });
 

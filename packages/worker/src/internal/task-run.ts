@@ -138,7 +138,12 @@ export class TaskRun {
       void handlerDone.then(() => runLog.info('handler of an aborted run settled'));
     }
     const run_ms = Math.round(performance.now() - started);
-    if (deps.plugins.has('afterExecute')) await deps.plugins.run('afterExecute', { task, worker_id: deps.workerId, ...report, run_ms });
+    if (deps.plugins.has('afterExecute')) {
+      const { resultJson, ...ended } = report;
+      // Hooks see the result as it will be stored: the value of its JSON.
+      const result = resultJson === undefined ? {} : { result: JSON.parse(resultJson) as unknown };
+      await deps.plugins.run('afterExecute', { task, worker_id: deps.workerId, ...ended, ...result, run_ms });
+    }
     return { ...report, run_ms };
   }
 
