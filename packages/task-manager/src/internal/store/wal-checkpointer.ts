@@ -1,6 +1,6 @@
 /**
  * Copies the embedded store's write-ahead log into its database file on a
- * thread of its own, so that the command loop never stops for a checkpoint.
+ * thread of its own, so that the command loop does not stop for a checkpoint.
  *
  * SQLite's automatic checkpoint runs inside the commit that crosses its
  * threshold: that commit copies the log's pages into the database file and
@@ -11,7 +11,9 @@
  * `RESTART` once the log has grown past `restartFrames` anyway — which happens
  * only when the loop writes without pause, so that a passive pass never
  * finds the log complete and the log cannot start again from its beginning.
- * If the thread fails, the store turns automatic checkpoints back on.
+ * A writer that finds the log far too long asks for a restart at once
+ * ({@link WalCheckpointer.restartNow}) and waits for it. If the thread
+ * fails, the store turns automatic checkpoints back on.
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -59,21 +61,17 @@ let checkpoints = 0;
 const checkpoint = (mode) => {
   const [row] = db.pragma('wal_checkpoint(' + mode + ')');
   checkpoints += 1;
+  if (mode === 'RESTART') restarts += 1;
   return row;
 };
+const report = (row) => parentPort.postMessage({ checkpoints, restarts, logFrames: row.log, checkpointedFrames: row.checkpointed });
 const timer = setInterval(() => guarded(() => {
-  let row = checkpoint('PASSIVE');
-  if (row.log >= workerData.restartFrames) {
-    restarts += 1;
-    row = checkpoint('RESTART');
-  }
-  parentPort.postMessage({ checkpoints, restarts, logFrames: row.log, checkpointedFrames: row.checkpointed });
+  const row = checkpoint('PASSIVE');
+  report(row.log >= workerData.restartFrames ? checkpoint('RESTART') : row);
 }), workerData.intervalMs);
 parentPort.on('message', (m) => {
   if (m === 'restart') {
-    restarts += 1;
-    const row = guarded(() => checkpoint('RESTART'));
-    parentPort.postMessage({ checkpoints, restarts, logFrames: row.log, checkpointedFrames: row.checkpointed });
+    report(guarded(() => checkpoint('RESTART')));
     return;
   }
   if (m !== 'stop') return;
