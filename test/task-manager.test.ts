@@ -139,6 +139,25 @@ describe('task-manager', () => {
     await other.close();
   });
 
+  it("reports the store's log checkpoints in its metrics", async () => {
+    const s = await setup({ task_manager: { sqlite_checkpoint_ms: 20 } });
+    const tasks = Array.from({ length: 20 }, () => spec('echo'));
+    await s.submit(tasks);
+    await s.waitStatus(tasks[19]!.task_id, 'queued');
+    /** The value of `name`'s series whose labels include `label` (every series carries `service` too). */
+    const value = async (name: string, label = ''): Promise<number> => {
+      const text = await s.tm().runtime.metrics.getSingleMetricAsString(name);
+      const line = text.split('\n').find((l) => !l.startsWith('#') && l.startsWith(name) && l.includes(label));
+      return Number(line?.split(' ').at(-1) ?? Number.NaN);
+    };
+    // The thread checkpoints every 20 ms: the stored tasks' pages reach the file and the log is copied whole.
+    const deadline = Date.now() + 5000;
+    while (!((await value('sje_store_checkpoints_total', 'mode="passive"')) >= 2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(await value('sje_store_checkpoints_total', 'mode="passive"')).toBeGreaterThanOrEqual(2);
+    expect(await value('sje_store_checkpoints_total', 'mode="restart"')).toBe(0);
+    expect(await value('sje_store_log_frames')).toBeGreaterThan(0);
+  });
+
   it('cancels a queued task so that its dispatch is refused at claim time', async () => {
     const s = await setup();
     const task = spec('echo');

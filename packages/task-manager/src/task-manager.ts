@@ -20,7 +20,7 @@ import {
   type SubmitsBatch,
   type TaskManagerCommand,
 } from '@sje/core';
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { CommandLoop, JobOptions } from './internal/command-loop.js';
 import { applyCancel } from './internal/commands/cancel.js';
 import type { CommandContext } from './internal/commands/command-context.js';
@@ -345,12 +345,40 @@ function registerServiceMetrics(rt: ServiceRuntime, store: TaskStore, outbox: Ou
       this.set(loop.backlog);
     },
   });
+  if (store instanceof SqliteTaskStore) registerStoreLogMetrics(metrics, store);
   new Gauge({
     name: 'sje_workers_registered',
     help: 'Workers the task-manager has heard from',
     registers: [metrics],
     collect() {
       this.set(registry.online.length);
+    },
+  });
+}
+
+/** The embedded store's write-ahead log, as its checkpoint thread last found it (nothing when the commits checkpoint it). */
+function registerStoreLogMetrics(metrics: ServiceRuntime['metrics'], store: SqliteTaskStore): void {
+  new Gauge({
+    name: 'sje_store_log_frames',
+    help: "Pages in the embedded store's write-ahead log at its checkpoint thread's last checkpoint; a log that keeps growing means the thread falls behind the writes",
+    registers: [metrics],
+    collect() {
+      const stats = store.checkpointStats;
+      if (stats) this.set(stats.logFrames);
+    },
+  });
+  let counted = { checkpoints: 0, restarts: 0 };
+  new Counter({
+    name: 'sje_store_checkpoints_total',
+    help: "Checkpoints of the embedded store's write-ahead log by its checkpoint thread, by mode (a restart holds the command loop's next commit)",
+    labelNames: ['mode'],
+    registers: [metrics],
+    collect() {
+      const stats = store.checkpointStats;
+      if (!stats) return;
+      this.inc({ mode: 'passive' }, stats.checkpoints - stats.restarts - (counted.checkpoints - counted.restarts));
+      this.inc({ mode: 'restart' }, stats.restarts - counted.restarts);
+      counted = { checkpoints: stats.checkpoints, restarts: stats.restarts };
     },
   });
 }
