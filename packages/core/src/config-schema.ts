@@ -25,10 +25,10 @@ function isPluginList(value: unknown): void {
   });
 }
 
-function isSqlitePageSize(value: unknown): void {
+const isSqlitePageSize = named('power of two, 512-65536', (value: unknown): void => {
   const ok = typeof value === 'number' && Number.isInteger(value) && value >= 512 && value <= 65536 && (value & (value - 1)) === 0;
   if (!ok) throw new Error('must be a power of two from 512 to 65536');
-}
+});
 
 function isStringList(value: unknown): void {
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v.length === 0)) {
@@ -177,7 +177,7 @@ export const configSchema = {
       default: 32768,
     },
     sqlite_checkpoint_ms: {
-      doc: "Time between two checkpoints of the embedded store's write-ahead log by a thread of its own, so that commits never wait for one (0: SQLite checkpoints inside the commits).",
+      doc: "Time between two checkpoints of the embedded store's write-ahead log by a thread of its own, so that commits do not wait for one (0: SQLite checkpoints inside the commits).",
       format: 'nat',
       default: 100,
     },
