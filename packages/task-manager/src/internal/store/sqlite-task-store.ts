@@ -182,9 +182,10 @@ export class SqliteTaskStore implements TaskStore {
     const frames = this.logFramesBeforeCheckpoint(db);
     // The log's file keeps the size of its largest run unless told: cut it back when it starts again.
     db.pragma(`journal_size_limit = ${this.logBytes}`);
+    const checkpointInCommits = (): unknown => db.pragma(`wal_autocheckpoint = ${frames}`);
     const intervalMs = this.options.checkpointMs ?? DEFAULT_CHECKPOINT_MS;
     if (intervalMs <= 0) {
-      db.pragma(`wal_autocheckpoint = ${frames}`);
+      checkpointInCommits();
       return;
     }
     db.pragma('wal_autocheckpoint = 0');
@@ -194,7 +195,7 @@ export class SqliteTaskStore implements TaskStore {
       restartFrames: frames,
       onFailure: (err) => {
         this.checkpointer = undefined;
-        if (this.db === db) db.pragma(`wal_autocheckpoint = ${frames}`);
+        if (this.db === db) checkpointInCommits();
         this.options.onCheckpointFailure?.(err);
       },
     });
@@ -325,18 +326,17 @@ export class SqliteTaskStore implements TaskStore {
 
   /**
    * With the checkpoint thread: once the log has grown past
-   * {@link WAIT_AT_LOG_MULTIPLE} times its size, the commit asks the thread for a
-   * restart checkpoint and waits for it (a loop that waits writes nothing, so
-   * the checkpoint can finish and the log start again). The log's
-   * file is cut back to that size whenever the log
-   * starts again (`journal_size_limit`), so a larger file is a log that long.
+   * {@link WAIT_AT_LOG_MULTIPLE} times its size, the commit asks the thread
+   * for a restart checkpoint and waits for it (a loop that waits writes
+   * nothing, so the checkpoint can finish and the log start again). The
+   * log's file is cut back to that size whenever the log starts again
+   * (`journal_size_limit`), so a larger file is a log that long.
    */
   private async holdBackIfLogRunsAway(): Promise<void> {
     if (!this.checkpointer) return;
     const size = statSync(`${this.path}-wal`, { throwIfNoEntry: false })?.size ?? 0;
     if (size > WAIT_AT_LOG_MULTIPLE * this.logBytes) await this.checkpointer.restartNow(RESTART_WAIT_MS);
   }
-
 
   async loadOutbox(limit: number): Promise<OutboxRow[]> {
     return this.stmts.outboxLoad.all(limit).map((r) => ({ id: r.id, messages: (JSON.parse(r.messages) as OutboxMessage[]).map(stripNullPriority) }));
