@@ -367,7 +367,8 @@ function registerStoreLogMetrics(metrics: ServiceRuntime['metrics'], store: Sqli
       if (stats) this.set(stats.logFrames);
     },
   });
-  let counted = { checkpoints: 0, restarts: 0 };
+  // The thread's counts are totals since it started; the counter adds what is new.
+  let counted = { passive: 0, restart: 0 };
   new Counter({
     name: 'sje_store_checkpoints_total',
     help: "Checkpoints of the embedded store's write-ahead log by its checkpoint thread, by mode (a restart holds the command loop's next commit)",
@@ -376,9 +377,10 @@ function registerStoreLogMetrics(metrics: ServiceRuntime['metrics'], store: Sqli
     collect() {
       const stats = store.checkpointStats;
       if (!stats) return;
-      this.inc({ mode: 'passive' }, stats.checkpoints - stats.restarts - (counted.checkpoints - counted.restarts));
-      this.inc({ mode: 'restart' }, stats.restarts - counted.restarts);
-      counted = { checkpoints: stats.checkpoints, restarts: stats.restarts };
+      const now = { passive: stats.checkpoints - stats.restarts, restart: stats.restarts };
+      this.inc({ mode: 'passive' }, now.passive - counted.passive);
+      this.inc({ mode: 'restart' }, now.restart - counted.restart);
+      counted = now;
     },
   });
 }
