@@ -29,13 +29,19 @@ async function storeTasks(store: SqliteTaskStore, n: number, first = 0): Promise
   }
 }
 
+/** A store opened with `checkpointMs`, the size of its database file when new, and 500 tasks then stored. */
+async function storeWith500Tasks(checkpointMs: number): Promise<{ store: SqliteTaskStore; file: string; sizeBefore: number }> {
+  const file = join(dir, 'tasks.db');
+  const store = new SqliteTaskStore({ dataDir: dir, checkpointMs });
+  await store.init();
+  const sizeBefore = statSync(file).size;
+  await storeTasks(store, 500);
+  return { store, file, sizeBefore };
+}
+
 describe('the embedded store checkpoints its log on a thread', () => {
   it('copies the log into the database file while the commits never checkpoint', async () => {
-    const file = join(dir, 'tasks.db');
-    const store = new SqliteTaskStore({ dataDir: dir, checkpointMs: 20 });
-    await store.init();
-    const sizeBefore = statSync(file).size;
-    await storeTasks(store, 500);
+    const { store, file, sizeBefore } = await storeWith500Tasks(20);
     await eventually(() => {
       const s = store.checkpointStats;
       return s !== undefined && s.checkpointedFrames > 0 && s.checkpointedFrames === s.logFrames;
@@ -47,11 +53,7 @@ describe('the embedded store checkpoints its log on a thread', () => {
   });
 
   it('leaves the checkpoints to the commits with checkpointMs 0: the file does not grow before the log is large', async () => {
-    const file = join(dir, 'tasks.db');
-    const store = new SqliteTaskStore({ dataDir: dir, checkpointMs: 0 });
-    await store.init();
-    const sizeBefore = statSync(file).size;
-    await storeTasks(store, 500);
+    const { store, file, sizeBefore } = await storeWith500Tasks(0);
     await new Promise((r) => setTimeout(r, 200));
     expect(store.checkpointStats).toBeUndefined();
     expect(statSync(file).size).toBe(sizeBefore);
