@@ -115,13 +115,14 @@ describe('REST fuzzing', () => {
     const requests = generate(2400, config.executor.body_limit);
     const tasksBefore = await countTasks();
     // Warm up, then measure memory over the second half (the first allocations are not a leak).
-    const answers: { req: FuzzRequest; status: number; type: string | null; body: unknown }[] = [];
+    const answers: { req: FuzzRequest; status: number; type: string | null; body: unknown; ms: number }[] = [];
     let heapMid = 0;
     for (const [i, req] of requests.entries()) {
       if (i === 1200) {
         global.gc?.();
         heapMid = process.memoryUsage().heapUsed;
       }
+      const sent = performance.now();
       const res = await fetch(`${base}${req.path}`, { method: req.method, headers: req.headers, ...(req.body === undefined ? {} : { body: req.body }) });
       const text = await res.text();
       let body: unknown;
@@ -130,13 +131,15 @@ describe('REST fuzzing', () => {
       } catch {
         body = undefined;
       }
-      answers.push({ req, status: res.status, type: res.headers.get('content-type'), body });
+      answers.push({ req, status: res.status, type: res.headers.get('content-type'), body, ms: Math.round(performance.now() - sent) });
     }
     global.gc?.();
     const heapEnd = process.memoryUsage().heapUsed;
 
     const bad = answers.filter((a) => a.status < 400 || a.status > 499 || !/application\/json/.test(a.type ?? '') || typeof (a.body as { error?: { code?: unknown } })?.error?.code !== 'string');
-    expect(bad.map((a) => `${a.req.label} ${a.req.method} ${a.req.path} → ${a.status} ${a.type}`).slice(0, 10)).toEqual([]);
+    // Each listed with how long it took and the error it came back with, so that a failure says why.
+    const why = (a: (typeof answers)[number]): string => JSON.stringify((a.body as { error?: unknown } | undefined)?.error ?? a.body ?? null).slice(0, 300);
+    expect(bad.map((a) => `${a.req.label} ${a.req.method} ${a.req.path} → ${a.status} ${a.type} after ${a.ms} ms: ${why(a)}`).slice(0, 10)).toEqual([]);
     const statuses = new Set(answers.map((a) => a.status));
     expect(statuses.has(413)).toBe(true);
     expect(statuses.has(415)).toBe(true);
