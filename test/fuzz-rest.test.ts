@@ -91,9 +91,10 @@ async function countTasks(): Promise<number> {
 }
 
 beforeAll(async () => {
-  // The dependency checks ask the task-manager over the broker. On a 2-core machine shared with the other
-  // test files one such check once had no answer within the 3 s default and the request got a 503; this test
-  // is about the answers to bad input, so it gives the task-manager longer (an answer lost for good still fails it).
+  // The dependency checks ask the task-manager over the broker. `tm.start()` does not wait for the broker, so
+  // the executor can be ready first and the first check wait in the queries queue until the task-manager is up;
+  // on a 2-core machine shared with the other test files that can take a while. This test is about the answers
+  // to bad input, so it gives the task-manager longer than the 3 s default (an answer lost for good still fails it).
   config = await testConfig({ executor: { body_limit: 65_536, query_timeout_ms: 10_000 } });
   tm = await createTaskManager({ config, logger: silent, opsPort: false });
   await tm.start();

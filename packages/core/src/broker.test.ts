@@ -315,6 +315,46 @@ describe('Broker request/reply', () => {
     expect(queries).toHaveLength(2);
   });
 
+  it('answers a query that was already waiting when the server connected (its handler can reply at the first delivery)', async () => {
+    const t = newTopology();
+    const client = newBroker(t, { service: `client-${t.prefix}` });
+    await client.start(10_000);
+    const answer = client.request(t.routingKeys.query, { type: 'get_tasks', task_ids: ['early'] }, validators.reply, 5000);
+    await waitFor(async () => (await queueDepth(url, t.queues.queries)) === 1, 5000, 'the query in its queue');
+    const server = newBroker(t, { service: `server-${t.prefix}` });
+    let deliveries = 0;
+    await server.consume<TaskManagerQuery>(
+      t.queues.queries,
+      async (_q, d) => {
+        deliveries += 1;
+        await server.reply(d.raw, { type: 'tasks', tasks: [null] } satisfies GetTasksReply);
+      },
+      { validate: validators.query, prefetch: 10 },
+    );
+    await server.start(10_000);
+    await expect(answer).resolves.toEqual({ type: 'tasks', tasks: [null] });
+    expect(deliveries).toBe(1);
+  });
+
+  it('puts a query back when its reply cannot be sent, so that it is answered again', async () => {
+    const t = newTopology();
+    const server = newBroker(t, { service: `server-${t.prefix}` });
+    const client = newBroker(t, { service: `client-${t.prefix}` });
+    await Promise.all([server.start(10_000), client.start(10_000)]);
+    let deliveries = 0;
+    await server.consume<TaskManagerQuery>(
+      t.queues.queries,
+      async (_q, d) => {
+        deliveries += 1;
+        if (deliveries === 1) throw new BrokerUnavailableError('no channel to reply on');
+        await server.reply(d.raw, { type: 'tasks', tasks: [null] } satisfies GetTasksReply);
+      },
+      { validate: validators.query, prefetch: 10, onError: 'dead-letter' },
+    );
+    await expect(client.request(t.routingKeys.query, { type: 'get_tasks', task_ids: ['a'] }, validators.reply, 5000)).resolves.toEqual({ type: 'tasks', tasks: [null] });
+    expect(deliveries).toBe(2);
+  });
+
   it('times out with SJE_ERR_TASK_MANAGER_UNAVAILABLE when nobody answers', async () => {
     const t = newTopology();
     const client = newBroker(t);

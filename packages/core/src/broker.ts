@@ -127,6 +127,8 @@ export class Broker extends EventEmitter {
   private readonly log: Logger;
   private model: ChannelModel | undefined;
   private pub: ConfirmChannel | undefined;
+  /** Set once a connection's consumers are open too (see {@link Broker.connected}). */
+  private up = false;
   private rpcChannel: Channel | undefined;
   private readonly consumers: ConsumerEntry[] = [];
   private readonly pendingRpc = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
@@ -154,9 +156,9 @@ export class Broker extends EventEmitter {
     this.on('error', () => undefined);
   }
 
-  /** Whether a connection with a publishing channel is up right now. */
+  /** Whether a connection with a publishing channel and every registered consumer is up right now. */
   get connected(): boolean {
-    return this.pub !== undefined;
+    return this.up;
   }
 
   /** The broker's version string, once connected (e.g. `3.10.8`). */
@@ -260,8 +262,11 @@ export class Broker extends EventEmitter {
         if (this.model === conn && !this.closed) void conn.close().catch(() => undefined);
       });
       this.model = model;
-      for (const c of this.consumers) await this.openConsumer(c);
+      // Publishing works before the consumers open: a message waiting in a queue is delivered the moment its
+      // consumer starts, and its handler may publish or reply at once.
       this.pub = pub;
+      for (const c of this.consumers) await this.openConsumer(c);
+      this.up = true;
       this.attempt = 0;
       this.lastError = undefined;
       this.log.info('connected to broker', { url: redactUrl(this.opts.url), version: this.serverVersion });
@@ -271,6 +276,7 @@ export class Broker extends EventEmitter {
     } catch (err) {
       this.lastError = describeConnectError(err, this.opts.url);
       this.log.warn('broker connection failed, retrying', { err: this.lastError });
+      this.up = false;
       this.pub = undefined;
       this.model = undefined;
       if (model) await model.close().catch(() => undefined);
@@ -280,7 +286,8 @@ export class Broker extends EventEmitter {
 
   private onConnectionLost(conn: ChannelModel): void {
     if (this.model !== conn && this.model !== undefined) return;
-    const wasUp = this.pub !== undefined;
+    const wasUp = this.up;
+    this.up = false;
     this.model = undefined;
     this.pub = undefined;
     this.rpcChannel = undefined;
@@ -570,17 +577,26 @@ export class Broker extends EventEmitter {
     return ch;
   }
 
-  /** Answers a request received by a consumer (non-persistent, no confirm). */
+  /**
+   * Answers a request received by a consumer (non-persistent, no confirm).
+   * @throws BrokerUnavailableError when there is no channel to send it on: the
+   * handler should let it through, so that the request is put back and
+   * answered again rather than acked unanswered.
+   */
   async reply(request: ConsumeMessage, body: unknown): Promise<void> {
     const replyTo = request.properties.replyTo as string | undefined;
     if (!replyTo) return;
     const pub = this.pub;
     if (!pub) throw new BrokerUnavailableError();
-    pub.sendToQueue(replyTo, Buffer.from(JSON.stringify(body)), {
-      correlationId: request.properties.correlationId as string,
-      contentType: 'application/json',
-      persistent: false,
-    });
+    try {
+      pub.sendToQueue(replyTo, Buffer.from(JSON.stringify(body)), {
+        correlationId: request.properties.correlationId as string,
+        contentType: 'application/json',
+        persistent: false,
+      });
+    } catch (err) {
+      throw new BrokerUnavailableError(`reply failed: ${(err as Error).message}`, err);
+    }
   }
 
   /** Runs `fn` with a short-lived channel (management operations such as queue stats). */
@@ -615,6 +631,7 @@ export class Broker extends EventEmitter {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     const model = this.model;
     const pub = this.pub;
+    this.up = false;
     this.pub = undefined;
     if (pub) await pub.waitForConfirms().catch(() => undefined);
     // Cancel and close each consumer channel first: acks still buffered on them

@@ -97,7 +97,8 @@ export class QueryService {
       this.logger.warn('query failed', { type: query.type, err: (err as Error).message });
       reply = { type: 'error', error: serializeError(err) };
     }
-    await this.broker.reply(delivery.raw, reply).catch(() => undefined);
+    // Not caught: a reply that cannot be sent puts the query back (see Broker.reply), to be answered again.
+    await this.broker.reply(delivery.raw, reply);
   }
 
   /** Whether the task `taskId` exists and the tenant may see it (read inside the batch, so the answer and the change agree). */
