@@ -21,7 +21,7 @@ import { BrokerUnavailableError, ErrorCode, SjeError } from './errors.js';
 import { createLogger } from './logger.js';
 import type { CancelCommand, GetTasksReply, TaskManagerCommand, TaskManagerQuery } from './messages.js';
 import { validators } from './schemas.js';
-import { createTopology, DeadLetterHeaders, type Topology } from './topology.js';
+import { assertTopology, createTopology, DeadLetterHeaders, type Topology } from './topology.js';
 
 let url = '';
 /** Fault injection from the server side needs the broker on this host and rabbitmqctl. */
@@ -353,6 +353,26 @@ describe('Broker request/reply', () => {
     );
     await expect(client.request(t.routingKeys.query, { type: 'get_tasks', task_ids: ['a'] }, validators.reply, 5000)).resolves.toEqual({ type: 'tasks', tasks: [null] });
     expect(deliveries).toBe(2);
+  });
+
+  it('fails a request at once with BrokerUnavailableError when its reply channel closes, and opens a new one for the next', async () => {
+    const t = newTopology();
+    const client = newBroker(t, { service: `client-${t.prefix}` });
+    await client.start(10_000);
+    // Publishing to an exchange that is gone closes the channel (404): the reply to that request can never come.
+    await withChannel(url, (ch) => ch.deleteExchange(t.exchanges.commands));
+    const err = await client.request(t.routingKeys.query, { type: 'get_tasks', task_ids: ['a'] }, validators.reply, 30_000).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BrokerUnavailableError);
+    expect(client.connected).toBe(true);
+
+    await withChannel(url, (ch) => assertTopology(ch, t));
+    const server = newBroker(t, { service: `server-${t.prefix}` });
+    await server.consume<TaskManagerQuery>(t.queues.queries, async (_q, d) => server.reply(d.raw, { type: 'tasks', tasks: [null] } satisfies GetTasksReply), {
+      validate: validators.query,
+      prefetch: 1,
+    });
+    await server.start(10_000);
+    await expect(client.request(t.routingKeys.query, { type: 'get_tasks', task_ids: ['b'] }, validators.reply, 5000)).resolves.toEqual({ type: 'tasks', tasks: [null] });
   });
 
   it('times out with SJE_ERR_TASK_MANAGER_UNAVAILABLE when nobody answers', async () => {

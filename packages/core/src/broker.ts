@@ -295,17 +295,22 @@ export class Broker extends EventEmitter {
       delete c.channel;
       delete c.tag;
     }
-    for (const [id, p] of this.pendingRpc) {
-      clearTimeout(p.timer);
-      p.reject(new BrokerUnavailableError('connection to the broker lost during a request'));
-      this.pendingRpc.delete(id);
-    }
+    this.failPendingRequests('connection to the broker lost during a request');
     if (this.closed) return;
     if (wasUp) {
       this.log.warn('lost connection to broker, reconnecting');
       this.emit('disconnected');
     }
     this.scheduleConnect(this.nextDelay());
+  }
+
+  /** Rejects every request still waiting for its reply with {@link BrokerUnavailableError}. */
+  private failPendingRequests(why: string): void {
+    for (const [id, p] of this.pendingRpc) {
+      clearTimeout(p.timer);
+      p.reject(new BrokerUnavailableError(why));
+      this.pendingRpc.delete(id);
+    }
   }
 
   private async openConsumer(c: ConsumerEntry): Promise<void> {
@@ -551,7 +556,10 @@ export class Broker extends EventEmitter {
     const ch = await model.createChannel();
     ch.on('error', () => undefined);
     ch.on('close', () => {
-      if (this.rpcChannel === ch) this.rpcChannel = undefined;
+      if (this.rpcChannel !== ch) return;
+      this.rpcChannel = undefined;
+      // Replies come back on the channel that sent the request: those still awaited can no longer arrive.
+      this.failPendingRequests('the reply channel closed during a request');
     });
     await ch.consume(
       'amq.rabbitmq.reply-to',
