@@ -17,27 +17,48 @@ describe('RecordCache', () => {
   });
 
   it('keeps at most its capacity, dropping the least recently committed records first', () => {
-    const cache = new RecordCache(4); // two generations of 2
-    cache.remember([record('a'), record('b')]);
-    cache.remember([record('c')]); // a, b become the old generation
-    cache.remember([record('a')]); // committed again: young now holds c, a
-    expect(['a', 'b', 'c'].filter((id) => cache.get(id) !== undefined)).toEqual(['a', 'b', 'c']);
-    cache.remember([record('d')]); // young (c, a) becomes old; b is dropped
+    const cache = new RecordCache(3);
+    cache.remember([record('a'), record('b'), record('c')]);
+    cache.remember([record('a')]); // committed again: now the newest, b the oldest
+    cache.remember([record('d')]);
     expect(['a', 'b', 'c', 'd'].filter((id) => cache.get(id) !== undefined)).toEqual(['a', 'c', 'd']);
-    cache.remember([record('e'), record('f'), record('g')]);
-    expect(cache.size).toBeLessThanOrEqual(4);
-    expect(cache.get('g')).toBeDefined();
-    expect(cache.get('a')).toBeUndefined();
+    cache.remember([record('e'), record('f')]);
+    expect(['a', 'c', 'd', 'e', 'f'].filter((id) => cache.get(id) !== undefined)).toEqual(['d', 'e', 'f']);
+    expect(cache.size).toBe(3);
+  });
+
+  it('holds every live task while there are no more of them than its capacity', () => {
+    const cache = new RecordCache(1000);
+    // A backlog of exactly the capacity, submitted first, then claimed and finished in the order submitted.
+    const ids = Array.from({ length: 1000 }, (_, i) => `t${i}`);
+    for (const id of ids) cache.remember([record(id, 'queued')]);
+    let hits = 0;
+    for (const id of ids) {
+      if (cache.get(id) !== undefined) hits += 1;
+      cache.remember([record(id, 'running')]);
+    }
+    for (const id of ids) {
+      if (cache.get(id) !== undefined) hits += 1;
+      cache.remember([record(id, 'succeeded')]);
+    }
+    expect(hits).toBe(2000);
+    expect(cache.size).toBe(0);
+    // And it keeps evicting after many records came and went.
+    for (let i = 0; i < 5000; i++) cache.remember([record(`u${i}`)]);
+    expect(cache.size).toBe(1000);
+    expect(cache.get('u3999')).toBeUndefined();
+    expect(cache.get('u4000')).toBeDefined();
   });
 
   it('never returns an older version of a record once a newer one was committed', () => {
-    const cache = new RecordCache(4);
+    const cache = new RecordCache(3);
     const first = record('a', 'queued');
     cache.remember([first, record('b')]);
     const second = record('a', 'running');
-    cache.remember([record('c'), second]); // 'a' in old and young: young wins, old copy dropped
-    cache.remember([record('d'), record('e')]); // young {c, a} becomes old
+    cache.remember([record('c'), second]);
+    cache.remember([record('d')]); // b, the oldest, is dropped
     expect(cache.get('a')).toBe(second);
+    expect(cache.get('b')).toBeUndefined();
   });
 
   it('forgets a task once a final version of it is committed', () => {

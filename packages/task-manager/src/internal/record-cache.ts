@@ -15,56 +15,59 @@ import type { TaskRecord } from './store/task-record.js';
 export const DEFAULT_RECORD_CACHE_SIZE = 20_000;
 
 /**
- * A bounded map of committed records in two generations: records go into the
- * young one; when it is full it becomes the old one and the previous old one
- * is dropped. Reads look in both. Every operation is O(1) (evicting the
- * oldest entries of one big `Map` one by one makes V8 walk its deleted slots
- * on each eviction), and between `capacity / 2` and `capacity` records are
- * kept.
+ * A bounded map of committed records, least recently committed first: a
+ * record committed again moves to the end, and past `capacity` records the
+ * first ones are dropped. So it holds every live task as long as there are
+ * no more of them than `capacity` (a backlog that size has every claim and
+ * outcome find its record here). Every operation is O(1): the oldest entries
+ * are found by one iterator that stays alive across evictions, so V8 walks
+ * each deleted slot of the `Map` once, not again at every eviction.
  */
 export class RecordCache {
-  private young = new Map<string, TaskRecord>();
-  private old = new Map<string, TaskRecord>();
-  private readonly generation: number;
+  private records = new Map<string, TaskRecord>();
+  /** Walks the map in commit order; every entry it has passed was evicted, so all that remain lie ahead of it. */
+  private oldest: Iterator<string> = this.records.keys();
 
   /** @param capacity - most records kept (0 keeps none). */
   constructor(readonly capacity: number = DEFAULT_RECORD_CACHE_SIZE) {
     if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError(`capacity must be a non-negative integer, got ${capacity}`);
-    this.generation = Math.max(1, Math.floor(capacity / 2));
   }
 
-  /** Records held now (a task is in one generation at most: {@link remember} keeps them apart). */
+  /** Records held now. */
   get size(): number {
-    return this.young.size + this.old.size;
+    return this.records.size;
   }
 
   /** The committed record of a task, if cached. */
   get(taskId: string): TaskRecord | undefined {
-    return this.young.get(taskId) ?? this.old.get(taskId);
+    return this.records.get(taskId);
   }
 
   /** Keeps the records a batch has just committed, as the newest; forgets those that are final. */
   remember(records: readonly TaskRecord[]): void {
     if (this.capacity === 0) return;
     for (const record of records) {
-      if (isFinalStatus(record.status)) {
-        this.young.delete(record.task_id);
-        this.old.delete(record.task_id);
-        continue;
-      }
-      if (this.young.size >= this.generation && !this.young.has(record.task_id)) {
-        this.old = this.young;
-        this.young = new Map();
-      }
-      this.young.set(record.task_id, record);
-      // An older version left in the old generation must not come back after the young one is dropped.
-      this.old.delete(record.task_id);
+      // Deleted first, so that a record committed again moves to the end.
+      this.records.delete(record.task_id);
+      if (isFinalStatus(record.status)) continue;
+      this.records.set(record.task_id, record);
+      while (this.records.size > this.capacity) this.evictOldest();
     }
+  }
+
+  private evictOldest(): void {
+    let next = this.oldest.next();
+    if (next.done === true) {
+      // Not reached while the map holds anything (see `oldest`); a finished iterator must not stop eviction.
+      this.oldest = this.records.keys();
+      next = this.oldest.next();
+    }
+    if (next.done !== true) this.records.delete(next.value);
   }
 
   /** Forgets everything (after a failed batch, or when the store may have been written by someone else). */
   clear(): void {
-    this.young = new Map();
-    this.old = new Map();
+    this.records = new Map();
+    this.oldest = this.records.keys();
   }
 }
