@@ -174,7 +174,7 @@ export const configSchema = {
     sqlite_page_size: {
       doc: 'Page size in bytes of a new embedded task store (a power of two, 512-65536); a file that exists keeps its own.',
       format: isSqlitePageSize,
-      default: 32768,
+      default: 4096,
     },
     sqlite_checkpoint_ms: {
       doc: "Time between two checkpoints of the embedded store's write-ahead log by a thread of its own, so that commits do not wait for one (0: SQLite checkpoints inside the commits).",

@@ -105,11 +105,14 @@ export interface SqliteTaskStoreOptions {
 }
 
 /**
- * The default page size of a new store. Larger than SQLite's 4,096 so that a
- * task with a few kilobytes of params or result keeps them in its row's page
- * instead of a chain of overflow pages of their own.
+ * The default page size of a new store: SQLite's own. Larger pages keep a
+ * task's few kilobytes of params or result in its row's page, but every
+ * commit writes the pages it changed whole, so at idle, where each commit
+ * changes a few pages for one task, 32 KB pages wrote eight times the log's
+ * bytes, and syncing them at each checkpoint held up the broker's own syncs
+ * on a shared disk (see docs/performance.md, *Pages back to 4 KB*).
  */
-export const DEFAULT_PAGE_SIZE = 32_768;
+export const DEFAULT_PAGE_SIZE = 4096;
 /** The default time between two checkpoints of the log by the store's thread. */
 export const DEFAULT_CHECKPOINT_MS = 100;
 /**

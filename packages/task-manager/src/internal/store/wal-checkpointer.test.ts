@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteTaskStore } from './sqlite-task-store.js';
+import { loadConfig } from '@sje/core';
+import { DEFAULT_PAGE_SIZE, SqliteTaskStore } from './sqlite-task-store.js';
 import { recordWithEveryField } from './task-store-conformance.js';
 import { WalCheckpointer, type CheckpointStats } from './wal-checkpointer.js';
 
@@ -141,17 +142,27 @@ describe('the embedded store page size', () => {
     raw.close();
   });
 
+  it("makes a new file with the default page size when none is asked for, the configuration's default", async () => {
+    expect(loadConfig({ env: {} }).task_manager.sqlite_page_size).toBe(DEFAULT_PAGE_SIZE);
+    const store = new SqliteTaskStore({ dataDir: dir, checkpointMs: 0 });
+    await store.init();
+    await store.close();
+    const raw = new Database(join(dir, 'tasks.db'), { readonly: true });
+    expect(raw.pragma('page_size', { simple: true })).toBe(DEFAULT_PAGE_SIZE);
+    raw.close();
+  });
+
   it('keeps the page size of a file that exists, and its tasks', async () => {
-    const old = new SqliteTaskStore({ dataDir: dir, pageSize: 4096, checkpointMs: 0 });
+    const old = new SqliteTaskStore({ dataDir: dir, pageSize: 8192, checkpointMs: 0 });
     await old.init();
     await storeTasks(old, 50);
     await old.close();
-    const store = new SqliteTaskStore({ dataDir: dir });
+    const store = new SqliteTaskStore({ dataDir: dir, pageSize: DEFAULT_PAGE_SIZE });
     await store.init();
     expect((await store.getTasks(['t-49'])).size).toBe(1);
     await store.close();
     const raw = new Database(join(dir, 'tasks.db'), { readonly: true });
-    expect(raw.pragma('page_size', { simple: true })).toBe(4096);
+    expect(raw.pragma('page_size', { simple: true })).toBe(8192);
     raw.close();
   });
 });
