@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { RecordCache } from './record-cache.js';
 import type { TaskRecord } from './store/task-record.js';
@@ -48,6 +50,29 @@ describe('RecordCache', () => {
     expect(cache.size).toBe(1000);
     expect(cache.get('u3999')).toBeUndefined();
     expect(cache.get('u4000')).toBeDefined();
+  });
+
+  it('holds no more memory than its records while it stays under its capacity, after evicting or not', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const heapAfterGc = (): number => {
+      gc();
+      return process.memoryUsage().heapUsed;
+    };
+    const cache = new RecordCache(5000);
+    const withPayload = (id: string, status: TaskRecord['status']): TaskRecord => ({ ...record(id, status), params: { blob: `${id}:${'x'.repeat(500)}` } }) as TaskRecord;
+    // Past the capacity first (evictions), then a steady churn below it: a task finishes as another arrives.
+    for (let i = 0; i < 8000; i++) cache.remember([withPayload(`a${i}`, 'queued')]);
+    const before = heapAfterGc();
+    for (let i = 0; i < 200_000; i++) {
+      cache.remember([withPayload(i < 5000 ? `a${i + 3000}` : `b${i - 5000}`, 'succeeded')]);
+      cache.remember([withPayload(`b${i}`, 'queued')]);
+    }
+    const grown = heapAfterGc() - before;
+    expect(cache.size).toBeLessThanOrEqual(5000);
+    // 200,000 records came and went; an iterator left standing would keep every table the map outgrew
+    // (and the records in them): hundreds of MB here.
+    expect(grown).toBeLessThan(20 * 2 ** 20);
   });
 
   it('never returns an older version of a record once a newer one was committed', () => {
