@@ -69,6 +69,11 @@ class HandWorker {
   async heartbeat(): Promise<void> {
     await this.broker.publish(this.broker.topology.exchanges.commands, 'worker', { type: 'heartbeat', worker_id: this.id, host: 'test', running: [], at: new Date().toISOString() });
   }
+  async deregister(released?: DispatchMessage[]): Promise<void> {
+    const msg: Record<string, unknown> = { type: 'deregister', worker_id: this.id, at: new Date().toISOString() };
+    if (released) msg['released'] = released.map((d) => ({ task_id: d.task_id, lease_id: d.lease_id }));
+    await this.broker.publish(this.broker.topology.exchanges.commands, 'worker', msg);
+  }
   async close(): Promise<void> {
     await this.broker.close();
   }
@@ -185,6 +190,29 @@ describe('task-manager', () => {
     const t = await s.status(task.task_id);
     expect(t?.status).toBe('queued');
     expect(t?.history.some((h) => h.reason?.includes('lost'))).toBe(true);
+  });
+
+  it('on a deregister, re-queues at once only the leases it released; an outcome arriving after it still counts, and what never reports is re-queued after the timeout', async () => {
+    const s = await setup({ task_manager: { worker_timeout_ms: 1500 } });
+    const [reported, released, silent] = [spec('echo'), spec('echo'), spec('echo')];
+    await s.submit([reported, released, silent]);
+    const dispatches = await s.worker.nextDispatches(3);
+    const of = (t: TaskSpec): DispatchMessage => dispatches.find((d) => d.task_id === t.task_id)!;
+    await s.worker.heartbeat();
+    for (const d of dispatches) expect((await s.worker.claim(d)).granted).toBe(true);
+    // The deregister overtakes the outcome of `reported` (another queue): only `released` goes back now.
+    await s.worker.deregister([of(released)]);
+    const [again] = await s.worker.nextDispatches(1);
+    expect(again).toMatchObject({ task_id: released.task_id });
+    expect(again!.lease_id).not.toBe(of(released).lease_id);
+    expect((await s.status(reported.task_id))?.status).toBe('running');
+    await s.worker.report(of(reported), 'succeeded', { result: 'done' });
+    const done = await s.waitStatus(reported.task_id, 'succeeded');
+    expect(done.history.map((h) => h.status)).toEqual(['pending', 'queued', 'running', 'succeeded']);
+    // `silent` neither reported nor released: handed on once the timeout has passed.
+    const requeued = await s.waitStatus(silent.task_id, 'queued', 10_000);
+    expect(requeued.history.at(-1)?.reason).toContain('lost');
+    expect((await s.status(reported.task_id))?.status).toBe('succeeded');
   });
 
   it('retries through the retryDecision interceptor with the wait in the store, surviving a restart', async () => {

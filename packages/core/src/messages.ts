@@ -209,19 +209,37 @@ export interface WorkerRegister {
 }
 
 /** Worker → task-manager: still alive, running these leases. */
+/** A task's lease as a worker names it (a task of a dispatch, under the lease of that dispatch). */
+export interface LeaseRef {
+  task_id: string;
+  lease_id: string;
+}
+
 export interface WorkerHeartbeat {
   type: 'heartbeat';
   worker_id: string;
   host: string;
-  running: { task_id: string; lease_id: string }[];
+  running: LeaseRef[];
   at: string;
 }
 
-/** Worker → task-manager: going offline on purpose. */
+/**
+ * Worker → task-manager: going offline on purpose, after its outcome reports
+ * were confirmed. Those reports travel on another queue and may reach the
+ * task-manager after this message, so only the leases in `released` are
+ * handed on at once; any other task still running on the worker waits for
+ * its outcome (for `worker_timeout_ms` at most).
+ */
 export interface WorkerDeregister {
   type: 'deregister';
   worker_id: string;
   at: string;
+  /**
+   * The leases it gives back without a confirmed outcome: claims it gave up
+   * (possibly granted), runs that did not end, outcomes it could not
+   * deliver. Absent (a worker of an earlier version): everything it held.
+   */
+  released?: LeaseRef[];
 }
 
 /** Everything on the worker lifecycle queue. */

@@ -25,6 +25,16 @@ const shortString = { type: 'string', minLength: 1, maxLength: 200 } as const;
 const queueName = { type: 'string', pattern: '^[A-Za-z0-9._-]{1,100}$' } as const;
 const timestamp = { type: 'string', minLength: 1, maxLength: 64 } as const;
 const positiveInt = { type: 'integer', minimum: 1, maximum: 2_147_483_647 } as const;
+/** Task leases as a worker lists them (heartbeat, deregister). */
+const leaseRefs = {
+  type: 'array',
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['task_id', 'lease_id'],
+    properties: { task_id: taskId, lease_id: shortString },
+  },
+} as const;
 const labels = {
   type: 'object',
   maxProperties: 64,
@@ -207,15 +217,7 @@ const workerSchemas = {
       type: { const: 'heartbeat' },
       worker_id: shortString,
       host: shortString,
-      running: {
-        type: 'array',
-        items: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['task_id', 'lease_id'],
-          properties: { task_id: taskId, lease_id: shortString },
-        },
-      },
+      running: leaseRefs,
       at: timestamp,
     },
   },
@@ -223,7 +225,7 @@ const workerSchemas = {
     type: 'object',
     additionalProperties: false,
     required: ['type', 'worker_id', 'at'],
-    properties: { type: { const: 'deregister' }, worker_id: shortString, at: timestamp },
+    properties: { type: { const: 'deregister' }, worker_id: shortString, at: timestamp, released: leaseRefs },
   },
 } as const;
 

@@ -119,8 +119,9 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
     plugins,
     logger,
     timeoutMs: config.task_manager.worker_timeout_ms,
-    onLost: async (workerId) => {
-      const running = await store.getRunningTasks(workerId);
+    onLost: async (workerId, leases) => {
+      const released = leases === undefined ? undefined : new Set(leases.map((l) => `${l.task_id}\0${l.lease_id}`));
+      const running = (await store.getRunningTasks(workerId)).filter((t) => released === undefined || released.has(`${t.task_id}\0${t.lease_id ?? ''}`));
       if (running.length === 0) return;
       const n = await loop.run((uow) => requeueLostTasks(uow, ctx, workerId, running));
       if (n > 0) logger.warn('re-queued the tasks of a lost worker', { worker_id: workerId, tasks: n });

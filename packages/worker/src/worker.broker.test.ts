@@ -210,7 +210,18 @@ describe('worker against RabbitMQ', () => {
     expect(outcome).toMatchObject({ type: 'outcome', task_id: task.task_id, worker_id: worker.id, outcome: 'succeeded', result: { hello: 'world', n: [1, 2] } });
     await worker.close({ graceMs: 0 });
     expect(await h.readyCount()).toBe(0);
-    expect(h.workerMessages.at(-1)).toMatchObject({ type: 'deregister', worker_id: worker.id });
+    // Its one outcome was confirmed before: it gives nothing back.
+    expect(h.workerMessages.at(-1)).toMatchObject({ type: 'deregister', worker_id: worker.id, released: [] });
+  });
+
+  it('on close, names in its deregister the claim it gave up unanswered, which the task-manager may have granted', async () => {
+    const h = await open();
+    const worker = await h.startWorker({ echo: (p: unknown) => p });
+    const task = await h.dispatch('echo', { x: 1 });
+    await h.until(() => h.claims(task.lease_id).length === 1);
+    await worker.close({ graceMs: 0 });
+    expect(h.outcomes(task.lease_id)).toEqual([]);
+    expect(h.workerMessages.at(-1)).toMatchObject({ type: 'deregister', worker_id: worker.id, released: [{ task_id: task.task_id, lease_id: task.lease_id }] });
   });
 
   it('logs the end of each run at level info, with its task, function and outcome', async () => {
@@ -405,6 +416,8 @@ describe('worker against RabbitMQ', () => {
     expect(Date.now() - t0).toBeLessThan(3000);
     expect(h.outcomes(task.lease_id)).toEqual([expect.objectContaining({ outcome: 'requeue', error: expect.objectContaining({ code: ErrorCode.SHUTTING_DOWN }) as unknown })]);
     await h.until(() => h.workerMessages.some((m) => m.type === 'deregister'));
+    // The aborted run was handed back by its (confirmed) requeue report, not by the deregister.
+    expect(h.workerMessages.find((m) => m.type === 'deregister')).toMatchObject({ released: [] });
   });
 
   it('on close, lets a task finish within the grace time', async () => {

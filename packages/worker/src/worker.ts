@@ -19,6 +19,7 @@ import {
   type Delivery,
   type DispatchMessage,
   type LeaseGrant,
+  type LeaseRef,
   type Logger,
   type OpsServer,
   type OutcomeReport,
@@ -513,17 +514,26 @@ class SjeWorker implements Worker {
       this.gate.cancelWaiters();
       // Running tasks and claims in progress get the grace time; a claim granted now is handed back unrun.
       await waitFor(() => this.book.count('running', 'claiming') === 0, graceMs);
+      // What the deregister gives back, by lease: claims given up here (the task-manager may have granted them),
+      // runs that did not end, outcomes that were not confirmed.
+      const released = new Map<string, LeaseRef>();
+      const release = (ref: LeaseRef): void => void released.set(ref.lease_id, { task_id: ref.task_id, lease_id: ref.lease_id });
+      for (const entry of this.book.inState('claiming')) release(entry.task);
       this.book.abandonClaims();
       const left = this.book.inState('running');
       for (const entry of left) entry.run?.abort('shutdown');
       if (left.length > 0) this.log.warn('grace time over; aborted running tasks, they will be re-queued', { count: left.length });
       await waitFor(() => this.book.count('running') === 0, ABORT_WAIT_MS);
       if (!(await this.outcomes.drain(OUTCOME_DRAIN_MS))) {
-        for (const lost of this.outcomes.stop()) this.log.error('outcome could not be delivered before shutdown', { report: lost });
+        for (const lost of this.outcomes.stop()) {
+          this.log.error('outcome could not be delivered before shutdown', { report: lost });
+          release(lost);
+        }
       }
+      for (const held of this.book.held()) release(held);
       if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
       if (broker.connected) {
-        await this.publishWorkerMessage({ type: 'deregister', worker_id: this.id, at: now() }).catch((err: unknown) =>
+        await this.publishWorkerMessage({ type: 'deregister', worker_id: this.id, at: now(), released: [...released.values()] }).catch((err: unknown) =>
           this.log.warn('could not deregister', { err: errText(err) }),
         );
       }

@@ -1,5 +1,5 @@
 import type { Broker, Logger, PluginHost, WorkerRegister } from '@sje/core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { TaskStore } from './store/task-store.js';
 import { WorkerRegistry } from './worker-registry.js';
 
@@ -32,5 +32,60 @@ describe('WorkerRegistry.pool', () => {
     await r.handle(register('w2', ['default'], 8));
     await r.handle({ type: 'deregister', worker_id: 'w2', at: '2026-01-01T00:00:00.000Z' });
     expect(r.pool('default')).toEqual({ workers: 1, minConcurrency: 32 });
+  });
+});
+
+describe('WorkerRegistry on a deregister', () => {
+  /** A registry whose `onLost` calls are recorded, with a 1 s timeout, on fake timers. */
+  async function recording(): Promise<{ r: WorkerRegistry; lost: unknown[][] }> {
+    const lost: unknown[][] = [];
+    const logger = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined } as unknown as Logger;
+    const plugins = { run: async () => undefined } as unknown as PluginHost;
+    const store = { getRunningTasks: async () => [] } as unknown as TaskStore;
+    const broker = { connected: true } as unknown as Broker;
+    const r = new WorkerRegistry({ broker, store, plugins, logger, timeoutMs: 1000, onLost: async (...args) => void lost.push(args) });
+    await r.start();
+    await r.handle(register('w1', ['default'], 4));
+    return { r, lost };
+  }
+  const at = '2026-01-01T00:00:00.000Z';
+
+  it('hands on at once only the leases the worker released, and the rest only after the timeout (its outcomes may still be on their way)', async () => {
+    vi.useFakeTimers();
+    try {
+      const { r, lost } = await recording();
+      const released = [{ task_id: 't-claimed', lease_id: 'l-1' }];
+      await r.handle({ type: 'deregister', worker_id: 'w1', at, released });
+      expect(lost).toEqual([['w1', released]]);
+      expect(r.online).toEqual([]);
+      expect(r.pool('default').workers).toBe(0);
+      await vi.advanceTimersByTimeAsync(500);
+      expect(lost).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(lost).toEqual([['w1', released], ['w1']]);
+      r.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('releasing nothing hands on nothing at once', async () => {
+    vi.useFakeTimers();
+    try {
+      const { r, lost } = await recording();
+      await r.handle({ type: 'deregister', worker_id: 'w1', at, released: [] });
+      await r.handle({ type: 'deregister', worker_id: 'w1', at, released: [] });
+      expect(lost).toEqual([]);
+      r.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('from a worker that does not list what it releases, hands on everything it held at once', async () => {
+    const { r, lost } = await recording();
+    await r.handle({ type: 'deregister', worker_id: 'w1', at });
+    expect(lost).toEqual([['w1']]);
+    r.stop();
   });
 });

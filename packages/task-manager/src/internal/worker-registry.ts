@@ -2,9 +2,12 @@
  * The worker registry: who is online, with what, and when each was last
  * heard from. A worker silent for longer than the timeout is lost, and the
  * tasks it held are re-queued. Heartbeats that mention a lease the store no
- * longer considers live get an `abort` back.
+ * longer considers live get an `abort` back. A worker that deregisters hands
+ * on at once the leases it names as released; its outcome reports travel on
+ * another queue and may still be on their way, so anything else it held is
+ * re-queued only if it is still running when the timeout has passed.
  */
-import type { AbortCommand, Broker, Logger, PluginHost, WorkerHeartbeat, WorkerInfo, WorkerMessage } from '@sje/core';
+import type { AbortCommand, Broker, LeaseRef, Logger, PluginHost, WorkerHeartbeat, WorkerInfo, WorkerMessage } from '@sje/core';
 import type { PoolView } from './dispatch-grouping.js';
 import type { TaskStore } from './store/task-store.js';
 
@@ -15,6 +18,8 @@ interface Entry {
   provisional: boolean;
   /** The registered process (`host/pid/started_at`), once a `register` was seen. */
   instance?: string;
+  /** Deregistered: no longer online, kept until the timeout for the tasks whose outcome may still come. */
+  departed?: true;
 }
 
 /** Options of {@link WorkerRegistry}. */
@@ -25,8 +30,8 @@ export interface WorkerRegistryOptions {
   logger: Logger;
   /** Silence after which a worker is lost. */
   timeoutMs: number;
-  /** Called for each lost worker (re-queue its tasks). */
-  onLost: (workerId: string) => Promise<void>;
+  /** Called for each lost worker: re-queue its running tasks (only those of `leases`, when given). */
+  onLost: (workerId: string, leases?: readonly LeaseRef[]) => Promise<void>;
 }
 
 /** Tracks worker liveness. */
@@ -38,7 +43,7 @@ export class WorkerRegistry {
 
   /** Workers heard from (not provisional). */
   get online(): WorkerInfo[] {
-    return [...this.workers.values()].filter((e) => !e.provisional).map((e) => e.info);
+    return [...this.workers.values()].filter((e) => !e.provisional && e.departed === undefined).map((e) => e.info);
   }
 
   /**
@@ -50,7 +55,7 @@ export class WorkerRegistry {
     let workers = 0;
     let minConcurrency = 0;
     for (const e of this.workers.values()) {
-      if (e.provisional || e.info.concurrency < 1 || !e.info.queues.includes(queue)) continue;
+      if (e.provisional || e.departed !== undefined || e.info.concurrency < 1 || !e.info.queues.includes(queue)) continue;
       workers += 1;
       minConcurrency = workers === 1 ? e.info.concurrency : Math.min(minConcurrency, e.info.concurrency);
     }
@@ -115,6 +120,7 @@ export class WorkerRegistry {
         const known = this.workers.get(msg.worker_id);
         if (known) {
           known.lastSeen = now;
+          delete known.departed;
           if (known.provisional) {
             known.provisional = false;
             known.info.host = msg.host;
@@ -130,12 +136,19 @@ export class WorkerRegistry {
       }
       case 'deregister': {
         const known = this.workers.get(msg.worker_id);
-        if (!known) return;
-        this.workers.delete(msg.worker_id);
-        this.options.logger.info('worker offline', { worker_id: msg.worker_id });
+        if (!known || known.departed !== undefined) return;
+        this.options.logger.info('worker offline', { worker_id: msg.worker_id, released: msg.released?.length });
+        if (msg.released === undefined) {
+          // A worker that does not say what it gives back: everything it still held is handed on at once.
+          this.workers.delete(msg.worker_id);
+          await this.options.plugins.run('onWorkerOffline', { worker: known.info, reason: 'deregistered' });
+          await this.options.onLost(msg.worker_id);
+          return;
+        }
+        known.departed = true;
+        known.lastSeen = now;
         await this.options.plugins.run('onWorkerOffline', { worker: known.info, reason: 'deregistered' });
-        // Anything it still held is handed on at once.
-        await this.options.onLost(msg.worker_id);
+        if (msg.released.length > 0) await this.options.onLost(msg.worker_id, msg.released);
         return;
       }
     }
@@ -164,8 +177,12 @@ export class WorkerRegistry {
     for (const [id, entry] of [...this.workers]) {
       if (entry.lastSeen >= deadline) continue;
       this.workers.delete(id);
-      this.options.logger.warn('worker lost (no heartbeat); re-queueing its tasks', { worker_id: id, silent_ms: Date.now() - entry.lastSeen });
-      if (!entry.provisional) await this.options.plugins.run('onWorkerOffline', { worker: entry.info, reason: 'lost' });
+      if (entry.departed !== undefined) {
+        this.options.logger.debug('deregistered worker: re-queueing whatever it still held without an outcome', { worker_id: id });
+      } else {
+        this.options.logger.warn('worker lost (no heartbeat); re-queueing its tasks', { worker_id: id, silent_ms: Date.now() - entry.lastSeen });
+        if (!entry.provisional) await this.options.plugins.run('onWorkerOffline', { worker: entry.info, reason: 'lost' });
+      }
       try {
         await this.options.onLost(id);
       } catch (err) {
