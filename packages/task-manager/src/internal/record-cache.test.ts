@@ -60,7 +60,7 @@ describe('RecordCache', () => {
       return process.memoryUsage().heapUsed;
     };
     const cache = new RecordCache(5000);
-    const withPayload = (id: string, status: TaskRecord['status']): TaskRecord => ({ ...record(id, status), params: { blob: `${id}:${'x'.repeat(500)}` } }) as TaskRecord;
+    const withPayload = (id: string, status: TaskRecord['status']): TaskRecord => ({ ...record(id, status), params: { blob: `${id}:${'x'.repeat(500)}` } });
     // Past the capacity first (evictions), then a steady churn below it: a task finishes as another arrives.
     for (let i = 0; i < 8000; i++) cache.remember([withPayload(`a${i}`, 'queued')]);
     const before = heapAfterGc();
