@@ -108,9 +108,10 @@ export interface SqliteTaskStoreOptions {
  * The default page size of a new store: SQLite's own. Larger pages keep a
  * task's few kilobytes of params or result in its row's page, but every
  * commit writes the pages it changed whole, so at idle, where each commit
- * changes a few pages for one task, 32 KB pages wrote eight times the log's
- * bytes, and syncing them at each checkpoint held up the broker's own syncs
- * on a shared disk (see docs/performance.md, *Pages back to 4 KB*).
+ * changes a few pages for one task, 32 KB pages had the task-manager write
+ * about six times the bytes, and syncing them at each checkpoint held up the
+ * broker's own syncs on a shared disk (see docs/performance.md, *Pages back
+ * to 4 KB*).
  */
 export const DEFAULT_PAGE_SIZE = 4096;
 /** The default time between two checkpoints of the log by the store's thread. */
