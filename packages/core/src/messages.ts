@@ -208,13 +208,13 @@ export interface WorkerRegister {
   started_at: string;
 }
 
-/** Worker → task-manager: still alive, running these leases. */
 /** A task's lease as a worker names it (a task of a dispatch, under the lease of that dispatch). */
 export interface LeaseRef {
   task_id: string;
   lease_id: string;
 }
 
+/** Worker → task-manager: still alive, running these leases. */
 export interface WorkerHeartbeat {
   type: 'heartbeat';
   worker_id: string;
