@@ -141,7 +141,6 @@ export class WalCheckpointer {
     });
   }
 
-
   /** Stops the timer and closes the thread's connection; resolves when the thread has exited. */
   async stop(): Promise<void> {
     if (this.stopping || this.exited) return;
