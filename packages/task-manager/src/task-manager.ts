@@ -120,8 +120,9 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
     logger,
     timeoutMs: config.task_manager.worker_timeout_ms,
     onLost: async (workerId, leases) => {
-      const released = leases === undefined ? undefined : new Set(leases.map((l) => `${l.task_id}\0${l.lease_id}`));
-      const running = (await store.getRunningTasks(workerId)).filter((t) => released === undefined || released.has(`${t.task_id}\0${t.lease_id ?? ''}`));
+      const leaseKey = (taskId: string, leaseId: string | undefined): string => `${taskId}\0${leaseId ?? ''}`;
+      const released = leases === undefined ? undefined : new Set(leases.map((l) => leaseKey(l.task_id, l.lease_id)));
+      const running = (await store.getRunningTasks(workerId)).filter((t) => released === undefined || released.has(leaseKey(t.task_id, t.lease_id)));
       if (running.length === 0) return;
       const n = await loop.run((uow) => requeueLostTasks(uow, ctx, workerId, running));
       if (n > 0) logger.warn('re-queued the tasks of a lost worker', { worker_id: workerId, tasks: n });
