@@ -5,7 +5,7 @@
  */
 import { connect } from 'amqplib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Broker, createLogger, createTopology, uuidv7, validators, type DispatchMessage, type LeaseGrant, type SjeConfig, type SjePlugin, type TaskSpec } from '../packages/core/src/index.js';
+import { Broker, createLogger, createTopology, uuidv7, validators, type DispatchMessage, type LeaseGrant, type SjeConfig, type SjePlugin, type TaskSpec, type WorkerDeregister } from '../packages/core/src/index.js';
 import { createTaskManager, type TaskManager } from '../packages/task-manager/src/index.js';
 import { drainQueue, publishRaw } from './helpers/broker.js';
 import { disposeTestConfig, testConfig } from './helpers/stack.js';
@@ -70,8 +70,8 @@ class HandWorker {
     await this.broker.publish(this.broker.topology.exchanges.commands, 'worker', { type: 'heartbeat', worker_id: this.id, host: 'test', running: [], at: new Date().toISOString() });
   }
   async deregister(released?: DispatchMessage[]): Promise<void> {
-    const msg: Record<string, unknown> = { type: 'deregister', worker_id: this.id, at: new Date().toISOString() };
-    if (released) msg['released'] = released.map((d) => ({ task_id: d.task_id, lease_id: d.lease_id }));
+    const msg: WorkerDeregister = { type: 'deregister', worker_id: this.id, at: new Date().toISOString() };
+    if (released) msg.released = released.map((d) => ({ task_id: d.task_id, lease_id: d.lease_id }));
     await this.broker.publish(this.broker.topology.exchanges.commands, 'worker', msg);
   }
   async close(): Promise<void> {
