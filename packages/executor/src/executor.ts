@@ -139,7 +139,7 @@ export async function createExecutor(options: ExecutorOptions = {}): Promise<Exe
       if (server) return;
       if (closing) throw new Error('the executor was closed');
       await broker.start(0);
-      const s = createApiServer(tls, handle, config.executor.keep_alive_timeout_ms);
+      const s = createApiServer(tls, handle, config.executor.keep_alive_timeout_ms, { request: app.request, response: app.response });
       server = s;
       try {
         await new Promise<void>((resolve, reject) => {
