@@ -134,6 +134,7 @@ if (values.scale !== undefined) {
   console.log(`GET /status p50 / p99 / max  | ${scale.status_ms.p50} / ${scale.status_ms.p99} / ${scale.status_ms.max} ms (after ${scale.warmup_reads} reads not counted)`);
   console.log(`GET /healthz p50 / p99 / max | ${scale.healthz_ms.p50} / ${scale.healthz_ms.p99} / ${scale.healthz_ms.max} ms (HTTP alone, same executor)`);
   const fig = (f: { p50: number; p99: number; max: number }): string => `${f.p50} / ${f.p99} / ${f.max} ms`;
+  console.log(`benchmark event-loop delay   | ${fig(scale.status_client_loop_delay_ms)} (during those reads)`);
   console.log(`status reads                 | ${scale.status_reads}`);
   console.log(`services run from            | ${runsFrom(scale.compiled)}`);
   console.log('parts, each on its own (p50 / p99 / max):');

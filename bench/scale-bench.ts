@@ -1,19 +1,27 @@
 /**
  * Scale: the task-manager holding many finished tasks. Fills an embedded
- * store with N finished tasks (through the store's own commit path, in large
- * batches), starts the real task-manager and executor on it, then measures
+ * store with N finished tasks (in a child process: `scale-fill.ts`), starts the real task-manager and executor on it, then measures
  * the task-manager's resident memory and `GET /status` latency, and the parts
  * of a status read on their own: the task-manager's ops endpoint
  * (`GET /tasks/:id`, what `/status` asks first with `status_reads:
  * ops_first`), the `get_tasks` query over RabbitMQ, and the store read.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createRuntime, uuidv7, validators, type SjeConfig } from '../packages/core/src/index.js';
-import { SqliteTaskStore, type TaskRecord } from '../packages/task-manager/src/index.js';
+import { join } from 'node:path';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { createRuntime, validators, type SjeConfig } from '../packages/core/src/index.js';
+import { SqliteTaskStore } from '../packages/task-manager/src/index.js';
 import { disposeAll, freePort, spawnService, testConfig } from '../test/helpers/stack.js';
 import { HttpClient } from './http-client.js';
+import { fillScaleStore } from './scale-fill.js';
 import { percentiles, type LatencyFigures } from './stats.js';
+
+/** How late the benchmark process's event loop ran, in ms (p50, p99, max). */
+export interface LoopDelay {
+  p50: number;
+  p99: number;
+  max: number;
+}
 
 /** What the scale run measured. */
 export interface ScaleResult {
@@ -27,6 +35,8 @@ export interface ScaleResult {
   warmup_reads: number;
   /** `GET /healthz` on the same executor, interleaved with the status reads: the HTTP floor. */
   healthz_ms: LatencyFigures;
+  /** The benchmark process's own event-loop delay during the status and `/healthz` reads above (ms). */
+  status_client_loop_delay_ms: LoopDelay;
   /** Where `/status` read first (`executor.status_reads`). */
   status_reads: 'ops_first' | 'broker_first';
   /** Whether the services ran from their build (plain Node) rather than from their sources through tsx. */
@@ -43,41 +53,23 @@ export interface ScaleResult {
     store_read_ms: LatencyFigures;
   };
   /** The benchmark process's own event-loop delay while it measured the parts (ms): how much of a tail is the client's. */
-  client_loop_delay_ms: { p50: number; p99: number; max: number };
+  client_loop_delay_ms: LoopDelay;
 }
 
 /** Status reads (each with a `/healthz`) made before the measured ones and not counted. */
 export const DEFAULT_SCALE_WARMUP = 300;
 
-function finishedTask(id: string, at: number): TaskRecord {
-  const t = (ms: number): string => new Date(at + ms).toISOString();
-  return {
-    task_id: id,
-    function: 'calculate_data',
-    queue: 'default',
-    priority: 0,
-    params: { input_data: [1, 2, 3, 4] },
-    depends_on: [],
-    labels: { source: 'scale-bench' },
-    status: 'succeeded',
-    attempt: 1,
-    deliveries: 1,
-    deps_remaining: 0,
-    lease_id: uuidv7(),
-    worker_id: 'bench-worker',
-    worker_host: 'bench',
-    result: { count: 4, sum: 10, mean: 2.5, min: 1, max: 4 },
-    created_at: t(0),
-    queued_at: t(1),
-    started_at: t(2),
-    finished_at: t(5),
-    history: [
-      { status: 'pending', at: t(0), attempt: 0 },
-      { status: 'queued', at: t(1), attempt: 1 },
-      { status: 'running', at: t(2), attempt: 1, worker_id: 'bench-worker' },
-      { status: 'succeeded', at: t(5), attempt: 1 },
-    ],
-  };
+/** Figures of a loop-delay histogram, in ms above its 1 ms resolution (what is above it is delay). */
+function loopDelayFigures(h: IntervalHistogram): LoopDelay {
+  const delay = (ns: number): number => Math.round(Math.max(0, ns / 1e6 - 1) * 1000) / 1000;
+  return { p50: delay(h.percentile(50)), p99: delay(h.percentile(99)), max: delay(h.max) };
+}
+
+/** Starts timing this process's event-loop delay (a 1 ms timer's lateness). */
+function monitorLoopDelay(): IntervalHistogram {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  return h;
 }
 
 function rssMb(pid: number): number {
@@ -103,24 +95,8 @@ export async function runScaleBench(
     executor: { task_manager_urls: [`http://127.0.0.1:${tmPort}`], status_reads: statusReads },
   });
   try {
-    const store = new SqliteTaskStore({ dataDir: config.task_manager.data_dir });
-    await store.init();
-    const ids: string[] = [];
-    const start = performance.now();
-    const base = Date.now() - 86_400_000;
-    for (let done = 0; done < tasks; ) {
-      const batch: TaskRecord[] = [];
-      for (let i = 0; i < 10_000 && done < tasks; i++, done++) {
-        const id = uuidv7();
-        if (done % Math.max(1, Math.floor(tasks / 20_000)) === 0) ids.push(id);
-        batch.push(finishedTask(id, base + done));
-      }
-      await store.commit({ tasks: batch, outbox: [] });
-      if (done % 100_000 === 0) log(`stored ${done} tasks`);
-    }
-    const fill_seconds = (performance.now() - start) / 1000;
-    await store.close();
-    const db_bytes = statSync(store.file).size;
+    const { ids, fill_seconds } = await fillScaleStore(config.task_manager.data_dir, tasks, log);
+    const db_bytes = statSync(join(config.task_manager.data_dir, 'tasks.db')).size;
     log(`filled ${tasks} tasks in ${fill_seconds.toFixed(1)} s (${(db_bytes / 2 ** 20).toFixed(0)} MB)`);
 
     const tm = await spawnService('task-manager', config, { compiled });
@@ -146,6 +122,7 @@ export async function runScaleBench(
     }
     const times: number[] = [];
     const floor: number[] = [];
+    const statusLoopDelay = monitorLoopDelay();
     for (let i = 0; i < samples; i++) {
       const id = pick();
       const res = await timed(times, () => http.send('GET', `${executor.baseUrl}/status/${id}`));
@@ -153,8 +130,10 @@ export async function runScaleBench(
       // The same executor's /healthz (no broker, no store): what HTTP alone costs here.
       await timed(floor, () => http.send('GET', `${executor.baseUrl}/healthz`));
     }
+    statusLoopDelay.disable();
     const status_ms = percentiles(times);
     const healthz_ms = percentiles(floor);
+    const status_client_loop_delay_ms = loopDelayFigures(statusLoopDelay);
     const task_manager_rss_after_reads_mb = rssMb(tm.pid as number);
     log(`task-manager RSS ${task_manager_rss_mb} MB (${task_manager_rss_after_reads_mb} MB after reads); status p50 ${status_ms.p50} ms, p99 ${status_ms.p99} ms; healthz p50 ${healthz_ms.p50} ms, p99 ${healthz_ms.p99} ms`);
 
@@ -167,8 +146,7 @@ export async function runScaleBench(
     const opsFloor: number[] = [];
     const query: number[] = [];
     const storeReads: number[] = [];
-    const loopDelay = monitorEventLoopDelay({ resolution: 1 });
-    loopDelay.enable();
+    const loopDelay = monitorLoopDelay();
     for (let i = 0; i < samples; i++) {
       const res = await timed(ops, () => http.send('GET', `${tm.baseUrl}/tasks/${pick()}`));
       if (res.status !== 200) throw new Error(`the task-manager's ops endpoint answered ${res.status}`);
@@ -186,9 +164,7 @@ export async function runScaleBench(
       broker_query_ms: percentiles(query),
       store_read_ms: percentiles(storeReads),
     };
-    // The histogram counts from the timer's resolution (1 ms): what is above it is delay.
-    const delay = (ns: number): number => Math.round(Math.max(0, ns / 1e6 - 1) * 1000) / 1000;
-    const client_loop_delay_ms = { p50: delay(loopDelay.percentile(50)), p99: delay(loopDelay.percentile(99)), max: delay(loopDelay.max) };
+    const client_loop_delay_ms = loopDelayFigures(loopDelay);
     return {
       tasks,
       fill_seconds,
@@ -198,6 +174,7 @@ export async function runScaleBench(
       status_ms,
       warmup_reads: warmup,
       healthz_ms,
+      status_client_loop_delay_ms,
       status_reads: statusReads,
       compiled,
       parts,
