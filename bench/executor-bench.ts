@@ -1,6 +1,7 @@
 /**
  * `pnpm bench:executor`: the executor's own CPU per submitted task, without
- * a broker. Serves the real REST application in this process with a broker
+ * a broker. Serves the real REST application in this process, from the
+ * executor's own server (`createApiServer`), with a broker
  * stand-in that confirms every publish at once (it serialises the command, as
  * the real one does), sends `POST /submit` over keep-alive HTTP from this
  * process, and prints CPU microseconds per task (client and server together)
@@ -16,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { createRuntime, loadConfig, type SjeConfig } from '../packages/core/src/index.js';
 import type { BrokerPort } from '../packages/executor/src/app-deps.js';
 import { createApp } from '../packages/executor/src/app.js';
+import { createApiServer } from '../packages/executor/src/internal/api-server.js';
 import { HttpClient } from './http-client.js';
 import { echoTask } from './payload.js';
 import { percentiles } from './stats.js';
@@ -54,7 +56,9 @@ const broker: BrokerPort = {
   request: () => Promise.reject(new Error('no task-manager in this benchmark')),
 };
 const app = createApp({ config, logger: rt.logger, broker, plugins: rt.plugins, metrics: rt.metrics });
-const server = app.listen(0, '127.0.0.1');
+// The server the executor runs: its requests and responses born with the app's prototypes.
+const server = createApiServer(undefined, app, config.executor.keep_alive_timeout_ms, { request: app.request, response: app.response });
+server.listen(0, '127.0.0.1');
 await new Promise((resolve) => server.once('listening', resolve));
 server.prependListener('request', () => (arrivedAt = performance.now()));
 const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/submit`;
