@@ -414,6 +414,45 @@ describe('Broker availability', () => {
     await expect(broker.publish('x', 'y', {})).rejects.toBeInstanceOf(BrokerUnavailableError);
   });
 
+  it('close() during the connection set-up waits for it, closes that connection and leaves the broker closed', async () => {
+    const t = newTopology();
+    let entered!: () => void;
+    const inSetup = new Promise<void>((r) => (entered = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const broker = new Broker({
+      url,
+      topology: t,
+      logger,
+      service: `test-${t.prefix}`,
+      reconnectInitialMs: 50,
+      reconnectMaxMs: 500,
+      onConnect: async () => {
+        entered();
+        await gate;
+      },
+    });
+    brokers.push(broker);
+    const events: string[] = [];
+    broker.on('connected', () => events.push('connected'));
+    await broker.start(0);
+    await inSetup;
+    let closeReturned = false;
+    const closing = broker.close().then(() => (closeReturned = true));
+    await new Promise((r) => setTimeout(r, 100));
+    // The connection being set up is waited for: close() has not returned yet.
+    expect(closeReturned).toBe(false);
+    release();
+    await closing;
+    expect(broker.connected).toBe(false);
+    expect(events).toEqual([]);
+    await expect(broker.publish(t.exchanges.commands, t.routingKeys.command, cancel('late'))).rejects.toBeInstanceOf(BrokerUnavailableError);
+    // Nor does it come back.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(broker.connected).toBe(false);
+    expect(events).toEqual([]);
+  });
+
   it('close() is idempotent and stops publishing', async () => {
     const t = newTopology();
     const broker = newBroker(t);

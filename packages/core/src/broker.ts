@@ -252,15 +252,18 @@ export class Broker extends EventEmitter {
         this.emit('fatal', this.fatal);
         return true;
       }
+      if (await this.closedWhileConnecting(model)) return true;
       const setup = await model.createChannel();
       await assertTopology(setup, this.topology);
       if (this.opts.onConnect) await this.opts.onConnect(setup);
       await setup.close();
+      if (await this.closedWhileConnecting(model)) return true;
       const pub = await model.createConfirmChannel();
       pub.on('error', (err: Error) => this.log.warn('publish channel error', { err: err.message }));
       pub.on('close', () => {
         if (this.model === conn && !this.closed) void conn.close().catch(() => undefined);
       });
+      if (await this.closedWhileConnecting(model)) return true;
       this.model = model;
       // Publishing works before the consumers open: a message waiting in a queue is delivered the moment its
       // consumer starts, and its handler may publish or reply at once.
@@ -282,6 +285,17 @@ export class Broker extends EventEmitter {
       if (model) await model.close().catch(() => undefined);
       return false;
     }
+  }
+
+  /**
+   * Whether {@link close} was called while this connection was being set
+   * up; if so, the connection is closed here, before it declares or opens
+   * anything more (close found no connection to close, and waits for this one).
+   */
+  private async closedWhileConnecting(model: ChannelModel): Promise<boolean> {
+    if (!this.closed) return false;
+    await model.close().catch(() => undefined);
+    return true;
   }
 
   private onConnectionLost(conn: ChannelModel): void {
@@ -632,11 +646,16 @@ export class Broker extends EventEmitter {
     }
   }
 
-  /** Waits for outstanding confirms, then closes channels and the connection. Idempotent. */
+  /**
+   * Waits for outstanding confirms, then closes channels and the connection.
+   * A connection being set up at that moment is closed at its next step and
+   * waited for, so that nothing is declared on the broker once this returns. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    await this.connecting;
     const model = this.model;
     const pub = this.pub;
     this.up = false;
