@@ -257,7 +257,6 @@ export class Broker extends EventEmitter {
       await assertTopology(setup, this.topology);
       if (this.opts.onConnect) await this.opts.onConnect(setup);
       await setup.close();
-      if (await this.closedWhileConnecting(model)) return true;
       const pub = await model.createConfirmChannel();
       pub.on('error', (err: Error) => this.log.warn('publish channel error', { err: err.message }));
       pub.on('close', () => {
