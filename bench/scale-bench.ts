@@ -1,7 +1,8 @@
 /**
  * Scale: the task-manager holding many finished tasks. Fills an embedded
- * store with N finished tasks (in a child process: `scale-fill.ts`), starts the real task-manager and executor on it, then measures
- * the task-manager's resident memory and `GET /status` latency, and the parts
+ * store with N finished tasks (in a child process: `scale-fill.ts`), starts
+ * the real task-manager and executor on it, then measures the
+ * task-manager's resident memory and `GET /status` latency, and the parts
  * of a status read on their own: the task-manager's ops endpoint
  * (`GET /tasks/:id`, what `/status` asks first with `status_reads:
  * ops_first`), the `get_tasks` query over RabbitMQ, and the store read.

@@ -3,9 +3,8 @@
  * into an embedded store (through the store's own commit path, in batches of
  * 10,000) and hands back the ids to read. {@link fillScaleStore} forks this
  * file, so the million records it builds are garbage in the child, not in the
- * process that then times the status reads: collecting them there showed up
- * in every tail that process measured (see docs/performance.md, *The status
- * reads' client*).
+ * process that then times the status reads, which should hold nothing but its
+ * requests (see docs/performance.md, *The status reads' client*).
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +12,7 @@ import { uuidv7 } from '../packages/core/src/index.js';
 import { SqliteTaskStore, type TaskRecord } from '../packages/task-manager/src/index.js';
 
 /** How many ids the fill hands back, spread evenly over the tasks it stored. */
-export const SCALE_SAMPLED_IDS = 20_000;
+const SCALE_SAMPLED_IDS = 20_000;
 /** Tasks per store commit of the fill. */
 const FILL_BATCH = 10_000;
 

@@ -67,10 +67,11 @@ function callable(ctor: unknown): ctor is ConstructorFunction {
  * it handles; done to fresh objects of Node's own classes, that change left
  * about 3.8 MB alive at each of the executor's young-generation collections
  * and made them take ~5 ms instead of ~0.5 ms (4,000 `/healthz` requests; see
- * docs/performance.md, *Requests born with express's prototypes*). An object born with its prototype makes express's change a
- * no-op. Each object is made by `new` and initialised by Node's constructor
- * called on it (`Reflect.construct` with another `new.target` left several
- * times as much alive). `undefined` when Node's classes cannot be called so
+ * docs/performance.md, *Requests born with express's prototypes*). An
+ * object born with its prototype makes express's change a no-op. Each
+ * object is made by `new` and initialised by Node's constructor called on
+ * it (`Reflect.construct` with another `new.target` left several times as
+ * much alive). `undefined` when Node's classes cannot be called so
  * (ES classes): the server then keeps Node's own. `base` is for tests.
  */
 export function messageClassesFor(prototypes: AppPrototypes, base: MessageClasses = { IncomingMessage, ServerResponse }): MessageClasses | undefined {
