@@ -9,6 +9,7 @@
  * publishes in flight of the deep-pipeline figure) --raw-window N (64: raw publishes in flight) --rest-clients N (32) --rest-tasks N (5000)
  * --queue-type quorum|classic (quorum) --params-bytes N (0: each task carries params of about N
  *   characters, which the echo handler returns; the raw round trip's task and result as large)
+ * --assign-at-idle on|off (on: the task-manager's task_manager.assign_at_idle, for before/after runs)
  * --skip-raw --skip-sje
  * --profile (CPU profiles of every service in bench/results/profiles)
  * --source: run the services from their TypeScript sources through tsx, as in development; by default
@@ -47,6 +48,7 @@ const { values } = parseArgs({
     'rest-clients': { type: 'string', default: '32' },
     'rest-tasks': { type: 'string', default: '5000' },
     'queue-type': { type: 'string', default: 'quorum' },
+    'assign-at-idle': { type: 'string', default: 'on' },
     'params-bytes': { type: 'string', default: '0' },
     'skip-raw': { type: 'boolean', default: false },
     'skip-sje': { type: 'boolean', default: false },
@@ -69,6 +71,11 @@ const count = (name: keyof typeof values): number => {
   if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number`);
   return n;
 };
+/** A flag that is `on` or `off`. */
+const onOff = (name: keyof typeof values): boolean => {
+  if (values[name] !== 'on' && values[name] !== 'off') throw new Error(`--${name} must be on or off`);
+  return values[name] === 'on';
+};
 const queueType: 'quorum' | 'classic' = values['queue-type'] === 'classic' ? 'classic' : 'quorum';
 const settings = {
   tasks: int('tasks'),
@@ -81,6 +88,7 @@ const settings = {
   restClients: int('rest-clients'),
   restTasks: int('rest-tasks'),
   queueType,
+  assignAtIdle: onOff('assign-at-idle'),
   rawWindow: int('raw-window'),
   paramsBytes: count('params-bytes'),
   compiled: !values.source,

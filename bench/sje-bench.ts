@@ -17,6 +17,8 @@ export interface SjeBenchOptions {
   workers: number;
   workerConcurrency: number;
   queueType: 'quorum' | 'classic';
+  /** The task-manager's `task_manager.assign_at_idle`. */
+  assignAtIdle: boolean;
   /** Characters of params each task carries (`{ data: "xx…" }`, returned by `echo`); 0: none. */
   paramsBytes: number;
   /** Write CPU profiles of the services here. */
@@ -69,6 +71,7 @@ export class SjeBench {
       log: { level: 'warn' },
       plugins: [],
       worker: { concurrency: options.workerConcurrency },
+      task_manager: { assign_at_idle: options.assignAtIdle },
     });
     const watcher = new EventWatcher();
     try {

@@ -6,6 +6,7 @@
  * and each hop's own time (from the step before, in the same sample).
  * Flags: --samples N (200) --queue-type quorum|classic (quorum) --slowest N (0: the N slowest
  *   samples, each with its hops' times in the order of the table)
+ *   --assign-at-idle on|off (on: the task-manager's task_manager.assign_at_idle)
  *   --source (run the services from their sources through tsx; by default they are built and run with plain Node)
  */
 import { connect } from 'amqplib';
@@ -22,8 +23,10 @@ const { values } = parseArgs({
     'queue-type': { type: 'string', default: 'quorum' },
     slowest: { type: 'string', default: '0' },
     source: { type: 'boolean', default: false },
+    'assign-at-idle': { type: 'string', default: 'on' },
   },
 });
+if (values['assign-at-idle'] !== 'on' && values['assign-at-idle'] !== 'off') throw new Error('--assign-at-idle must be on or off');
 const compiled = !values.source;
 if (compiled) await buildAll();
 const samples = Number(values.samples);
@@ -65,7 +68,12 @@ function stepGaps(order: readonly string[], seen: readonly Map<string, number>[]
   return new Map([...gaps].filter(([, g]) => g.length > 0).map(([step, g]) => [step, percentiles(g)]));
 }
 
-const config = await testConfig({ topology: { queue_type: queueType }, log: { level: 'warn' }, plugins: [] });
+const config = await testConfig({
+  topology: { queue_type: queueType },
+  task_manager: { assign_at_idle: values['assign-at-idle'] === 'on' },
+  log: { level: 'warn' },
+  plugins: [],
+});
 const http = new HttpClient();
 try {
   await spawnService('task-manager', config, { compiled });

@@ -1,10 +1,12 @@
 /**
  * Grouped dispatch against the real RabbitMQ: a copy of every message sent to
  * the pool's task queue is read from a queue bound beside it, so the test
- * sees what the task-manager sent. At idle a task travels as a plain
- * `dispatch`; under a burst the dispatches travel in `dispatches` groups,
- * every task still succeeds exactly once and both workers run a fair share;
- * a worker killed mid-burst loses nothing.
+ * sees what the task-manager sent (and a copy of the `assign` messages to
+ * workers). With assignment at idle off, an idle task travels as a plain
+ * `dispatch`; under a burst only the first tasks, while the workers' slots
+ * are free, are assigned, and the rest travel in `dispatches` groups, every
+ * task still succeeds exactly once and both workers run a fair share; a
+ * worker killed mid-burst loses nothing.
  */
 import { join } from 'node:path';
 import { connect, type ChannelModel } from 'amqplib';
@@ -19,9 +21,11 @@ const CONCURRENCY = 32;
 const TASKS = 2000;
 const BATCH = 500;
 
-/** Copies of what the task exchange routes to the `default` pool, by message type. */
+/** Copies of what the task exchange routes to the `default` pool, by message type, and of the `assign` messages to workers. */
 class DispatchTap {
   readonly messages: { type: string; tasks: DispatchMessage[]; raw: string }[] = [];
+  /** Tasks handed straight to a worker (`assign` on the control exchange). */
+  readonly assigned: DispatchMessage[] = [];
   private constructor(private readonly conn: ChannelModel) {}
 
   static async open(config: SjeConfig): Promise<DispatchTap> {
@@ -40,6 +44,19 @@ class DispatchTap {
         const raw = msg.content.toString();
         const body = JSON.parse(raw) as DispatchMessage | { type: 'dispatches'; tasks: DispatchMessage[] };
         tap.messages.push({ type: body.type, tasks: body.type === 'dispatches' ? body.tasks : [body], raw });
+      },
+      { noAck: true },
+    );
+    const control = `${config.topology.prefix}.control`;
+    await ch.assertExchange(control, 'topic', { durable: true });
+    const copy = await ch.assertQueue('', { exclusive: true, autoDelete: true });
+    await ch.bindQueue(copy.queue, control, 'worker.*');
+    await ch.consume(
+      copy.queue,
+      (msg) => {
+        if (!msg) return;
+        const body = JSON.parse(msg.content.toString()) as { type: string; tasks?: DispatchMessage[] };
+        if (body.type === 'assign') tap.assigned.push(...(body.tasks ?? []));
       },
       { noAck: true },
     );
@@ -75,8 +92,8 @@ afterAll(async () => {
   for (const c of configs.splice(0)) await disposeTestConfig(c);
 });
 
-async function start(): Promise<{ stack: Stack; tap: DispatchTap; log: string }> {
-  const config = await faultConfig({ worker: { concurrency: CONCURRENCY } });
+async function start(assignAtIdle = true): Promise<{ stack: Stack; tap: DispatchTap; log: string }> {
+  const config = await faultConfig({ worker: { concurrency: CONCURRENCY }, task_manager: { assign_at_idle: assignAtIdle } });
   configs.push(config);
   tap = await DispatchTap.open(config);
   stack = await startStack(config, { workers: 2 });
@@ -103,8 +120,8 @@ function expectEachSucceededOnce(views: StatusView[]): void {
 }
 
 describe('grouped dispatch', () => {
-  it('sends a single idle task as a plain dispatch', async () => {
-    const { stack: s, tap: t, log } = await start();
+  it('sends a single idle task as a plain dispatch when assignment at idle is off', async () => {
+    const { stack: s, tap: t, log } = await start(false);
     const before = t.messages.length;
     const res = await http<{ task_id: string }>(`${s.api}/submit`, { json: { function: 'record_run', params: { log } } });
     expect(res.status).toBe(201);
@@ -130,11 +147,15 @@ describe('grouped dispatch', () => {
 
     const runs = readRunLog(log);
     for (const id of ids) expect(runs.get(id), id).toHaveLength(1);
-    // Grouped: far fewer messages than tasks, each task dispatched once.
-    await until('every dispatch copied', () => t.tasks() >= before + TASKS, 10_000);
+    // Grouped: far fewer messages than tasks, each task dispatched once — through the
+    // pool queue, or assigned to a worker while its slots were free (the burst's start).
+    await until('every dispatch copied', () => t.tasks() + t.assigned.length >= before + TASKS, 10_000);
     const sent = t.messages.slice(before);
     const groups = sent.filter((m) => m.type === 'dispatches');
-    expect(sent.reduce((n, m) => n + m.tasks.length, 0)).toBe(TASKS);
+    const dispatched = sent.flatMap((m) => m.tasks.map((d) => d.task_id));
+    expect(new Set([...dispatched, ...t.assigned.map((d) => d.task_id)]).size).toBe(TASKS);
+    expect(dispatched.length + t.assigned.length).toBe(TASKS);
+    expect(t.assigned.length).toBeLessThan(TASKS / 2);
     expect(groups.length).toBeGreaterThan(0);
     expect(sent.length).toBeLessThan(TASKS / 4);
     // Groups stay at a quarter of the workers' concurrency.
@@ -147,7 +168,7 @@ describe('grouped dispatch', () => {
     expect(byWorker.size).toBe(2);
     for (const [worker, n] of byWorker) expect(n, `${worker} ran ${n} of ${TASKS}`).toBeGreaterThanOrEqual(0.3 * TASKS);
     console.log(
-      `[dispatch-groups] ${TASKS} tasks in ${sent.length} messages (${groups.length} groups, largest ${Math.max(...groups.map((g) => g.tasks.length))}); per worker ${[...byWorker.values()].join(' / ')}`,
+      `[dispatch-groups] ${TASKS} tasks: ${t.assigned.length} assigned, the rest in ${sent.length} messages (${groups.length} groups, largest ${Math.max(...groups.map((g) => g.tasks.length))}); per worker ${[...byWorker.values()].join(' / ')}`,
     );
   });
 

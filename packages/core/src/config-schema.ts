@@ -185,6 +185,11 @@ export const configSchema = {
     ops_host: { doc: 'Address of the task-manager ops endpoint.', format: String, default: '0.0.0.0' },
     prefetch: { doc: 'Commands and reports taken from the broker at once.', format: 'nat', default: 500 },
     worker_timeout_ms: { doc: 'A worker with no heartbeat for this long is lost; its running tasks are re-queued.', format: 'nat', default: 15_000 },
+    assign_at_idle: {
+      doc: "Hands a due task straight to a worker of its pool with a free slot (already granted: no claim, no pool queue write) while nothing waits in the pool's queue; off, every task goes through the queue and a claim.",
+      format: Boolean,
+      default: true,
+    },
     max_deliveries: { doc: 'Times a task is handed to a worker that is then lost before it fails as poison.', format: 'nat', default: 5 },
     scheduler_tick_ms: { doc: 'Largest wait of the delay/backoff scheduler between checks.', format: 'nat', default: 1000 },
     record_cache_size: {

@@ -53,6 +53,7 @@ export interface SjeConfig {
     max_deliveries: number;
     scheduler_tick_ms: number;
     record_cache_size: number;
+    assign_at_idle: boolean;
   };
   worker: {
     id: string;

@@ -220,7 +220,17 @@ export interface WorkerHeartbeat {
   worker_id: string;
   host: string;
   running: LeaseRef[];
+  /** The last {@link AssignCommand} this worker took in: the task-manager's epoch and that command's sequence number. */
+  assigned?: AssignmentMark;
   at: string;
+}
+
+/** Where a worker stands in the stream of {@link AssignCommand}s one task-manager process sent it. */
+export interface AssignmentMark {
+  /** The sending task-manager process (a new one starts its sequence again). */
+  epoch: string;
+  /** The highest sequence number taken in from that process. */
+  seq: number;
 }
 
 /**
@@ -306,8 +316,24 @@ export interface LeaseGrants {
   grants: LeaseGrant[];
 }
 
+/**
+ * Task-manager → one worker with a free slot, at idle: run these tasks. Each
+ * is already `running` under its lease on this worker (granted, no claim to
+ * send); the task-manager learns from the worker's next heartbeat
+ * (`assigned.seq` ≥ `seq`) that the command arrived, and hands the tasks on
+ * when it did not.
+ */
+export interface AssignCommand {
+  type: 'assign';
+  /** The sending task-manager process. */
+  epoch: string;
+  /** Increases by one with every assign the process sends this worker. */
+  seq: number;
+  tasks: DispatchMessage[];
+}
+
 /** Everything on a worker's control queue. */
-export type ControlMessage = LeaseGrant | LeaseGrants | AbortCommand;
+export type ControlMessage = LeaseGrant | LeaseGrants | AbortCommand | AssignCommand;
 
 // ---------------------------------------------------------------- events
 

@@ -218,6 +218,12 @@ const workerSchemas = {
       worker_id: shortString,
       host: shortString,
       running: leaseRefs,
+      assigned: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['epoch', 'seq'],
+        properties: { epoch: shortString, seq: { type: 'integer', minimum: 0 } },
+      },
       at: timestamp,
     },
   },
@@ -298,6 +304,17 @@ const controlSchemas = {
 const controlMessageSchemas = {
   ...controlSchemas,
   grants: groupSchema('grants', 'grants', controlSchemas.grant, MAX_GROUPED_MESSAGES),
+  assign: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', 'epoch', 'seq', 'tasks'],
+    properties: {
+      type: { const: 'assign' },
+      epoch: shortString,
+      seq: { type: 'integer', minimum: 1 },
+      tasks: { type: 'array', minItems: 1, maxItems: MAX_GROUPED_MESSAGES, items: dispatchSchema },
+    },
+  },
 };
 
 const taskEventSchema = {

@@ -10,6 +10,7 @@ import {
   SjeError,
   startOpsServer,
   validators,
+  type LeaseRef,
   type Logger,
   type ModuleImporter,
   type OpsServer,
@@ -21,6 +22,7 @@ import {
   type TaskManagerCommand,
 } from '@sje/core';
 import { Counter, Gauge } from 'prom-client';
+import { AssignmentBook, type AssignableWorker } from './internal/assignments.js';
 import type { CommandLoop, JobOptions } from './internal/command-loop.js';
 import { applyCancel } from './internal/commands/cancel.js';
 import type { CommandContext } from './internal/commands/command-context.js';
@@ -92,6 +94,10 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
   // The loop tells the scheduler about due times; the scheduler runs jobs on the loop.
   const schedulerRef: { current?: DueTaskScheduler } = {};
   const workflows = new WorkflowTracker(store, topology);
+  // Assignment at idle: the registry (built below) says who is online.
+  const assignments: AssignmentBook | undefined = config.task_manager.assign_at_idle
+    ? new AssignmentBook({ topology, workers: (): Iterable<AssignableWorker> => registry.assignable(), confirmWithinMs: config.task_manager.worker_timeout_ms })
+    : undefined;
   const loop = createTaskManagerLoop({
     store,
     outbox,
@@ -103,6 +109,7 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
     // Dispatch groups are sized by the live workers of each pool (the registry is built below).
     poolOf: (queue) => registry.pool(queue),
     ...recordCacheOption(config.task_manager.record_cache_size),
+    ...(assignments ? { assignments } : {}),
   });
   const ctx: CommandContext = {
     topology,
@@ -120,14 +127,29 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
     logger,
     timeoutMs: config.task_manager.worker_timeout_ms,
     onLost: async (workerId, leases) => {
-      const leaseKey = (taskId: string, leaseId: string | undefined): string => `${taskId}\0${leaseId ?? ''}`;
-      const released = leases === undefined ? undefined : new Set(leases.map((l) => leaseKey(l.task_id, l.lease_id)));
-      const running = (await store.getRunningTasks(workerId)).filter((t) => released === undefined || released.has(leaseKey(t.task_id, t.lease_id)));
-      if (running.length === 0) return;
-      const n = await loop.run((uow) => requeueLostTasks(uow, ctx, workerId, running));
+      const n = await requeueRunning(workerId, leases);
+      if (leases === undefined) assignments?.forget(workerId);
       if (n > 0) logger.warn('re-queued the tasks of a lost worker', { worker_id: workerId, tasks: n });
     },
+    ...(assignments
+      ? {
+          onHeartbeat: async (hb) => {
+            const overdue = assignments.heartbeat(hb);
+            if (overdue.length === 0) return;
+            const n = await requeueRunning(hb.worker_id, overdue);
+            if (n > 0) logger.warn('a worker did not take in tasks assigned to it; handing them on', { worker_id: hb.worker_id, tasks: n });
+          },
+        }
+      : {}),
   });
+  /** Re-queues the running tasks of a worker (only those of `leases`, when given); returns how many. */
+  async function requeueRunning(workerId: string, leases?: readonly LeaseRef[]): Promise<number> {
+    const leaseKey = (taskId: string, leaseId: string | undefined): string => `${taskId}\0${leaseId ?? ''}`;
+    const released = leases === undefined ? undefined : new Set(leases.map((l) => leaseKey(l.task_id, l.lease_id)));
+    const running = (await store.getRunningTasks(workerId)).filter((t) => released === undefined || released.has(leaseKey(t.task_id, t.lease_id)));
+    if (running.length === 0) return 0;
+    return loop.run((uow) => requeueLostTasks(uow, ctx, workerId, running));
+  }
   const queries = new QueryService(broker, store, loop, ctx, workflows, logger, registry);
 
   /** Applies one command; a `submits` message is taken apart first (see `applySubmitsApart`). */
@@ -220,6 +242,8 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
         logger.info('this task-manager is now active');
       }
       leader = true;
+      // Before any command is applied: the slots the store's running tasks take, each to be seen again.
+      assignments?.seed(await store.getRunningTasks());
       broker.on('connected', () => {
         registry.forgiveSilence();
         loop.flushOutbox();

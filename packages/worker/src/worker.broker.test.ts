@@ -16,6 +16,7 @@ import {
   ErrorCode,
   loadConfig,
   type AbortCommand,
+  type AssignCommand,
   type DispatchMessage,
   type LeaseGrant,
   type LeaseGrants,
@@ -139,6 +140,21 @@ class Harness {
 
   async grant(taskId: string, leaseId: string, granted: boolean): Promise<void> {
     const msg: LeaseGrant = { type: 'grant', task_id: taskId, lease_id: leaseId, granted, ...(granted ? {} : { reason: 'task cancelled' }) };
+    this.ch.publish(this.topology.exchanges.control, this.topology.controlKeyFor(this.worker.id), Buffer.from(JSON.stringify(msg)));
+    await this.ch.waitForConfirms();
+  }
+
+  /** Sends an `assign` of new tasks (already granted) to the worker; returns them. */
+  async assign(fn: string, params: Record<string, unknown>[], seq: number, epoch = 'epoch-1'): Promise<DispatchMessage[]> {
+    const tasks = params.map((p): DispatchMessage => {
+      const id = randomUUID();
+      return { type: 'dispatch', task_id: `task-${id}`, lease_id: `lease-${id}`, function: fn, params: p, attempt: 1, queue: 'default', priority: 0, labels: {} };
+    });
+    await this.sendAssign({ type: 'assign', epoch, seq, tasks });
+    return tasks;
+  }
+
+  async sendAssign(msg: AssignCommand): Promise<void> {
     this.ch.publish(this.topology.exchanges.control, this.topology.controlKeyFor(this.worker.id), Buffer.from(JSON.stringify(msg)));
     await this.ch.waitForConfirms();
   }
@@ -325,6 +341,66 @@ describe('worker against RabbitMQ', () => {
     expect(outcome).toMatchObject({ outcome: 'cancelled', error: { code: ErrorCode.TASK_CANCELLED } });
     expect(signalReason).toBe('cancelled');
     expect(h.worker.running).toBe(0);
+  });
+
+  it('runs an assigned task at once, without a claim, and its heartbeats carry the mark of the last assign taken in', async () => {
+    const h = await open();
+    const worker = await h.startWorker({ echo: (p: unknown) => p });
+    const [task] = (await h.assign('echo', [{ hello: 'assigned' }], 7)) as [DispatchMessage];
+    const outcome = await h.outcome(task.lease_id);
+    expect(outcome).toMatchObject({ task_id: task.task_id, worker_id: worker.id, outcome: 'succeeded', result: { hello: 'assigned' } });
+    expect(h.claims(task.lease_id)).toEqual([]);
+    await h.until(() => h.workerMessages.some((m) => m.type === 'heartbeat' && m.assigned?.seq === 7));
+    expect(h.workerMessages.findLast((m) => m.type === 'heartbeat')).toMatchObject({ assigned: { epoch: 'epoch-1', seq: 7 } });
+    // A new task-manager process (another epoch) starts its numbers again: the mark follows it.
+    await h.assign('echo', [{}], 1, 'epoch-2');
+    await h.until(() => h.workerMessages.some((m) => m.type === 'heartbeat' && m.assigned?.epoch === 'epoch-2' && m.assigned.seq === 1));
+  });
+
+  it('ignores an assignment of a lease it already holds', async () => {
+    const h = await open();
+    await h.startWorker({ sleep });
+    const [task] = (await h.assign('sleep', [{ ms: 300 }], 1)) as [DispatchMessage];
+    await h.until(() => h.worker.running === 1);
+    await h.sendAssign({ type: 'assign', epoch: 'epoch-1', seq: 2, tasks: [task] });
+    expect((await h.outcome(task.lease_id)).outcome).toBe('succeeded');
+    await new Promise((r) => setTimeout(r, 400));
+    expect(h.outcomes(task.lease_id)).toHaveLength(1);
+  });
+
+  it('keeps an assigned task waiting while every slot is taken; one aborted while it waits is reported cancelled without running', async () => {
+    const h = await open();
+    const started: string[] = [];
+    await h.startWorker(
+      {
+        sleep: async (p: { ms: number; name: string }, ctx) => {
+          started.push(p.name);
+          return await sleep(p, ctx);
+        },
+      },
+      1,
+    );
+    const [first, second, third] = (await h.assign('sleep', [{ ms: 400, name: 'first' }, { ms: 10, name: 'second' }, { ms: 10, name: 'third' }], 1)) as [
+      DispatchMessage,
+      DispatchMessage,
+      DispatchMessage,
+    ];
+    await h.until(() => started.length === 1);
+    await h.abort({ type: 'abort', task_id: second.task_id, lease_id: second.lease_id, reason: 'cancelled' });
+    expect((await h.outcome(first.lease_id)).outcome).toBe('succeeded');
+    expect(await h.outcome(second.lease_id)).toMatchObject({ outcome: 'cancelled', error: { code: ErrorCode.TASK_CANCELLED } });
+    expect((await h.outcome(third.lease_id)).outcome).toBe('succeeded');
+    expect(started).toEqual(['first', 'third']);
+  });
+
+  it('on close, hands back as requeue an assigned task that never got a slot, as it does the one running', async () => {
+    const h = await open();
+    await h.startWorker({ sleep }, 1);
+    const [running, waiting] = (await h.assign('sleep', [{ ms: 30_000 }, { ms: 10 }], 1)) as [DispatchMessage, DispatchMessage];
+    await h.until(() => h.worker.running === 2);
+    await h.worker.close({ graceMs: 0 });
+    expect(h.outcomes(waiting.lease_id)).toMatchObject([{ outcome: 'requeue' }]);
+    expect(h.outcomes(running.lease_id)).toMatchObject([{ outcome: 'requeue' }]);
   });
 
   it('ignores an abort for another lease of the same task', async () => {

@@ -14,6 +14,8 @@ import {
   startOpsServer,
   validators,
   type AckToken,
+  type AssignCommand,
+  type AssignmentMark,
   type ConsumerHandle,
   type ControlMessage,
   type Delivery,
@@ -29,13 +31,14 @@ import {
   type RuntimeOptions,
   type ServiceRuntime,
   type SjeConfig,
+  type WorkerHeartbeat,
   type WorkerMessage,
 } from '@sje/core';
 import type { Channel } from 'amqplib';
 import { ConsumerSwitch } from './internal/consumer-switch.js';
 import { validateHandlers } from './internal/handler-validation.js';
 import { isoNow as now } from './internal/iso-clock.js';
-import { LeaseBook } from './internal/lease-book.js';
+import { LeaseBook, type LeaseEntry } from './internal/lease-book.js';
 import { PrefetchSizer } from './internal/prefetch-sizer.js';
 import { RecentSet } from './internal/recent-set.js';
 import { ReliablePublisher } from './internal/reliable-publisher.js';
@@ -199,6 +202,8 @@ class SjeWorker implements Worker {
   private registered = false;
   private heartbeats = 0;
   private saturated = false;
+  /** The last `assign` taken in (the sending task-manager process and its number), for the heartbeats. */
+  private assignMark: AssignmentMark | undefined;
   private closing: Promise<void> | undefined;
   private readonly startedAt = new Date().toISOString();
   private readonly onConnected = (): void => void this.afterConnect();
@@ -361,7 +366,9 @@ class SjeWorker implements Worker {
     this.heartbeats += 1;
     if (!this.registered || this.heartbeats % REGISTER_EVERY_HEARTBEATS === 0) await this.register();
     try {
-      await this.publishWorkerMessage({ type: 'heartbeat', worker_id: this.id, host: this.rt.host, running: this.book.held(), at: now() });
+      const hb: WorkerHeartbeat = { type: 'heartbeat', worker_id: this.id, host: this.rt.host, running: this.book.held(), at: now() };
+      if (this.assignMark) hb.assigned = { ...this.assignMark };
+      await this.publishWorkerMessage(hb);
     } catch (err) {
       this.log.debug('heartbeat not sent', { err: errText(err) });
     }
@@ -424,7 +431,7 @@ class SjeWorker implements Worker {
       if (slot) this.gate.release();
       return;
     }
-    let reported = false;
+    let slotHandedOn = false;
     try {
       const granted = await this.book.claim(leaseId);
       if (granted === undefined) {
@@ -435,27 +442,79 @@ class SjeWorker implements Worker {
       entry.parts = [];
       if (!granted) return;
       this.grantedHere.add(leaseId);
-      if (this.phase !== 'started') {
-        // Granted while shutting down: hand the task back without running it.
-        this.book.setState(leaseId, 'reporting');
-        this.gate.release();
-        reported = true;
-        await this.report(task, abortReport('shutdown'));
-        return;
-      }
       this.book.setState(leaseId, 'running');
-      const run = new TaskRun(task, this.runDeps);
-      entry.run = run;
-      const summary = await run.execute();
-      this.book.setState(leaseId, 'reporting');
+      slotHandedOn = true;
+      await this.runHeld(task, entry);
+    } finally {
+      if (!slotHandedOn) {
+        this.book.remove(leaseId);
+        this.gate.release();
+      }
+    }
+  }
+
+  /**
+   * Tasks the task-manager assigned to this worker at idle: each is already
+   * granted, so it runs as soon as it has a slot, without a claim. The mark
+   * of the last `assign` taken in goes out with the next heartbeat.
+   */
+  private onAssign(msg: AssignCommand): void {
+    if (this.assignMark?.epoch !== msg.epoch || msg.seq > this.assignMark.seq) this.assignMark = { epoch: msg.epoch, seq: msg.seq };
+    for (const task of msg.tasks) {
+      if (this.grantedHere.has(task.lease_id) || !this.book.adopt(task)) {
+        this.log.info('duplicate assignment of a lease already held; ignored', { task_id: task.task_id, lease_id: task.lease_id });
+        continue;
+      }
+      this.grantedHere.add(task.lease_id);
+      void this.runAssigned(task);
+    }
+  }
+
+  private async runAssigned(task: DispatchMessage): Promise<void> {
+    const slot = this.gate.tryAcquire() || (await this.gate.acquire());
+    const entry = this.book.get(task.lease_id);
+    if (!entry) {
+      if (slot) this.gate.release();
+      return;
+    }
+    if (!slot) {
+      // Shutting down before it could start: handed back unrun, without using an attempt.
+      this.book.setState(task.lease_id, 'reporting');
+      try {
+        await this.report(task, abortReport('shutdown'));
+      } finally {
+        this.book.remove(task.lease_id);
+      }
+      return;
+    }
+    await this.runHeld(task, entry);
+  }
+
+  /**
+   * Runs a granted lease whose slot is taken (or, shutting down, hands it back
+   * unrun), frees the slot once the run ended, reports the outcome and
+   * forgets the lease.
+   */
+  private async runHeld(task: DispatchMessage, entry: LeaseEntry): Promise<void> {
+    let released = false;
+    try {
+      let summary: RunReport & { run_ms?: number };
+      if (this.phase !== 'started') summary = abortReport('shutdown');
+      else if (entry.abortRequested !== undefined) summary = abortReport(entry.abortRequested, task.timeout_ms);
+      else {
+        const run = new TaskRun(task, this.runDeps);
+        entry.run = run;
+        summary = await run.execute();
+      }
+      this.book.setState(task.lease_id, 'reporting');
       this.gate.release();
-      reported = true;
+      released = true;
       // Checked first: winston builds and pipes a line before the level drops it.
       if (this.log.isInfoEnabled()) this.log.info('task run ended', { task_id: task.task_id, function: task.function, outcome: summary.outcome, run_ms: summary.run_ms });
       await this.report(task, summary);
     } finally {
-      this.book.remove(leaseId);
-      if (!reported) this.gate.release();
+      this.book.remove(task.lease_id);
+      if (!released) this.gate.release();
     }
   }
 
@@ -489,10 +548,15 @@ class SjeWorker implements Worker {
       this.onGrant(msg);
       return;
     }
+    if (msg.type === 'assign') {
+      this.onAssign(msg);
+      return;
+    }
     for (const entry of this.book.inState('running')) {
       if (entry.task.task_id !== msg.task_id) continue;
       if (msg.lease_id !== undefined && entry.task.lease_id !== msg.lease_id) continue;
-      if (entry.run?.abort(msg.reason)) this.log.info('aborting task', { task_id: msg.task_id, lease_id: entry.task.lease_id, reason: msg.reason });
+      if (entry.run === undefined) entry.abortRequested ??= msg.reason;
+      else if (entry.run.abort(msg.reason)) this.log.info('aborting task', { task_id: msg.task_id, lease_id: entry.task.lease_id, reason: msg.reason });
     }
   }
 

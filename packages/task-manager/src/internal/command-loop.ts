@@ -5,6 +5,7 @@
  * adapts to load (one job at idle, hundreds under a backlog).
  */
 import type { Logger, PluginHost } from '@sje/core';
+import type { AssignmentBook } from './assignments.js';
 import type { OutboxPublisher } from './outbox-publisher.js';
 import type { RecordCache } from './record-cache.js';
 import { serializeOutboxMessage } from './store/outbox-text.js';
@@ -53,6 +54,12 @@ export interface CommandLoopOptions {
   onCommitted?: (earliestDue: string | undefined) => void;
   /** Records committed by earlier batches, so later ones need not read them back from the store. @defaultValue none */
   recordCache?: RecordCache;
+  /**
+   * Hands due tasks straight to workers with free slots while nothing waits in
+   * their pool's queue, and keeps count of the slots. @defaultValue none:
+   * every task goes through its pool queue and a claim
+   */
+  assignments?: Pick<AssignmentBook, 'choose' | 'committed'>;
   /** Reshapes a batch's messages before they are stored and sent (grouping). @defaultValue unchanged */
   groupMessages?: (messages: OutboxMessage[]) => OutboxMessage[];
 }
@@ -177,7 +184,7 @@ export class CommandLoop {
 
   private async runBatch(jobs: LoopJob[], splitOnError: boolean): Promise<void> {
     const cache = this.options.recordCache;
-    const uow = new UnitOfWork(this.options.store, new Date(), cache);
+    const uow = new UnitOfWork(this.options.store, new Date(), cache, this.options.assignments);
     let rows: Awaited<ReturnType<TaskStore['commit']>> = [];
     try {
       for (const job of jobs) await job.apply(uow);
@@ -205,6 +212,9 @@ export class CommandLoop {
       return;
     }
     // Committed: from here on the outbox holds the messages, whatever happens to the broker.
+    // Assignments first: the worker starts while the events are still being confirmed.
+    const assigns = this.options.assignments?.committed(uow.assignments) ?? [];
+    if (assigns.length > 0) this.options.outbox.publishTransient(assigns);
     const transient = uow.transientMessages();
     this.options.outbox.publishTransient(this.options.groupMessages ? this.options.groupMessages(transient) : transient);
     if (this.options.plugins.has('onTaskStateChange')) for (const event of uow.events) await this.options.plugins.run('onTaskStateChange', { event });

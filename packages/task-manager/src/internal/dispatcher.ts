@@ -12,12 +12,20 @@ export interface EnqueueOptions {
   /** A new attempt (first run or a retry) rather than a re-run of the same attempt. */
   newAttempt: boolean;
   reason?: string;
+  /** A worker not to assign the task to (the one that just gave it back). */
+  avoid?: string;
 }
 
-/** Moves a task to `queued` under a new lease and queues its dispatch. */
+/**
+ * Moves a task to `queued` under a new lease and queues its dispatch — or,
+ * when the batch's assigner picks a worker with a free slot, on to `running`
+ * on that worker, its dispatch to be sent to the worker alone once the batch
+ * is committed (see `assignments.ts`).
+ */
 export async function enqueueTask(uow: UnitOfWork, topology: Topology, record: TaskRecord, options: EnqueueOptions): Promise<void> {
   if (options.newAttempt) record.attempt += 1;
   const leaseId = uuidv7();
+  if (record.status === 'running' && record.worker_id !== undefined) uow.assignments.noteSlot(record.worker_id, -1, record);
   record.lease_id = leaseId;
   delete record.worker_id;
   delete record.worker_host;
@@ -25,7 +33,17 @@ export async function enqueueTask(uow: UnitOfWork, topology: Topology, record: T
   delete record.started_at;
   transition(uow, topology, record, 'queued', options.reason === undefined ? {} : { reason: options.reason });
   const deps = record.depends_on.length > 0 ? await uow.getMany(record.depends_on) : undefined;
-  uow.send({ exchange: topology.exchanges.tasks, routing_key: record.queue, body: dispatchOf(record, leaseId, deps), priority: record.priority });
+  const dispatch = dispatchOf(record, leaseId, deps);
+  const worker = uow.assigner?.choose(record, uow.assignments, options.avoid);
+  if (worker === undefined) {
+    uow.send({ exchange: topology.exchanges.tasks, routing_key: record.queue, body: dispatch, priority: record.priority });
+    return;
+  }
+  record.worker_id = worker.worker_id;
+  record.worker_host = worker.host;
+  record.deliveries += 1;
+  transition(uow, topology, record, 'running', { reason: 'assigned' });
+  uow.assignments.assigned.push({ worker: worker.worker_id, dispatch });
 }
 
 /**

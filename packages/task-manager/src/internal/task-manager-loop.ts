@@ -1,10 +1,12 @@
 /**
  * The task-manager's command loop as the service composes it: the workflow
  * aggregates updated before each commit, events and grants grouped, then
- * dispatches grouped by the pools' live workers, and the record cache.
+ * dispatches grouped by the pools' live workers, the record cache, and the
+ * assignment of due tasks to idle workers.
  * One place, so that `bench/loop-bench.ts` measures exactly what runs.
  */
 import type { Logger, PluginHost, Topology } from '@sje/core';
+import type { AssignmentBook } from './assignments.js';
 import { CommandLoop } from './command-loop.js';
 import { groupDispatches, type PoolView } from './dispatch-grouping.js';
 import { groupMessages } from './message-grouping.js';
@@ -26,6 +28,8 @@ export interface TaskManagerLoopParts {
   /** Called after each committed batch with its earliest due time. */
   onCommitted?: (earliestDue: string | undefined) => void;
   recordCache?: RecordCache;
+  /** Assignment of due tasks to idle workers; none: every task through its pool queue. */
+  assignments?: AssignmentBook;
 }
 
 /** Builds the command loop of a task-manager. */
@@ -40,5 +44,6 @@ export function createTaskManagerLoop(parts: TaskManagerLoopParts): CommandLoop 
     ...(parts.onCommitted ? { onCommitted: parts.onCommitted } : {}),
     groupMessages: (messages) => groupDispatches(groupMessages(messages, topology), topology, parts.poolOf),
     ...(parts.recordCache ? { recordCache: parts.recordCache } : {}),
+    ...(parts.assignments ? { assignments: parts.assignments } : {}),
   });
 }

@@ -46,6 +46,10 @@ export function transition(uow: UnitOfWork, topology: Topology, record: TaskReco
     throw new SjeError(ErrorCode.INTERNAL, `illegal transition ${from} → ${to} for task ${record.task_id}`, { data: { task_id: record.task_id, from, to } });
   }
   const at = uow.nowIso;
+  if (from === 'running' && record.worker_id !== undefined) uow.assignments.noteSlot(record.worker_id, -1, record);
+  if (to === 'running' && record.worker_id !== undefined) uow.assignments.noteSlot(record.worker_id, 1);
+  if (from === 'queued') uow.assignments.noteWaiting(record.queue, -1);
+  if (to === 'queued') uow.assignments.noteWaiting(record.queue, 1);
   record.status = to;
   if (to === 'queued') record.queued_at = at;
   if (to === 'running') record.started_at = at;

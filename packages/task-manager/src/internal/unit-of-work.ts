@@ -3,6 +3,7 @@
  * will publish and the events it raises, committed to the store at once.
  */
 import type { TaskEvent, TaskStatus } from '@sje/core';
+import { AssignmentChanges, type Assigner } from './assignments.js';
 import type { RecordCache } from './record-cache.js';
 import type { OutboxMessage, TaskRecord, WorkflowRecord } from './store/task-record.js';
 import type { StoreCommit, TaskStore } from './store/task-store.js';
@@ -20,12 +21,17 @@ export class UnitOfWork {
   /** The batch's time as ISO text. */
   readonly nowIso: string;
 
+  /** What this batch changes in the workers' slots and the pools' waiting tasks, and the tasks it assigns. */
+  readonly assignments = new AssignmentChanges();
+
   constructor(
     private readonly store: TaskStore,
     /** The batch's clock: every timestamp of one batch is the same instant. */
     readonly now: Date,
     /** Records committed by earlier batches, read before the store. */
     private readonly committed?: RecordCache,
+    /** Chooses a worker for a due task at idle; without one, every task goes through its pool queue. */
+    readonly assigner?: Assigner,
   ) {
     this.nowIso = now.toISOString();
   }

@@ -32,6 +32,8 @@ export interface WorkerRegistryOptions {
   timeoutMs: number;
   /** Called for each lost worker: re-queue its running tasks (only those of `leases`, when given). */
   onLost: (workerId: string, leases?: readonly LeaseRef[]) => Promise<void>;
+  /** Called with each heartbeat of a known worker, after its dead leases were dealt with. */
+  onHeartbeat?: (heartbeat: WorkerHeartbeat) => Promise<void>;
 }
 
 /** Tracks worker liveness. */
@@ -44,6 +46,11 @@ export class WorkerRegistry {
   /** Workers heard from (not provisional). */
   get online(): WorkerInfo[] {
     return [...this.workers.values()].filter((e) => !e.provisional && e.departed === undefined).map((e) => e.info);
+  }
+
+  /** Registered workers that are online (heard from, not departed): those that may be assigned tasks. */
+  *assignable(): IterableIterator<WorkerInfo> {
+    for (const e of this.workers.values()) if (!e.provisional && e.departed === undefined) yield e.info;
   }
 
   /**
@@ -132,6 +139,7 @@ export class WorkerRegistry {
           await this.options.plugins.run('onWorkerOnline', { worker: info });
         }
         await this.abortDeadLeases(msg);
+        await this.options.onHeartbeat?.(msg);
         return;
       }
       case 'deregister': {

@@ -1,4 +1,5 @@
 import type { DispatchMessage } from '@sje/core';
+import type { AbortReason } from '../task-handler.js';
 import { promiseOf } from './promise-of.js';
 import type { DeliveryPart } from './shared-delivery.js';
 import type { TaskRun } from './task-run.js';
@@ -20,6 +21,8 @@ export interface LeaseEntry {
   /** This dispatch's shares of its deliveries, settled once the claim is answered (or given back). */
   parts: DeliveryPart[];
   run?: TaskRun;
+  /** An abort that came before the run started (an assigned task waiting for a slot): it is reported without running. */
+  abortRequested?: AbortReason;
   /** Settles the pending claim: `true` granted, `false` refused, `undefined` given up. */
   answer?: (granted: boolean | undefined) => void;
   resendTimer?: NodeJS.Timeout;
@@ -81,6 +84,18 @@ export class LeaseBook {
     this.entries.set(task.lease_id, { task, state: 'waiting', parts: [part] });
     this.counts.waiting += 1;
     return 'new';
+  }
+
+  /**
+   * Takes in a task the task-manager assigned to this worker: already
+   * granted, so its entry starts `running` (it may still wait for a slot).
+   * Returns `false` for a lease the book already has.
+   */
+  adopt(task: DispatchMessage): boolean {
+    if (this.entries.has(task.lease_id)) return false;
+    this.entries.set(task.lease_id, { task, state: 'running', parts: [] });
+    this.counts.running += 1;
+    return true;
   }
 
   /**

@@ -30,7 +30,7 @@ export async function applyOutcome(uow: UnitOfWork, ctx: CommandContext, report:
       await ctx.dependencies.onFinal(uow, record);
       return true;
     case 'requeue':
-      await enqueueTask(uow, ctx.topology, record, { newAttempt: false, reason: `worker ${report.worker_id} shut down` });
+      await enqueueTask(uow, ctx.topology, record, { newAttempt: false, reason: `worker ${report.worker_id} shut down`, avoid: report.worker_id });
       return true;
     case 'failed':
     case 'timed_out':

@@ -27,7 +27,7 @@ export async function requeueLostTasks(uow: UnitOfWork, ctx: CommandContext, wor
       });
       continue;
     }
-    await enqueueTask(uow, ctx.topology, record, { newAttempt: false, reason: `worker ${workerId} lost` });
+    await enqueueTask(uow, ctx.topology, record, { newAttempt: false, reason: `worker ${workerId} lost`, avoid: workerId });
   }
   return n;
 }

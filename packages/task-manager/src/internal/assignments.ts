@@ -1,0 +1,229 @@
+/**
+ * Assignment at idle: a due task handed straight to a worker with a free
+ * slot, already `running` under its lease on that worker, in an `assign`
+ * control message. It skips the pool queue's durable write, the claim and the
+ * grant — two hops and a store write of the idle path — and is used only
+ * while nothing waits in the pool's queue, so under a backlog every task goes
+ * through the queue (grouped, claimed, fairly spread) as before.
+ *
+ * What the queue's durability gave, the book gives instead: the store holds
+ * the task as running on the worker, and the worker's heartbeats say which
+ * `assign` it took in last (`assigned.seq`). An assignment its worker has not
+ * taken in within `confirmWithinMs` (lost with the worker's control queue in
+ * a broker restart, or sent by a task-manager that crashed before it went
+ * out) is handed on; a lost worker's tasks are re-queued as ever.
+ */
+import { MAX_GROUPED_MESSAGES, uuidv7, type AssignCommand, type AssignmentMark, type DispatchMessage, type LeaseRef, type Topology, type WorkerHeartbeat } from '@sje/core';
+import type { OutboxMessage, TaskRecord } from './store/task-record.js';
+
+/** A registered worker, as the book needs it. */
+export interface AssignableWorker {
+  worker_id: string;
+  host: string;
+  queues: readonly string[];
+  functions: readonly string[];
+  concurrency: number;
+}
+
+/** What a batch asks of the book while it is applied. */
+export interface Assigner {
+  /**
+   * The worker to hand `record` (just moved to `queued`) to now, or
+   * `undefined` (through the pool queue). `changes` are the batch's own changes so far; `avoid` a worker
+   * that just gave the task back.
+   */
+  choose(record: TaskRecord, changes: AssignmentChanges, avoid?: string): AssignableWorker | undefined;
+}
+
+/** One batch's changes to what the book counts, applied once the batch is committed. */
+export class AssignmentChanges {
+  /** Per worker: tasks that started (+) or stopped (-) running on it. */
+  readonly slots = new Map<string, number>();
+  /** Per pool queue: tasks that entered (+) or left (-) `queued`. */
+  readonly waiting = new Map<string, number>();
+  /** Leases that stopped running, with the worker they ran on. */
+  readonly ended: { worker: string; lease_id: string }[] = [];
+  /** Tasks handed to a worker by this batch. */
+  readonly assigned: { worker: string; dispatch: DispatchMessage }[] = [];
+
+  /** A task started (+1) or stopped (-1) running on `worker`; a stop names its lease. */
+  noteSlot(worker: string, delta: 1 | -1, lease?: { lease_id?: string | undefined }): void {
+    this.slots.set(worker, (this.slots.get(worker) ?? 0) + delta);
+    if (delta < 0 && lease?.lease_id !== undefined) this.ended.push({ worker, lease_id: lease.lease_id });
+  }
+
+  /** A task of pool `queue` entered (+1) or left (-1) `queued`. */
+  noteWaiting(queue: string, delta: 1 | -1): void {
+    this.waiting.set(queue, (this.waiting.get(queue) ?? 0) + delta);
+  }
+}
+
+interface Pending {
+  task_id: string;
+  lease_id: string;
+  /** The `assign` that carried it; `Infinity` for one only known from the store at start-up. */
+  seq: number;
+  sentAt: number;
+}
+
+/** Options of {@link AssignmentBook}. */
+export interface AssignmentBookOptions {
+  topology: Topology;
+  /** The registered workers that take assignments. */
+  workers: () => Iterable<AssignableWorker>;
+  /** How long a worker has to take in an assignment (its heartbeat's mark) before the task is handed on. */
+  confirmWithinMs: number;
+  /** @defaultValue Date.now */
+  now?: () => number;
+}
+
+/** The task-manager's view of every worker's slots and of its assignments in flight. */
+export class AssignmentBook implements Assigner {
+  /** This process: a worker's mark names it, so a restarted task-manager's numbers start afresh. */
+  readonly epoch = uuidv7();
+  /** Tasks running on each worker (as the store says: granted or assigned, not yet ended). */
+  private readonly running = new Map<string, number>();
+  /** Tasks queued in each pool queue and not yet claimed. */
+  private readonly waiting = new Map<string, number>();
+  /** When a pool's waiting count last changed. */
+  private readonly waitingMovedAt = new Map<string, number>();
+  private readonly seqs = new Map<string, number>();
+  /** Assignments not yet taken in, per worker, by lease. */
+  private readonly pending = new Map<string, Map<string, Pending>>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: AssignmentBookOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Tasks the book counts as running on `worker`. */
+  runningOn(worker: string): number {
+    return this.running.get(worker) ?? 0;
+  }
+
+  /** Assignments sent to `worker` and not yet taken in. */
+  pendingOn(worker: string): number {
+    return this.pending.get(worker)?.size ?? 0;
+  }
+
+  choose(record: TaskRecord, changes: AssignmentChanges, avoid?: string): AssignableWorker | undefined {
+    // The record itself, queued by now, is one of the waiting.
+    if (this.waitingIn(record.queue, changes) > 1) return undefined;
+    let best: AssignableWorker | undefined;
+    let bestFree = 0;
+    for (const w of this.options.workers()) {
+      if (w.worker_id === avoid || w.concurrency < 1 || !w.queues.includes(record.queue) || !w.functions.includes(record.function)) continue;
+      const free = w.concurrency - this.runningOn(w.worker_id) - (changes.slots.get(w.worker_id) ?? 0);
+      if (free > bestFree) {
+        best = w;
+        bestFree = free;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * Applies a committed batch's changes and returns the `assign` messages to
+   * send (one per worker, or more for a very large batch), in the order sent.
+   */
+  committed(changes: AssignmentChanges): OutboxMessage[] {
+    const { topology } = this.options;
+    const now = this.now();
+    for (const [worker, delta] of changes.slots) this.running.set(worker, Math.max(0, this.runningOn(worker) + delta));
+    for (const [queue, delta] of changes.waiting) {
+      this.waiting.set(queue, Math.max(0, (this.waiting.get(queue) ?? 0) + delta));
+      if (delta !== 0) this.waitingMovedAt.set(queue, now);
+    }
+    for (const { worker, lease_id } of changes.ended) this.pending.get(worker)?.delete(lease_id);
+    if (changes.assigned.length === 0) return [];
+    const byWorker = new Map<string, DispatchMessage[]>();
+    for (const { worker, dispatch } of changes.assigned) {
+      const list = byWorker.get(worker);
+      if (list) list.push(dispatch);
+      else byWorker.set(worker, [dispatch]);
+    }
+    const messages: OutboxMessage[] = [];
+    for (const [worker, dispatches] of byWorker) {
+      for (let i = 0; i < dispatches.length; i += MAX_GROUPED_MESSAGES) {
+        const tasks = dispatches.slice(i, i + MAX_GROUPED_MESSAGES);
+        const seq = (this.seqs.get(worker) ?? 0) + 1;
+        this.seqs.set(worker, seq);
+        const book = this.pendingOf(worker);
+        for (const t of tasks) book.set(t.lease_id, { task_id: t.task_id, lease_id: t.lease_id, seq, sentAt: now });
+        const body: AssignCommand = { type: 'assign', epoch: this.epoch, seq, tasks };
+        messages.push({ exchange: topology.exchanges.control, routing_key: topology.controlKeyFor(worker), body, transient: true });
+      }
+    }
+    return messages;
+  }
+
+  /**
+   * A worker's heartbeat: what it took in is confirmed (its mark, or a lease it
+   * lists as held); what it should have taken in by now and did not is returned,
+   * to be handed on.
+   */
+  heartbeat(hb: Pick<WorkerHeartbeat, 'worker_id' | 'running'> & { assigned?: AssignmentMark }): LeaseRef[] {
+    const book = this.pending.get(hb.worker_id);
+    if (!book || book.size === 0) return [];
+    const takenUpTo = hb.assigned?.epoch === this.epoch ? hb.assigned.seq : 0;
+    const held = hb.running.length > 0 ? new Set(hb.running.map((r) => r.lease_id)) : undefined;
+    const overdueBefore = this.now() - this.options.confirmWithinMs;
+    const overdue: LeaseRef[] = [];
+    for (const [lease, p] of book) {
+      if (p.seq <= takenUpTo || held?.has(lease) === true) book.delete(lease);
+      else if (p.sentAt < overdueBefore) {
+        book.delete(lease);
+        overdue.push({ task_id: p.task_id, lease_id: p.lease_id });
+      }
+    }
+    return overdue;
+  }
+
+  /**
+   * Start-up: the tasks the store has running. Their workers' slots are
+   * counted, and each must show up in its worker's heartbeats (or end) within
+   * `confirmWithinMs`: an assignment committed just before a crash may never
+   * have been sent.
+   */
+  seed(running: readonly TaskRecord[]): void {
+    const now = this.now();
+    for (const t of running) {
+      if (t.worker_id === undefined || t.lease_id === undefined) continue;
+      this.running.set(t.worker_id, this.runningOn(t.worker_id) + 1);
+      this.pendingOf(t.worker_id).set(t.lease_id, { task_id: t.task_id, lease_id: t.lease_id, seq: Infinity, sentAt: now });
+    }
+  }
+
+  /** A worker is gone (its tasks are re-queued by the registry): forget its slots and assignments. */
+  forget(worker: string): void {
+    this.running.delete(worker);
+    this.pending.delete(worker);
+    this.seqs.delete(worker);
+  }
+
+  /**
+   * Tasks waiting in a pool's queue. A count that has not changed for
+   * `confirmWithinMs` no longer holds assignments back: either the pool's
+   * workers are all busy (and none has a free slot to be assigned to) or the
+   * count is wrong (a dispatch the broker dead-lettered leaves its task
+   * queued, and workers with free slots would have claimed the rest).
+   */
+  private waitingIn(queue: string, changes: AssignmentChanges): number {
+    const own = changes.waiting.get(queue) ?? 0;
+    const committed = this.waiting.get(queue) ?? 0;
+    if (committed > 0 && this.now() - (this.waitingMovedAt.get(queue) ?? 0) > this.options.confirmWithinMs) {
+      this.waiting.set(queue, 0);
+      return Math.max(0, own);
+    }
+    return committed + own;
+  }
+
+  private pendingOf(worker: string): Map<string, Pending> {
+    let book = this.pending.get(worker);
+    if (!book) {
+      book = new Map();
+      this.pending.set(worker, book);
+    }
+    return book;
+  }
+}
