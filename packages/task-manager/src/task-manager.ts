@@ -136,19 +136,19 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
           onHeartbeat: async (hb) => {
             const overdue = assignments.heartbeat(hb);
             if (overdue.length === 0) return;
-            const n = await requeueRunning(hb.worker_id, overdue);
+            const n = await requeueRunning(hb.worker_id, overdue, `not taken in by worker ${hb.worker_id} in time`);
             if (n > 0) logger.warn('a worker did not take in tasks assigned to it; handing them on', { worker_id: hb.worker_id, tasks: n });
           },
         }
       : {}),
   });
   /** Re-queues the running tasks of a worker (only those of `leases`, when given); returns how many. */
-  async function requeueRunning(workerId: string, leases?: readonly LeaseRef[]): Promise<number> {
+  async function requeueRunning(workerId: string, leases?: readonly LeaseRef[], reason?: string): Promise<number> {
     const leaseKey = (taskId: string, leaseId: string | undefined): string => `${taskId}\0${leaseId ?? ''}`;
     const released = leases === undefined ? undefined : new Set(leases.map((l) => leaseKey(l.task_id, l.lease_id)));
     const running = (await store.getRunningTasks(workerId)).filter((t) => released === undefined || released.has(leaseKey(t.task_id, t.lease_id)));
     if (running.length === 0) return 0;
-    return loop.run((uow) => requeueLostTasks(uow, ctx, workerId, running));
+    return loop.run((uow) => requeueLostTasks(uow, ctx, workerId, running, reason));
   }
   const queries = new QueryService(broker, store, loop, ctx, workflows, logger, registry);
 

@@ -10,8 +10,8 @@ import type { UnitOfWork } from '../unit-of-work.js';
 import type { CommandContext } from './command-context.js';
 import { applyFailure } from './outcome.js';
 
-/** Re-queues (or fails as poison) the given running tasks of a lost worker. */
-export async function requeueLostTasks(uow: UnitOfWork, ctx: CommandContext, workerId: string, running: TaskRecord[]): Promise<number> {
+/** Re-queues (or fails as poison) the given running tasks of a lost worker; `reason` goes into their history. */
+export async function requeueLostTasks(uow: UnitOfWork, ctx: CommandContext, workerId: string, running: TaskRecord[], reason = `worker ${workerId} lost`): Promise<number> {
   let n = 0;
   for (const stale of running) {
     const record = await uow.get(stale.task_id);
@@ -27,7 +27,7 @@ export async function requeueLostTasks(uow: UnitOfWork, ctx: CommandContext, wor
       });
       continue;
     }
-    await enqueueTask(uow, ctx.topology, record, { newAttempt: false, reason: `worker ${workerId} lost`, avoid: workerId });
+    await enqueueTask(uow, ctx.topology, record, { newAttempt: false, reason, avoid: workerId });
   }
   return n;
 }

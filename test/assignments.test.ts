@@ -1,0 +1,188 @@
+/**
+ * Assignment at idle against the real RabbitMQ, with the worker side played
+ * by hand: a registered worker with a free slot is sent its task, already
+ * running, in an `assign`; the task stays its worker's while the heartbeats
+ * carry the assign's mark, and is handed on to the pool queue when they do
+ * not — also after a task-manager restart, for an assignment the previous
+ * process may never have sent.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  Broker,
+  createLogger,
+  createTopology,
+  uuidv7,
+  validators,
+  type AssignCommand,
+  type AssignmentMark,
+  type DispatchMessage,
+  type SjeConfig,
+  type TaskSpec,
+  type WorkerHeartbeat,
+} from '../packages/core/src/index.js';
+import { createTaskManager, type TaskManager } from '../packages/task-manager/src/index.js';
+import { drainQueue } from './helpers/broker.js';
+import { disposeTestConfig, testConfig } from './helpers/stack.js';
+
+const silent = createLogger({ service: 'test', silent: true });
+const TIMEOUT_MS = 1500;
+
+/** A registered worker played by hand: it records its `assign` messages and heartbeats when told. */
+class Assignee {
+  readonly assigns: AssignCommand[] = [];
+  readonly id = `assignee-${uuidv7().slice(-6)}`;
+  private readonly broker: Broker;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly config: SjeConfig) {
+    const topology = createTopology({ prefix: config.topology.prefix, queueType: config.topology.queue_type });
+    this.broker = new Broker({
+      url: config.amqp.url,
+      topology,
+      logger: silent,
+      service: 'worker',
+      onConnect: async (ch) => {
+        await ch.assertQueue(topology.workerControlQueue(this.id), { exclusive: true, autoDelete: true, durable: false });
+        await ch.bindQueue(topology.workerControlQueue(this.id), topology.exchanges.control, topology.controlKeyFor(this.id));
+      },
+    });
+  }
+
+  get tasks(): DispatchMessage[] {
+    return this.assigns.flatMap((a) => a.tasks);
+  }
+
+  /** The mark of the last assign received. */
+  get mark(): AssignmentMark | undefined {
+    const last = this.assigns.at(-1);
+    return last ? { epoch: last.epoch, seq: last.seq } : undefined;
+  }
+
+  async start(): Promise<void> {
+    await this.broker.start();
+    const t = this.broker.topology;
+    await this.broker.consume(t.workerControlQueue(this.id), async (m) => void (m.type === 'assign' && this.assigns.push(m)), {
+      validate: validators.control,
+      prefetch: 10,
+      exclusive: true,
+    });
+    await this.send({ type: 'register', worker_id: this.id, host: 'test', pid: 1, queues: ['default'], functions: ['echo'], concurrency: 8, started_at: new Date().toISOString() });
+  }
+
+  /** Heartbeats every 200 ms, with what `beat` makes of each. */
+  heartbeatEvery(beat: (hb: WorkerHeartbeat) => WorkerHeartbeat): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = setInterval(() => void this.send(beat({ type: 'heartbeat', worker_id: this.id, host: 'test', running: [], at: new Date().toISOString() })), 200);
+  }
+
+  async succeed(d: DispatchMessage): Promise<void> {
+    const t = this.broker.topology;
+    await this.broker.publish(t.exchanges.commands, t.routingKeys.command, { type: 'outcome', task_id: d.task_id, lease_id: d.lease_id, worker_id: this.id, outcome: 'succeeded', result: { ok: true }, at: new Date().toISOString() });
+  }
+
+  private async send(msg: object): Promise<void> {
+    const t = this.broker.topology;
+    await this.broker.publish(t.exchanges.commands, t.routingKeys.worker, msg, { persistent: false });
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.broker.close();
+  }
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function setup() {
+  const config = await testConfig({ task_manager: { worker_timeout_ms: TIMEOUT_MS } });
+  const make = (): Promise<TaskManager> => createTaskManager({ config, logger: silent, opsPort: false });
+  let tm = await make();
+  await tm.start();
+  const executor = new Broker({ url: config.amqp.url, topology: createTopology({ prefix: config.topology.prefix }), logger: silent, service: 'executor' });
+  await executor.start();
+  const worker = new Assignee(config);
+  await worker.start();
+  cleanups.push(async () => {
+    await worker.close();
+    await executor.close();
+    await tm.close();
+    await disposeTestConfig(config, ['default']);
+  });
+  const submit = async (): Promise<string> => {
+    const spec: TaskSpec = { task_id: uuidv7(), function: 'echo', params: {}, queue: 'default', priority: 0, depends_on: [], labels: {} };
+    await executor.publish(executor.topology.exchanges.commands, 'command', { type: 'submit', tasks: [spec], submitted_at: new Date().toISOString() });
+    return spec.task_id;
+  };
+  const record = async (id: string) => (await tm.store.getTasks([id])).get(id);
+  await until('the worker registered', async () => {
+    const gauge = await tm.runtime.metrics.getSingleMetric('sje_workers_registered')?.get();
+    return (gauge?.values[0]?.value ?? 0) >= 1;
+  });
+  const poolQueue = (): Promise<DispatchMessage[]> =>
+    drainQueue(config.amqp.url, executor.topology.taskQueue('default'), { min: 1, timeoutMs: 5000 }).then((got) => got.map((m) => m.body as DispatchMessage));
+  const restart = async (): Promise<void> => {
+    await tm.close();
+    tm = await make();
+    await tm.start();
+  };
+  return { worker, submit, record, poolQueue, restart };
+}
+
+describe('assignment at idle', () => {
+  it('sends a task to a registered worker with a free slot, running at once; it stays there while the heartbeats carry the mark', async () => {
+    const s = await setup();
+    s.worker.heartbeatEvery((hb) => ({ ...hb, ...(s.worker.mark ? { assigned: s.worker.mark } : {}) }));
+    const id = await s.submit();
+    await until('its assign', () => s.worker.tasks.some((t) => t.task_id === id));
+    const sent = s.worker.tasks.find((t) => t.task_id === id)!;
+    const stored = await s.record(id);
+    expect(stored).toMatchObject({ status: 'running', worker_id: s.worker.id, lease_id: sent.lease_id, deliveries: 1 });
+    expect(stored?.history.map((h) => h.status)).toEqual(['pending', 'queued', 'running']);
+    // Twice the confirmation time later it is still the worker's, under the same lease.
+    await new Promise((r) => setTimeout(r, 2 * TIMEOUT_MS));
+    expect(await s.record(id)).toMatchObject({ status: 'running', worker_id: s.worker.id, lease_id: sent.lease_id });
+    await s.worker.succeed(sent);
+    await until('succeeded', async () => (await s.record(id))?.status === 'succeeded');
+  });
+
+  it('hands on to the pool queue a task whose worker does not take its assign in within worker_timeout_ms', async () => {
+    const s = await setup();
+    // Heartbeats (the worker is alive) without the mark: the assign never arrived.
+    s.worker.heartbeatEvery((hb) => hb);
+    const id = await s.submit();
+    await until('its assign', () => s.worker.tasks.some((t) => t.task_id === id));
+    const assignedLease = (await s.record(id))?.lease_id;
+    const [dispatch] = await s.poolQueue();
+    expect(dispatch).toMatchObject({ type: 'dispatch', task_id: id });
+    expect(dispatch!.lease_id).not.toBe(assignedLease);
+    const after = await s.record(id);
+    expect(after).toMatchObject({ status: 'queued', lease_id: dispatch!.lease_id });
+    expect(after?.history.at(-1)?.reason).toBe(`not taken in by worker ${s.worker.id} in time`);
+  });
+
+  it('after a restart, hands on a running task its worker does not list within worker_timeout_ms', async () => {
+    const s = await setup();
+    s.worker.heartbeatEvery((hb) => ({ ...hb, ...(s.worker.mark ? { assigned: s.worker.mark } : {}) }));
+    const listed = await s.submit();
+    const dropped = await s.submit();
+    await until('both assigns', () => [listed, dropped].every((id) => s.worker.tasks.some((t) => t.task_id === id)));
+    const keep = s.worker.tasks.find((t) => t.task_id === listed)!;
+    // The new process cannot tell whether it sent them: the worker lists only `listed` as held, and its mark names the old process.
+    s.worker.heartbeatEvery((hb) => ({ ...hb, running: [{ task_id: keep.task_id, lease_id: keep.lease_id }], ...(s.worker.mark ? { assigned: s.worker.mark } : {}) }));
+    await s.restart();
+    const [dispatch] = await s.poolQueue();
+    expect(dispatch).toMatchObject({ task_id: dropped });
+    expect(await s.record(listed)).toMatchObject({ status: 'running', lease_id: keep.lease_id, worker_id: s.worker.id });
+  });
+});
