@@ -50,7 +50,9 @@ export async function runRounds(raw: RawBaseline | undefined, sje: SjeBench | un
     if (deep) out.rawDeep.push(deep);
     const parts = [
       r ? `raw ${Math.round(r.throughput_per_s)} tasks/s (CPU ms per 1,000: ${cpuText(r.cpu_ms_per_1000_tasks)})` : undefined,
-      s ? `SJE ${Math.round(s.end_to_end_per_s)} tasks/s, ${Math.round(s.submit_per_s)} submitted (CPU ms per 1,000: ${cpuText(s.cpu_ms_per_1000_tasks)})` : undefined,
+      s
+        ? `SJE ${Math.round(s.end_to_end_per_s)} tasks/s, ${Math.round(s.submit_per_s)} submitted, ${s.assigned_tasks} assigned (CPU ms per 1,000: ${cpuText(s.cpu_ms_per_1000_tasks)})`
+        : undefined,
       r && s ? `ratio ${round(s.end_to_end_per_s / r.throughput_per_s, 2)}` : undefined,
       deep ? `raw with ${settings.deepWindow} in flight ${Math.round(deep.throughput_per_s)} tasks/s` : undefined,
     ];

@@ -187,6 +187,7 @@ if (sjeBench) {
     end_to_end_per_s: median(sjeRounds.map((r) => r.end_to_end_per_s)),
     submit_per_s: median(sjeRounds.map((r) => r.submit_per_s)),
     cpu_ms_per_1000_tasks: medianCpu(sjeRounds),
+    assigned_tasks: median(sjeRounds.map((r) => r.assigned_tasks)),
     ...(middle?.tasks_per_worker ? { tasks_per_worker: middle.tasks_per_worker } : {}),
     latency_ms,
     ...single,
@@ -221,6 +222,7 @@ rows.push([
 const cpu = (figures: Record<string, number> | undefined): string =>
   figures === undefined ? '-' : Object.entries(figures).map(([k, v]) => `${k.replace('_', '-')} ${v}`).join(', ');
 rows.push(['  CPU ms per 1,000 tasks, by process', cpu(sje?.cpu_ms_per_1000_tasks), cpu(raw?.cpu_ms_per_1000_tasks), '-']);
+rows.push(['  tasks assigned at idle (median of the rounds)', sje ? `${sje.assigned_tasks} of ${settings.tasks}` : '-', '-', '-']);
 rows.push([
   `  raw with ${settings.workerConcurrency} publishes in flight (median)`,
   '-',

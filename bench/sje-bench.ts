@@ -36,6 +36,8 @@ export interface SjeRound {
   cpu_ms_per_1000_tasks: Record<string, number>;
   /** With several workers: the tasks each ran, most first. */
   tasks_per_worker?: number[];
+  /** Tasks of the round the task-manager assigned straight to a worker (`sje_tasks_assigned_total`); the rest went through the pool queue. */
+  assigned_tasks: number;
 }
 
 /** One task per request from concurrent HTTP clients. */
@@ -62,7 +64,15 @@ export class SjeBench {
     private readonly submitUrl: string,
     private readonly meter: CpuMeter,
     private readonly workerCount: number,
+    private readonly taskManagerMetricsUrl: string,
   ) {}
+
+  /** The task-manager's count of tasks assigned at idle so far. */
+  async assignedSoFar(): Promise<number> {
+    const res = await this.http.send('GET', this.taskManagerMetricsUrl);
+    const m = /^sje_tasks_assigned_total(?:\{[^}]*\})? (\d+)$/m.exec(res.text);
+    return m ? Number(m[1]) : 0;
+  }
 
   /** Starts a task-manager, the workers and an executor on a fresh installation. */
   static async start(options: SjeBenchOptions, log: (line: string) => void): Promise<SjeBench> {
@@ -91,7 +101,7 @@ export class SjeBench {
         broker: findBrokerPid(),
         bench: process.pid,
       });
-      return new SjeBench(options, watcher, `${executor.baseUrl}/submit`, meter, workers.length);
+      return new SjeBench(options, watcher, `${executor.baseUrl}/submit`, meter, workers.length, `${tm.baseUrl}/metrics`);
     } catch (err) {
       await watcher.close();
       await disposeAll();
@@ -108,6 +118,7 @@ export class SjeBench {
   /** `tasks` no-op tasks in batches from four concurrent submitters; the round ends at the last `succeeded` event. */
   async throughputRound(tasks: number): Promise<SjeRound> {
     this.watcher.reset();
+    const assignedBefore = await this.assignedSoFar();
     this.meter.start();
     const t0 = performance.now();
     let submitted = 0;
@@ -125,6 +136,7 @@ export class SjeBench {
       end_to_end_per_s: tasks / ((tDone - t0) / 1000),
       submit_per_s: tasks / ((tSubmitted - t0) / 1000),
       cpu_ms_per_1000_tasks: this.meter.stop(tasks),
+      assigned_tasks: (await this.assignedSoFar()) - assignedBefore,
     };
     if (this.workerCount > 1) round.tasks_per_worker = [...this.watcher.byWorker.values()].sort((a, b) => b - a);
     return round;

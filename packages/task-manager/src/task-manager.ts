@@ -186,6 +186,7 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
   };
 
   registerServiceMetrics(rt, store, outbox, loop, registry);
+  if (assignments) registerAssignmentMetrics(rt.metrics, assignments);
 
   let ops: OpsServer | undefined;
   let started = false;
@@ -378,6 +379,29 @@ function registerServiceMetrics(rt: ServiceRuntime, store: TaskStore, outbox: Ou
     registers: [metrics],
     collect() {
       this.set(registry.online.length);
+    },
+  });
+}
+
+/** How many tasks went to workers by assignment at idle, and how many of those were handed on. */
+function registerAssignmentMetrics(metrics: ServiceRuntime['metrics'], assignments: AssignmentBook): void {
+  let counted = { assigned: 0, handedOn: 0 };
+  new Counter({
+    name: 'sje_tasks_assigned_total',
+    help: 'Tasks handed straight to a worker with a free slot at idle (the rest go through their pool queue and a claim)',
+    registers: [metrics],
+    collect() {
+      this.inc(assignments.assignedTotal - counted.assigned);
+      counted = { ...counted, assigned: assignments.assignedTotal };
+    },
+  });
+  new Counter({
+    name: 'sje_assignments_handed_on_total',
+    help: 'Assigned tasks handed on to their pool queue because the worker did not take the assignment in within worker_timeout_ms',
+    registers: [metrics],
+    collect() {
+      this.inc(assignments.handedOnTotal - counted.handedOn);
+      counted = { ...counted, handedOn: assignments.handedOnTotal };
     },
   });
 }

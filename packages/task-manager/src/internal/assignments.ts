@@ -91,6 +91,10 @@ export class AssignmentBook implements Assigner {
   /** Assignments not yet taken in, per worker, by lease. */
   private readonly pending = new Map<string, Map<string, Pending>>();
   private readonly now: () => number;
+  /** Tasks assigned since start. */
+  assignedTotal = 0;
+  /** Assignments handed on because their worker did not take them in. */
+  handedOnTotal = 0;
 
   constructor(private readonly options: AssignmentBookOptions) {
     this.now = options.now ?? Date.now;
@@ -136,6 +140,7 @@ export class AssignmentBook implements Assigner {
     }
     for (const { worker, lease_id } of changes.ended) this.pending.get(worker)?.delete(lease_id);
     if (changes.assigned.length === 0) return [];
+    this.assignedTotal += changes.assigned.length;
     const byWorker = new Map<string, DispatchMessage[]>();
     for (const { worker, dispatch } of changes.assigned) {
       const list = byWorker.get(worker);
@@ -176,6 +181,7 @@ export class AssignmentBook implements Assigner {
         overdue.push({ task_id: p.task_id, lease_id: p.lease_id });
       }
     }
+    this.handedOnTotal += overdue.length;
     return overdue;
   }
 
