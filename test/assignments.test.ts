@@ -136,7 +136,8 @@ async function setup() {
     tm = await make();
     await tm.start();
   };
-  return { worker, submit, record, poolQueue, restart };
+  const counter = async (name: string): Promise<number> => (await tm.runtime.metrics.getSingleMetric(name)?.get())?.values[0]?.value ?? 0;
+  return { worker, submit, record, poolQueue, restart, counter };
 }
 
 describe('assignment at idle', () => {
@@ -169,6 +170,8 @@ describe('assignment at idle', () => {
     const after = await s.record(id);
     expect(after).toMatchObject({ status: 'queued', lease_id: dispatch!.lease_id });
     expect(after?.history.at(-1)?.reason).toBe(`not taken in by worker ${s.worker.id} in time`);
+    expect(await s.counter('sje_assignments_handed_on_total')).toBe(1);
+    expect(await s.counter('sje_tasks_assigned_total')).toBe(1);
   });
 
   it('after a restart, hands on a running task its worker does not list within worker_timeout_ms', async () => {
