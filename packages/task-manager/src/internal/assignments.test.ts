@@ -41,17 +41,18 @@ function book(workers: AssignableWorker[]): { book: AssignmentBook; clock: { now
   return { book: new AssignmentBook({ topology, workers: () => workers, confirmWithinMs: CONFIRM_MS, now: () => clock.now }), clock };
 }
 
-function batch(b: AssignmentBook): UnitOfWork {
-  return new UnitOfWork({} as TaskStore, new Date(), undefined, b);
+function batch(): UnitOfWork {
+  return new UnitOfWork({} as TaskStore, new Date());
 }
 
 /** Enqueues each record in one batch, commits it, and returns the `assign` messages and the pool dispatches. */
 async function enqueue(b: AssignmentBook, records: TaskRecord[]): Promise<{ assigns: AssignCommand[]; dispatched: string[] }> {
-  const uow = batch(b);
+  const uow = batch();
   for (const r of records) {
     uow.insert(r);
     await enqueueTask(uow, topology, r, { newAttempt: true, reason: 'submitted' });
   }
+  b.assignDue(uow);
   const dispatched = uow
     .toCommit()
     .outbox.filter((m) => m.exchange === topology.exchanges.tasks)
@@ -98,14 +99,14 @@ describe('AssignmentBook', () => {
     const { dispatched } = await enqueue(b, [queued]);
     expect(dispatched).toEqual([queued.task_id]);
     // w1's run ends: a free slot, but `queued` still waits in the queue, so the next task queues behind it.
-    const end = batch(b);
+    const end = batch();
     transition(end, topology, busy, 'succeeded');
     b.committed(end.assignments);
     const next = pending();
     expect((await enqueue(b, [next])).dispatched).toEqual([next.task_id]);
     // Both claimed by w1 (one ends at once): nothing waits, so a new task is assigned.
     for (const r of [queued, next]) {
-      const claim = batch(b);
+      const claim = batch();
       r.worker_id = 'w1';
       transition(claim, topology, r, 'running');
       transition(claim, topology, r, 'succeeded');
@@ -121,7 +122,7 @@ describe('AssignmentBook', () => {
     await enqueue(b, [running]);
     const stuck = pending();
     await enqueue(b, [stuck]);
-    const end = batch(b);
+    const end = batch();
     transition(end, topology, running, 'succeeded');
     b.committed(end.assignments);
     expect((await enqueue(b, [pending()])).assigns).toHaveLength(0);
@@ -129,12 +130,30 @@ describe('AssignmentBook', () => {
     expect((await enqueue(b, [pending()])).assigns).toHaveLength(1);
   });
 
+  it('does not assign a task the same batch cancelled after queueing it (a workflow cancel reaching a dependent it released)', async () => {
+    const { book: b } = book([worker('w1', 4)]);
+    const kept = pending();
+    const cancelled = pending();
+    const uow = batch();
+    for (const r of [kept, cancelled]) {
+      uow.insert(r);
+      await enqueueTask(uow, topology, r, { newAttempt: true });
+    }
+    transition(uow, topology, cancelled, 'cancelled');
+    b.assignDue(uow);
+    const assigns = b.committed(uow.assignments).map((m) => m.body as AssignCommand);
+    expect(assigns.flatMap((a) => a.tasks.map((t) => t.task_id))).toEqual([kept.task_id]);
+    expect(cancelled.history.map((h) => h.status)).toEqual(['queued', 'cancelled']);
+    expect([b.runningOn('w1'), b.pendingOn('w1')]).toEqual([1, 1]);
+  });
+
   it('does not assign to the worker to avoid', async () => {
     const { book: b } = book([worker('leaving', 8), worker('staying', 2)]);
     const r = pending();
-    const uow = batch(b);
+    const uow = batch();
     uow.insert(r);
     await enqueueTask(uow, topology, r, { newAttempt: true, avoid: 'leaving' });
+    b.assignDue(uow);
     expect(r.worker_id).toBe('staying');
   });
 
@@ -143,8 +162,9 @@ describe('AssignmentBook', () => {
     const r = pending();
     await enqueue(b, [r]);
     expect(b.runningOn('w1')).toBe(1);
-    const requeue = batch(b);
+    const requeue = batch();
     await enqueueTask(requeue, topology, r, { newAttempt: false, reason: 'worker w1 lost', avoid: 'w1' });
+    b.assignDue(requeue);
     b.committed(requeue.assignments);
     expect(r.status).toBe('queued');
     expect(b.runningOn('w1')).toBe(0);
@@ -177,7 +197,7 @@ describe('AssignmentBook', () => {
     const { book: b, clock } = book([worker('w1', 8)]);
     const r = pending();
     await enqueue(b, [r]);
-    const end = batch(b);
+    const end = batch();
     transition(end, topology, r, 'succeeded');
     b.committed(end.assignments);
     clock.now += CONFIRM_MS + 1;
@@ -185,13 +205,13 @@ describe('AssignmentBook', () => {
     expect(b.runningOn('w1')).toBe(0);
   });
 
-  it('at start-up counts the running tasks of the store, each to be listed by its worker within the confirmation time', () => {
+  it('at start-up counts the running tasks of the store, each to be listed by its worker within the confirmation time', async () => {
     const { book: b, clock } = book([worker('w1', 2)]);
     const listed = pending({ status: 'running', worker_id: 'w1', lease_id: 'l-listed' });
     const unsent = pending({ status: 'running', worker_id: 'w1', lease_id: 'l-unsent' });
     b.seed([listed, unsent]);
     expect(b.runningOn('w1')).toBe(2);
-    expect(b.choose(pending({ status: 'queued' }), batch(b).assignments)).toBeUndefined();
+    expect((await enqueue(b, [pending()])).assigns).toEqual([]);
     // A mark cannot confirm them (they were sent, if at all, by the process before this one).
     expect(b.heartbeat({ worker_id: 'w1', running: [{ task_id: listed.task_id, lease_id: 'l-listed' }], assigned: { epoch: b.epoch, seq: 99 } })).toEqual([]);
     clock.now += CONFIRM_MS + 1;

@@ -15,6 +15,8 @@
  */
 import { MAX_GROUPED_MESSAGES, uuidv7, type AssignCommand, type AssignmentMark, type DispatchMessage, type LeaseRef, type Topology, type WorkerHeartbeat } from '@sje/core';
 import type { OutboxMessage, TaskRecord } from './store/task-record.js';
+import { transition } from './transitions.js';
+import type { UnitOfWork } from './unit-of-work.js';
 
 /** A registered worker, as the book needs it. */
 export interface AssignableWorker {
@@ -23,16 +25,6 @@ export interface AssignableWorker {
   queues: readonly string[];
   functions: readonly string[];
   concurrency: number;
-}
-
-/** What a batch asks of the book while it is applied. */
-export interface Assigner {
-  /**
-   * The worker to hand `record` (just moved to `queued`) to now, or
-   * `undefined` (through the pool queue). `changes` are the batch's own changes so far; `avoid` a worker
-   * that just gave the task back.
-   */
-  choose(record: TaskRecord, changes: AssignmentChanges, avoid?: string): AssignableWorker | undefined;
 }
 
 /** One batch's changes to what the book counts, applied once the batch is committed. */
@@ -45,6 +37,8 @@ export class AssignmentChanges {
   readonly ended: { worker: string; lease_id: string }[] = [];
   /** Tasks handed to a worker by this batch. */
   readonly assigned: { worker: string; dispatch: DispatchMessage }[] = [];
+  /** Per lease queued by this batch: a worker not to assign it to (the one that just gave the task back). */
+  readonly avoid = new Map<string, string>();
 
   /** A task started (+1) or stopped (-1) running on `worker`; a stop names its lease. */
   noteSlot(worker: string, delta: 1 | -1, lease?: { lease_id?: string | undefined }): void {
@@ -78,7 +72,7 @@ export interface AssignmentBookOptions {
 }
 
 /** The task-manager's view of every worker's slots and of its assignments in flight. */
-export class AssignmentBook implements Assigner {
+export class AssignmentBook {
   /** This process: a worker's mark names it, so a restarted task-manager's numbers start afresh. */
   readonly epoch = uuidv7();
   /** Tasks running on each worker (as the store says: granted or assigned, not yet ended). */
@@ -110,9 +104,48 @@ export class AssignmentBook implements Assigner {
     return this.pending.get(worker)?.size ?? 0;
   }
 
-  choose(record: TaskRecord, changes: AssignmentChanges, avoid?: string): AssignableWorker | undefined {
-    // The record itself, queued by now, is one of the waiting.
-    if (this.waitingIn(record.queue, changes) > 1) return undefined;
+  /**
+   * At the end of a batch, before its commit: hands the tasks it queued (and
+   * left queued) to workers with free slots, in order, while nothing waits
+   * ahead of them in their pool's queue. Each goes on to `running` on its
+   * worker and its dispatch is taken out of the batch's messages; the rest
+   * stay as they are.
+   */
+  assignDue(uow: UnitOfWork): void {
+    const dispatches = uow.messagesTo(this.options.topology.exchanges.tasks);
+    if (dispatches.length === 0) return;
+    const changes = uow.assignments;
+    const candidates: { message: OutboxMessage; record: TaskRecord; dispatch: DispatchMessage }[] = [];
+    for (const message of dispatches) {
+      const dispatch = message.body as DispatchMessage;
+      if (dispatch.type !== 'dispatch') continue;
+      const record = uow.peek(dispatch.task_id);
+      if (record?.status === 'queued' && record.lease_id === dispatch.lease_id) candidates.push({ message, record, dispatch });
+    }
+    if (candidates.length === 0) return;
+    // Waiting ahead of the batch's own candidates: the committed count and the batch's other changes.
+    const ahead = new Map<string, number>();
+    for (const c of candidates) ahead.set(c.record.queue, (ahead.get(c.record.queue) ?? this.waitingIn(c.record.queue, changes)) - 1);
+    const withdrawn = new Set<OutboxMessage>();
+    for (const { message, record, dispatch } of candidates) {
+      const waiting = ahead.get(record.queue) ?? 0;
+      const worker = waiting > 0 ? undefined : this.choose(record, changes, changes.avoid.get(dispatch.lease_id));
+      if (worker === undefined) {
+        ahead.set(record.queue, waiting + 1);
+        continue;
+      }
+      record.worker_id = worker.worker_id;
+      record.worker_host = worker.host;
+      record.deliveries += 1;
+      transition(uow, this.options.topology, record, 'running', { reason: 'assigned' });
+      changes.assigned.push({ worker: worker.worker_id, dispatch });
+      withdrawn.add(message);
+    }
+    uow.withdraw(withdrawn);
+  }
+
+  /** The registered worker of the task's pool, with its function, that has the most free slots (none: undefined). */
+  private choose(record: TaskRecord, changes: AssignmentChanges, avoid?: string): AssignableWorker | undefined {
     let best: AssignableWorker | undefined;
     let bestFree = 0;
     for (const w of this.options.workers()) {

@@ -59,7 +59,7 @@ export interface CommandLoopOptions {
    * their pool's queue, and keeps count of the slots. @defaultValue none:
    * every task goes through its pool queue and a claim
    */
-  assignments?: Pick<AssignmentBook, 'choose' | 'committed'>;
+  assignments?: Pick<AssignmentBook, 'assignDue' | 'committed'>;
   /** Reshapes a batch's messages before they are stored and sent (grouping). @defaultValue unchanged */
   groupMessages?: (messages: OutboxMessage[]) => OutboxMessage[];
 }
@@ -184,10 +184,12 @@ export class CommandLoop {
 
   private async runBatch(jobs: LoopJob[], splitOnError: boolean): Promise<void> {
     const cache = this.options.recordCache;
-    const uow = new UnitOfWork(this.options.store, new Date(), cache, this.options.assignments);
+    const uow = new UnitOfWork(this.options.store, new Date(), cache);
     let rows: Awaited<ReturnType<TaskStore['commit']>> = [];
     try {
       for (const job of jobs) await job.apply(uow);
+      // With the batch's final states: a task it queued and then cancelled is not assigned.
+      this.options.assignments?.assignDue(uow);
       if (this.options.beforeCommit) await this.options.beforeCommit(uow);
       if (!uow.isEmpty) {
         const commit = uow.toCommit();

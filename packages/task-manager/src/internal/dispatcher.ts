@@ -17,10 +17,9 @@ export interface EnqueueOptions {
 }
 
 /**
- * Moves a task to `queued` under a new lease and queues its dispatch — or,
- * when the batch's assigner picks a worker with a free slot, on to `running`
- * on that worker, its dispatch to be sent to the worker alone once the batch
- * is committed (see `assignments.ts`).
+ * Moves a task to `queued` under a new lease and queues its dispatch. At the
+ * end of the batch the assignment book may hand it to a worker with a free
+ * slot instead (see `assignments.ts`).
  */
 export async function enqueueTask(uow: UnitOfWork, topology: Topology, record: TaskRecord, options: EnqueueOptions): Promise<void> {
   if (options.newAttempt) record.attempt += 1;
@@ -33,17 +32,8 @@ export async function enqueueTask(uow: UnitOfWork, topology: Topology, record: T
   delete record.started_at;
   transition(uow, topology, record, 'queued', options.reason === undefined ? {} : { reason: options.reason });
   const deps = record.depends_on.length > 0 ? await uow.getMany(record.depends_on) : undefined;
-  const dispatch = dispatchOf(record, leaseId, deps);
-  const worker = uow.assigner?.choose(record, uow.assignments, options.avoid);
-  if (worker === undefined) {
-    uow.send({ exchange: topology.exchanges.tasks, routing_key: record.queue, body: dispatch, priority: record.priority });
-    return;
-  }
-  record.worker_id = worker.worker_id;
-  record.worker_host = worker.host;
-  record.deliveries += 1;
-  transition(uow, topology, record, 'running', { reason: 'assigned' });
-  uow.assignments.assigned.push({ worker: worker.worker_id, dispatch });
+  if (options.avoid !== undefined) uow.assignments.avoid.set(leaseId, options.avoid);
+  uow.send({ exchange: topology.exchanges.tasks, routing_key: record.queue, body: dispatchOf(record, leaseId, deps), priority: record.priority });
 }
 
 /**

@@ -3,7 +3,7 @@
  * will publish and the events it raises, committed to the store at once.
  */
 import type { TaskEvent, TaskStatus } from '@sje/core';
-import { AssignmentChanges, type Assigner } from './assignments.js';
+import { AssignmentChanges } from './assignments.js';
 import type { RecordCache } from './record-cache.js';
 import type { OutboxMessage, TaskRecord, WorkflowRecord } from './store/task-record.js';
 import type { StoreCommit, TaskStore } from './store/task-store.js';
@@ -30,8 +30,6 @@ export class UnitOfWork {
     readonly now: Date,
     /** Records committed by earlier batches, read before the store. */
     private readonly committed?: RecordCache,
-    /** Chooses a worker for a due task at idle; without one, every task goes through its pool queue. */
-    readonly assigner?: Assigner,
   ) {
     this.nowIso = now.toISOString();
   }
@@ -99,6 +97,24 @@ export class UnitOfWork {
   /** Queues a message to publish after the commit. */
   send(message: OutboxMessage): void {
     this.messages.push(message);
+  }
+
+  /** A record this batch has loaded or changed, without a read. */
+  peek(id: string): TaskRecord | undefined {
+    return this.cache.get(id) ?? undefined;
+  }
+
+  /** The messages queued so far for `exchange`, in order. */
+  messagesTo(exchange: string): OutboxMessage[] {
+    return this.messages.filter((m) => m.exchange === exchange);
+  }
+
+  /** Takes queued messages back (they are not stored or sent). */
+  withdraw(messages: ReadonlySet<OutboxMessage>): void {
+    if (messages.size === 0) return;
+    const kept = this.messages.filter((m) => !messages.has(m));
+    this.messages.length = 0;
+    this.messages.push(...kept);
   }
 
   /** Notes a due time so the scheduler wakes up for it. */
