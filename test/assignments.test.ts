@@ -22,6 +22,7 @@ import {
 } from '../packages/core/src/index.js';
 import { createTaskManager, type TaskManager } from '../packages/task-manager/src/index.js';
 import { drainQueue } from './helpers/broker.js';
+import { handWorkerBroker } from './helpers/hand-worker-broker.js';
 import { disposeTestConfig, testConfig } from './helpers/stack.js';
 
 const silent = createLogger({ service: 'test', silent: true });
@@ -35,17 +36,7 @@ class Assignee {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly config: SjeConfig) {
-    const topology = createTopology({ prefix: config.topology.prefix, queueType: config.topology.queue_type });
-    this.broker = new Broker({
-      url: config.amqp.url,
-      topology,
-      logger: silent,
-      service: 'worker',
-      onConnect: async (ch) => {
-        await ch.assertQueue(topology.workerControlQueue(this.id), { exclusive: true, autoDelete: true, durable: false });
-        await ch.bindQueue(topology.workerControlQueue(this.id), topology.exchanges.control, topology.controlKeyFor(this.id));
-      },
-    });
+    this.broker = handWorkerBroker(config, this.id, silent);
   }
 
   get tasks(): DispatchMessage[] {

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Broker, createLogger, createTopology, uuidv7, validators, type DispatchMessage, type LeaseGrant, type SjeConfig, type SjePlugin, type TaskSpec, type WorkerDeregister } from '../packages/core/src/index.js';
 import { createTaskManager, type TaskManager } from '../packages/task-manager/src/index.js';
 import { drainQueue, publishRaw } from './helpers/broker.js';
+import { handWorkerBroker } from './helpers/hand-worker-broker.js';
 import { disposeTestConfig, testConfig } from './helpers/stack.js';
 
 const silent = createLogger({ service: 'test', silent: true });
@@ -26,17 +27,7 @@ class HandWorker {
     private readonly config: SjeConfig,
     readonly id = `hand-${uuidv7().slice(-6)}`,
   ) {
-    const topology = createTopology({ prefix: config.topology.prefix, queueType: config.topology.queue_type });
-    this.broker = new Broker({
-      url: config.amqp.url,
-      topology,
-      logger: silent,
-      service: 'worker',
-      onConnect: async (ch) => {
-        await ch.assertQueue(topology.workerControlQueue(this.id), { exclusive: true, autoDelete: true, durable: false });
-        await ch.bindQueue(topology.workerControlQueue(this.id), topology.exchanges.control, topology.controlKeyFor(this.id));
-      },
-    });
+    this.broker = handWorkerBroker(config, this.id, silent);
   }
   async start(): Promise<void> {
     await this.broker.start();

@@ -385,25 +385,32 @@ function registerServiceMetrics(rt: ServiceRuntime, store: TaskStore, outbox: Ou
 
 /** How many tasks went to workers by assignment at idle, and how many of those were handed on. */
 function registerAssignmentMetrics(metrics: ServiceRuntime['metrics'], assignments: AssignmentBook): void {
-  let counted = { assigned: 0, handedOn: 0 };
-  new Counter({
-    name: 'sje_tasks_assigned_total',
-    help: 'Tasks handed straight to a worker with a free slot at idle (the rest go through their pool queue and a claim)',
-    registers: [metrics],
-    collect() {
-      this.inc(assignments.assignedTotal - counted.assigned);
-      counted = { ...counted, assigned: assignments.assignedTotal };
+  const totals = [
+    {
+      name: 'sje_tasks_assigned_total',
+      help: 'Tasks handed straight to a worker with a free slot at idle (the rest go through their pool queue and a claim)',
+      read: () => assignments.assignedTotal,
     },
-  });
-  new Counter({
-    name: 'sje_assignments_handed_on_total',
-    help: 'Assigned tasks handed on to their pool queue because the worker did not take the assignment in within worker_timeout_ms',
-    registers: [metrics],
-    collect() {
-      this.inc(assignments.handedOnTotal - counted.handedOn);
-      counted = { ...counted, handedOn: assignments.handedOnTotal };
+    {
+      name: 'sje_assignments_handed_on_total',
+      help: 'Assigned tasks handed on to their pool queue because the worker did not take the assignment in within worker_timeout_ms',
+      read: () => assignments.handedOnTotal,
     },
-  });
+  ];
+  for (const { name, help, read } of totals) {
+    // The book's figures are totals since start; the counter adds what is new.
+    let counted = 0;
+    new Counter({
+      name,
+      help,
+      registers: [metrics],
+      collect() {
+        const now = read();
+        this.inc(now - counted);
+        counted = now;
+      },
+    });
+  }
 }
 
 /** The embedded store's write-ahead log, as its checkpoint thread last found it (nothing when the commits checkpoint it). */

@@ -81,14 +81,28 @@ describe('AssignmentBook', () => {
     const { book: b } = book([worker('w1', 2), worker('w2', 1)]);
     const records = Array.from({ length: 5 }, () => pending());
     const { assigns, dispatched } = await enqueue(b, records);
-    // Most free slots first (a tie goes to the worker listed first).
-    expect(records.map((r) => r.worker_id ?? '-')).toEqual(['w1', 'w1', 'w2', '-', '-']);
+    // Most free slots first; of two with as many, the one chosen least lately.
+    expect(records.map((r) => r.worker_id ?? '-')).toEqual(['w1', 'w2', 'w1', '-', '-']);
     expect(dispatched).toEqual([records[3]!.task_id, records[4]!.task_id]);
     // One assign per worker, numbered per worker.
     expect(assigns.map((a) => [a.tasks.map((t) => t.task_id), a.seq])).toEqual([
-      [[records[0]!.task_id, records[1]!.task_id], 1],
-      [[records[2]!.task_id], 1],
+      [[records[0]!.task_id, records[2]!.task_id], 1],
+      [[records[1]!.task_id], 1],
     ]);
+  });
+
+  it('sends one task at a time to the workers in turn when they are equally free', async () => {
+    const { book: b } = book([worker('w1', 4), worker('w2', 4), worker('w3', 4)]);
+    const chosen: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const r = pending();
+      await enqueue(b, [r]);
+      chosen.push(r.worker_id ?? '-');
+      const end = batch();
+      transition(end, topology, r, 'succeeded');
+      b.committed(end.assignments);
+    }
+    expect(chosen).toEqual(['w1', 'w2', 'w3', 'w1', 'w2', 'w3']);
   });
 
   it('assigns nothing while tasks wait in the pool queue, and again once they are claimed', async () => {

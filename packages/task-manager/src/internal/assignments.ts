@@ -82,6 +82,9 @@ export class AssignmentBook {
   /** When a pool's waiting count last changed. */
   private readonly waitingMovedAt = new Map<string, number>();
   private readonly seqs = new Map<string, number>();
+  /** When each worker was last chosen (a running count), for the ties of {@link choose}. */
+  private readonly turns = new Map<string, number>();
+  private turn = 0;
   /** Assignments not yet taken in, per worker, by lease. */
   private readonly pending = new Map<string, Map<string, Pending>>();
   private readonly now: () => number;
@@ -144,18 +147,27 @@ export class AssignmentBook {
     uow.withdraw(withdrawn);
   }
 
-  /** The registered worker of the task's pool, with its function, that has the most free slots (none: undefined). */
+  /**
+   * The registered worker of the task's pool, with its function, that has the
+   * most free slots; of several with as many, the one assigned a task least
+   * lately (so that one task at a time takes turns over the workers). None:
+   * undefined.
+   */
   private choose(record: TaskRecord, changes: AssignmentChanges, avoid?: string): AssignableWorker | undefined {
     let best: AssignableWorker | undefined;
     let bestFree = 0;
+    let bestTurn = 0;
     for (const w of this.options.workers()) {
       if (w.worker_id === avoid || w.concurrency < 1 || !w.queues.includes(record.queue) || !w.functions.includes(record.function)) continue;
       const free = w.concurrency - this.runningOn(w.worker_id) - (changes.slots.get(w.worker_id) ?? 0);
-      if (free > bestFree) {
+      const turn = this.turns.get(w.worker_id) ?? 0;
+      if (free > bestFree || (free === bestFree && free > 0 && turn < bestTurn)) {
         best = w;
         bestFree = free;
+        bestTurn = turn;
       }
     }
+    if (best) this.turns.set(best.worker_id, ++this.turn);
     return best;
   }
 
@@ -238,6 +250,7 @@ export class AssignmentBook {
     this.running.delete(worker);
     this.pending.delete(worker);
     this.seqs.delete(worker);
+    this.turns.delete(worker);
   }
 
   /**
