@@ -26,6 +26,7 @@ import { DEFAULT_RECORD_CACHE_SIZE, RecordCache } from '../packages/task-manager
 import { PostgresTaskStore } from '../packages/task-manager/src/internal/store/postgres-task-store.js';
 import { SqliteTaskStore } from '../packages/task-manager/src/internal/store/sqlite-task-store.js';
 import type { TaskStore } from '../packages/task-manager/src/internal/store/task-store.js';
+import { AssignmentBook } from '../packages/task-manager/src/internal/assignments.js';
 import { createTaskManagerLoop } from '../packages/task-manager/src/internal/task-manager-loop.js';
 import { WorkflowTracker } from '../packages/task-manager/src/internal/workflow-tracker.js';
 import { benchParams } from './payload.js';
@@ -88,6 +89,8 @@ async function round(): Promise<PhaseCpu> {
       workflows,
       poolOf: () => ({ workers: 1, minConcurrency: 64 }),
       ...(cacheSize > 0 ? { recordCache: new RecordCache(cacheSize) } : {}),
+      // As under load: the book looks at every batch's dispatches, and no worker has a free slot.
+      assignments: new AssignmentBook({ topology, workers: () => [], confirmWithinMs: 15_000 }),
     });
     const ctx: CommandContext = { topology, dependencies: new DependencyResolver(topology), plugins, logger, maxDeliveries: 5 };
     const ids: string[] = [];
