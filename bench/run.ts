@@ -240,6 +240,7 @@ rows.push(['single-task latency max', fmt(sje?.latency_ms.max, 'ms'), fmt(raw?.l
 rows.push([`REST one task per request (${settings.restClients} clients)`, fmt(sje?.rest_single_submit_per_s, 'req/s'), '-', '-']);
 rows.push(['  its request latency p50 / p99', sje ? `${sje.rest_single_request_ms.p50} / ${sje.rest_single_request_ms.p99} ms` : '-', '-', '-']);
 rows.push(['  its CPU ms per 1,000 tasks', cpu(sje?.rest_cpu_ms_per_1000_tasks), '-', '-']);
+rows.push(['  its tasks assigned at idle', sje ? `${sje.rest_assigned_tasks} of ${settings.restTasks}` : '-', '-', '-']);
 rows.push(['  its end-to-end throughput', fmt(sje?.rest_single_end_to_end_per_s, 'tasks/s'), fmt(raw?.throughput_per_s, 'tasks/s'), ratio(sje?.rest_single_end_to_end_per_s, raw?.throughput_per_s)]);
 const widths = [0, 1, 2, 3].map((i) => Math.max(...[['figure', 'SJE', 'raw 2-hop', 'SJE/raw'], ...rows].map((r) => r[i]!.length)));
 const line = (r: readonly string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join(' | ');

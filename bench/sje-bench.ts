@@ -47,6 +47,8 @@ export interface SjeSingleSubmits {
   rest_single_end_to_end_per_s: number;
   /** CPU ms per 1,000 tasks by process over the phase (first request → last `succeeded`). */
   rest_cpu_ms_per_1000_tasks: Record<string, number>;
+  /** Tasks of the phase the task-manager assigned straight to a worker. */
+  rest_assigned_tasks: number;
 }
 
 interface SubmitAnswer {
@@ -160,6 +162,7 @@ export class SjeBench {
     this.watcher.reset();
     const requestTimes: number[] = [];
     let issued = 0;
+    const assignedBefore = await this.assignedSoFar();
     this.meter.start();
     const r0 = performance.now();
     const client = async (): Promise<void> => {
@@ -178,6 +181,7 @@ export class SjeBench {
       rest_single_request_ms: percentiles(requestTimes),
       rest_single_end_to_end_per_s: tasks / ((rDone - r0) / 1000),
       rest_cpu_ms_per_1000_tasks: this.meter.stop(tasks),
+      rest_assigned_tasks: (await this.assignedSoFar()) - assignedBefore,
     };
   }
 
