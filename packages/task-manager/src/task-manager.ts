@@ -96,7 +96,7 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
   const workflows = new WorkflowTracker(store, topology);
   // Assignment at idle: the registry (built below) says who is online.
   const assignments: AssignmentBook | undefined = config.task_manager.assign_at_idle
-    ? new AssignmentBook({ topology, workers: (): Iterable<AssignableWorker> => registry.assignable(), confirmWithinMs: config.task_manager.worker_timeout_ms })
+    ? new AssignmentBook({ topology, workers: (): Iterable<AssignableWorker> => registry.onlineNow(), confirmWithinMs: config.task_manager.worker_timeout_ms })
     : undefined;
   const loop = createTaskManagerLoop({
     store,
@@ -243,8 +243,10 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
         logger.info('this task-manager is now active');
       }
       leader = true;
-      // Before any command is applied: the slots the store's running tasks take, each to be seen again.
-      assignments?.seed(await store.getRunningTasks());
+      // Read once, before any command is applied: the slots the store's running tasks take, each to be
+      // seen again (assignments), and the workers that must speak up for them (registry).
+      const runningAtStart = await store.getRunningTasks();
+      assignments?.seed(runningAtStart);
       broker.on('connected', () => {
         registry.forgiveSilence();
         loop.flushOutbox();
@@ -275,7 +277,7 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
       await broker.consume(topology.queues.workers, (msg, _d) => registry.handle(msg), { validate: validators.worker, prefetch: 100, onError: 'dead-letter' });
       await broker.consume(topology.queues.queries, (q, d) => queries.handle(q, d), { validate: validators.query, prefetch: 100, onError: 'dead-letter' });
       await broker.start(0);
-      await registry.start();
+      await registry.start(runningAtStart);
       scheduler.start();
       loop.flushOutbox();
       await plugins.run('onReady', { service: 'task-manager' });

@@ -367,7 +367,8 @@ class SjeWorker implements Worker {
     if (!this.registered || this.heartbeats % REGISTER_EVERY_HEARTBEATS === 0) await this.register();
     try {
       const hb: WorkerHeartbeat = { type: 'heartbeat', worker_id: this.id, host: this.rt.host, running: this.book.held(), at: now() };
-      if (this.assignMark) hb.assigned = { ...this.assignMark };
+      // Replaced, never changed in place: the heartbeat may hold it as it is.
+      if (this.assignMark) hb.assigned = this.assignMark;
       await this.publishWorkerMessage(hb);
     } catch (err) {
       this.log.debug('heartbeat not sent', { err: errText(err) });
@@ -477,29 +478,21 @@ class SjeWorker implements Worker {
       if (slot) this.gate.release();
       return;
     }
-    if (!slot) {
-      // Shutting down before it could start: handed back unrun, without using an attempt.
-      this.book.setState(task.lease_id, 'reporting');
-      try {
-        await this.report(task, abortReport('shutdown'));
-      } finally {
-        this.book.remove(task.lease_id);
-      }
-      return;
-    }
-    await this.runHeld(task, entry);
+    // No slot: the worker is shutting down (its waiters were given up); runHeld hands the task back unrun.
+    await this.runHeld(task, entry, slot);
   }
 
   /**
    * Runs a granted lease whose slot is taken (or, shutting down, hands it back
    * unrun), frees the slot once the run ended, reports the outcome and
-   * forgets the lease.
+   * forgets the lease. `holdsSlot` false: a lease that never got a slot (it is
+   * handed back).
    */
-  private async runHeld(task: DispatchMessage, entry: LeaseEntry): Promise<void> {
-    let released = false;
+  private async runHeld(task: DispatchMessage, entry: LeaseEntry, holdsSlot = true): Promise<void> {
+    let released = !holdsSlot;
     try {
       let summary: RunReport & { run_ms?: number };
-      if (this.phase !== 'started') summary = abortReport('shutdown');
+      if (!holdsSlot || this.phase !== 'started') summary = abortReport('shutdown');
       else if (entry.abortRequested !== undefined) summary = abortReport(entry.abortRequested, task.timeout_ms);
       else {
         const run = new TaskRun(task, this.runDeps);
@@ -507,7 +500,7 @@ class SjeWorker implements Worker {
         summary = await run.execute();
       }
       this.book.setState(task.lease_id, 'reporting');
-      this.gate.release();
+      if (!released) this.gate.release();
       released = true;
       // Checked first: winston builds and pipes a line before the level drops it.
       if (this.log.isInfoEnabled()) this.log.info('task run ended', { task_id: task.task_id, function: task.function, outcome: summary.outcome, run_ms: summary.run_ms });

@@ -13,7 +13,7 @@
  * a broker restart, or sent by a task-manager that crashed before it went
  * out) is handed on; a lost worker's tasks are re-queued as ever.
  */
-import { MAX_GROUPED_MESSAGES, uuidv7, type AssignCommand, type AssignmentMark, type DispatchMessage, type LeaseRef, type Topology, type WorkerHeartbeat } from '@sje/core';
+import { MAX_GROUPED_MESSAGES, uuidv7, type AssignCommand, type DispatchMessage, type LeaseRef, type Topology, type WorkerHeartbeat } from '@sje/core';
 import type { OutboxMessage, TaskRecord } from './store/task-record.js';
 import { transition } from './transitions.js';
 import type { UnitOfWork } from './unit-of-work.js';
@@ -212,7 +212,7 @@ export class AssignmentBook {
    * lists as held); what it should have taken in by now and did not is returned,
    * to be handed on.
    */
-  heartbeat(hb: Pick<WorkerHeartbeat, 'worker_id' | 'running'> & { assigned?: AssignmentMark }): LeaseRef[] {
+  heartbeat(hb: Pick<WorkerHeartbeat, 'worker_id' | 'running' | 'assigned'>): LeaseRef[] {
     const book = this.pending.get(hb.worker_id);
     if (!book || book.size === 0) return [];
     const takenUpTo = hb.assigned?.epoch === this.epoch ? hb.assigned.seq : 0;

@@ -9,6 +9,7 @@
  */
 import type { AbortCommand, Broker, LeaseRef, Logger, PluginHost, WorkerHeartbeat, WorkerInfo, WorkerMessage } from '@sje/core';
 import type { PoolView } from './dispatch-grouping.js';
+import type { TaskRecord } from './store/task-record.js';
 import type { TaskStore } from './store/task-store.js';
 
 interface Entry {
@@ -45,11 +46,11 @@ export class WorkerRegistry {
 
   /** Workers heard from (not provisional). */
   get online(): WorkerInfo[] {
-    return [...this.workers.values()].filter((e) => !e.provisional && e.departed === undefined).map((e) => e.info);
+    return [...this.onlineNow()];
   }
 
-  /** Registered workers that are online (heard from, not departed): those that may be assigned tasks. */
-  *assignable(): IterableIterator<WorkerInfo> {
+  /** The workers of {@link online}, without building the array: those that may be assigned tasks. */
+  *onlineNow(): IterableIterator<WorkerInfo> {
     for (const e of this.workers.values()) if (!e.provisional && e.departed === undefined) yield e.info;
   }
 
@@ -72,10 +73,11 @@ export class WorkerRegistry {
   /**
    * Starts the liveness check. Workers that hold running tasks in the store
    * get `timeoutMs` from now to speak up before their tasks are re-queued.
+   * @param running - the store's running tasks, when the caller has read them already.
    */
-  async start(): Promise<void> {
+  async start(running?: readonly TaskRecord[]): Promise<void> {
     const now = Date.now();
-    for (const t of await this.options.store.getRunningTasks()) {
+    for (const t of running ?? (await this.options.store.getRunningTasks())) {
       if (t.worker_id === undefined || this.workers.has(t.worker_id)) continue;
       this.workers.set(t.worker_id, {
         info: { worker_id: t.worker_id, host: t.worker_host ?? '', queues: [], functions: [], concurrency: 0 },
