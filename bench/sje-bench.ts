@@ -19,6 +19,8 @@ export interface SjeBenchOptions {
   queueType: 'quorum' | 'classic';
   /** The task-manager's `task_manager.assign_at_idle`. */
   assignAtIdle: boolean;
+  /** The task-manager's `task_manager.hold_limit` (0: no held backlog). */
+  holdLimit: number;
   /** Characters of params each task carries (`{ data: "xx…" }`, returned by `echo`); 0: none. */
   paramsBytes: number;
   /** Write CPU profiles of the services here. */
@@ -83,7 +85,7 @@ export class SjeBench {
       log: { level: 'warn' },
       plugins: [],
       worker: { concurrency: options.workerConcurrency },
-      task_manager: { assign_at_idle: options.assignAtIdle },
+      task_manager: { assign_at_idle: options.assignAtIdle, hold_limit: options.holdLimit },
     });
     const watcher = new EventWatcher();
     try {

@@ -4,7 +4,8 @@
  * running, in an `assign`; the task stays its worker's while the heartbeats
  * carry the assign's mark, and is handed on to the pool queue when they do
  * not — also after a task-manager restart, for an assignment the previous
- * process may never have sent.
+ * process may never have sent. Tasks past the worker's free slots are held by
+ * the task-manager and assigned as runs end, also across a restart.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -128,7 +129,13 @@ async function setup() {
     await tm.start();
   };
   const counter = async (name: string): Promise<number> => (await tm.runtime.metrics.getSingleMetric(name)?.get())?.values[0]?.value ?? 0;
-  return { worker, submit, record, poolQueue, restart, counter };
+  /** A gauge's value for pool `default` (0 when it has none). */
+  const poolGauge = async (name: string): Promise<number> =>
+    (await tm.runtime.metrics.getSingleMetric(name)?.get())?.values.find((v) => v.labels.queue === 'default')?.value ?? 0;
+  /** Messages ready in the pool's queue, as the broker counts them. */
+  const readyInPool = (): Promise<number> =>
+    executor.withChannel(async (ch) => (await ch.checkQueue(executor.topology.taskQueue('default'))).messageCount).catch(() => 0); // no such queue: nothing in it
+  return { worker, submit, record, poolQueue, restart, counter, poolGauge, readyInPool };
 }
 
 describe('assignment at idle', () => {
@@ -163,6 +170,48 @@ describe('assignment at idle', () => {
     expect(after?.history.at(-1)?.reason).toBe(`not taken in by worker ${s.worker.id} in time`);
     expect(await s.counter('sje_assignments_handed_on_total')).toBe(1);
     expect(await s.counter('sje_tasks_assigned_total')).toBe(1);
+  });
+
+  it('holds the tasks past the free slots, counted as queue depth, and assigns them in order as runs end; the pool queue gets none', async () => {
+    const s = await setup();
+    s.worker.heartbeatEvery((hb) => ({ ...hb, ...(s.worker.mark ? { assigned: s.worker.mark } : {}) }));
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) ids.push(await s.submit());
+    await until('eight assigned', async () => s.worker.tasks.length === 8 && (await s.poolGauge('sje_tasks_held')) === 4);
+    expect(s.worker.tasks.map((t) => t.task_id)).toEqual(ids.slice(0, 8));
+    expect(await s.poolGauge('sje_queue_depth')).toBe(4);
+    expect((await s.record(ids[8]!))?.status).toBe('queued');
+    for (const d of s.worker.tasks.slice(0, 3)) await s.worker.succeed(d);
+    await until('three more assigned', () => s.worker.tasks.length === 11);
+    expect(s.worker.tasks.slice(8).map((t) => t.task_id)).toEqual(ids.slice(8, 11));
+    expect(await s.record(ids[8]!)).toMatchObject({ status: 'running', worker_id: s.worker.id, deliveries: 1 });
+    for (const d of s.worker.tasks.slice(3)) await s.worker.succeed(d);
+    await until('the last assigned', () => s.worker.tasks.length === 12);
+    await s.worker.succeed(s.worker.tasks[11]!);
+    await until('all succeeded', async () => (await Promise.all(ids.map((id) => s.record(id)))).every((r) => r?.status === 'succeeded'));
+    expect(await s.readyInPool()).toBe(0);
+    expect(await s.counter('sje_tasks_assigned_total')).toBe(12);
+    expect(await s.poolGauge('sje_tasks_held')).toBe(0);
+  });
+
+  it('after a restart, sends the tasks the previous process held to the pool queue, under their leases', async () => {
+    const s = await setup();
+    s.worker.heartbeatEvery((hb) => ({
+      ...hb,
+      running: s.worker.tasks.map((t) => ({ task_id: t.task_id, lease_id: t.lease_id })),
+      ...(s.worker.mark ? { assigned: s.worker.mark } : {}),
+    }));
+    const ids: string[] = [];
+    for (let i = 0; i < 10; i++) ids.push(await s.submit());
+    await until('eight assigned, two held', async () => s.worker.tasks.length === 8 && (await s.poolGauge('sje_tasks_held')) === 2);
+    const leases = await Promise.all(ids.slice(8).map(async (id) => (await s.record(id))?.lease_id));
+    await s.restart();
+    const sent = await s.poolQueue();
+    expect(sent.map((d) => [d.task_id, d.lease_id])).toEqual(ids.slice(8).map((id, i) => [id, leases[i]]));
+    for (const id of ids.slice(8)) expect((await s.record(id))?.status).toBe('queued');
+    expect(await s.poolGauge('sje_tasks_held')).toBe(0);
+    // What the worker held stays its own.
+    for (const d of s.worker.tasks) expect(await s.record(d.task_id)).toMatchObject({ status: 'running', worker_id: s.worker.id, lease_id: d.lease_id });
   });
 
   it('after a restart, hands on a running task its worker does not list within worker_timeout_ms', async () => {

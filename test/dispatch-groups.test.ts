@@ -3,10 +3,12 @@
  * the pool's task queue is read from a queue bound beside it, so the test
  * sees what the task-manager sent (and a copy of the `assign` messages to
  * workers). With assignment at idle off, an idle task travels as a plain
- * `dispatch`; under a burst only the first tasks, while the workers' slots
- * are free, are assigned, and the rest travel in `dispatches` groups, every
- * task still succeeds exactly once and both workers run a fair share; a
- * worker killed mid-burst loses nothing.
+ * `dispatch`; with the held backlog off, under a burst only the first tasks,
+ * while the workers' slots are free, are assigned, and the rest travel in
+ * `dispatches` groups, every task still succeeds exactly once and both
+ * workers run a fair share; with it on (the default) the whole burst is
+ * assigned and the pool queue sees nothing; either way a worker killed
+ * mid-burst loses nothing.
  */
 import { join } from 'node:path';
 import { connect, type ChannelModel } from 'amqplib';
@@ -92,8 +94,17 @@ afterAll(async () => {
   for (const c of configs.splice(0)) await disposeTestConfig(c);
 });
 
-async function start(assignAtIdle = true): Promise<{ stack: Stack; tap: DispatchTap; log: string }> {
-  const config = await faultConfig({ worker: { concurrency: CONCURRENCY }, task_manager: { assign_at_idle: assignAtIdle } });
+/** The task-manager's assignment settings of a run. */
+interface Assignment {
+  atIdle: boolean;
+  /** `task_manager.hold_limit`: 0 sends a backlog through the pool queue. */
+  holdLimit: number;
+}
+const QUEUED: Assignment = { atIdle: true, holdLimit: 0 };
+const HELD: Assignment = { atIdle: true, holdLimit: 100_000 };
+
+async function start(assignment: Assignment = QUEUED): Promise<{ stack: Stack; tap: DispatchTap; log: string }> {
+  const config = await faultConfig({ worker: { concurrency: CONCURRENCY }, task_manager: { assign_at_idle: assignment.atIdle, hold_limit: assignment.holdLimit } });
   configs.push(config);
   tap = await DispatchTap.open(config);
   stack = await startStack(config, { workers: 2 });
@@ -121,7 +132,7 @@ function expectEachSucceededOnce(views: StatusView[]): void {
 
 describe('grouped dispatch', () => {
   it('sends a single idle task as a plain dispatch when assignment at idle is off', async () => {
-    const { stack: s, tap: t, log } = await start(false);
+    const { stack: s, tap: t, log } = await start({ atIdle: false, holdLimit: 0 });
     const before = t.messages.length;
     const res = await http<{ task_id: string }>(`${s.api}/submit`, { json: { function: 'record_run', params: { log } } });
     expect(res.status).toBe(201);
@@ -137,7 +148,7 @@ describe('grouped dispatch', () => {
     expect(readRunLog(log).get(res.body.task_id)).toHaveLength(1);
   });
 
-  it(`runs a burst of ${TASKS} tasks in groups, each exactly once, spread fairly over two workers`, async () => {
+  it(`runs a burst of ${TASKS} tasks in groups, each exactly once, spread fairly over two workers (no held backlog)`, async () => {
     const { stack: s, tap: t, log } = await start();
     const before = t.messages.length;
     const ids = await burst(s.api, TASKS, { log, ms: 5 });
@@ -172,8 +183,34 @@ describe('grouped dispatch', () => {
     );
   });
 
-  it('loses nothing when a worker holding grouped deliveries is killed mid-burst: its tasks run on the other', async () => {
-    const { stack: s, tap: t, log } = await start();
+  it(`assigns a burst of ${TASKS} tasks whole from the held backlog, each exactly once, spread fairly over two workers; the pool queue sees none`, async () => {
+    const { stack: s, tap: t, log } = await start(HELD);
+    const before = t.messages.length;
+    const ids = await burst(s.api, TASKS, { log, ms: 5 });
+    await waitForFinalCount([s.taskManager.baseUrl], TASKS, 120_000);
+    const views = await getViews(s.api, ids);
+    expectEachSucceededOnce(views);
+    const runs = readRunLog(log);
+    for (const id of ids) expect(runs.get(id), id).toHaveLength(1);
+    await until('every assign copied', () => t.assigned.length >= TASKS, 10_000);
+    expect(new Set(t.assigned.map((d) => d.task_id)).size).toBe(TASKS);
+    expect(t.assigned).toHaveLength(TASKS);
+    expect(t.messages.slice(before)).toEqual([]);
+    for (const v of views) expect(v.history.find((h) => h.status === 'running')?.reason, v.task_id).toBe('assigned');
+    const byWorker = new Map<string, number>();
+    for (const v of views) byWorker.set(v.worker?.id ?? '?', (byWorker.get(v.worker?.id ?? '?') ?? 0) + 1);
+    expect(byWorker.size).toBe(2);
+    for (const [worker, n] of byWorker) expect(n, `${worker} ran ${n} of ${TASKS}`).toBeGreaterThanOrEqual(0.3 * TASKS);
+    const metrics = parsePrometheus((await http(`${s.taskManager.baseUrl}/metrics`)).text);
+    expect(metricValue(metrics, 'sje_tasks_assigned_total')).toBe(TASKS);
+    console.log(`[dispatch-groups] held backlog: ${TASKS} tasks, all assigned; per worker ${[...byWorker.values()].join(' / ')}`);
+  });
+
+  it.each([
+    ['through the pool queue in groups', QUEUED],
+    ['from the held backlog', HELD],
+  ] as const)('loses nothing when a worker is killed mid-burst, its tasks %s: they run on the other', async (_path, assignment) => {
+    const { stack: s, tap: t, log } = await start(assignment);
     const [victim, survivor] = s.workers as [Stack['workers'][number], Stack['workers'][number]];
     const victimPid = victim.pid!;
     const survivorPid = survivor.pid!;
@@ -187,7 +224,8 @@ describe('grouped dispatch', () => {
     await waitForFinalCount([s.taskManager.baseUrl], TASKS, 120_000);
     const views = await getViews(s.api, ids);
     expectEachSucceededOnce(views);
-    expect(t.messages.slice(before).filter((m) => m.type === 'dispatches').length).toBeGreaterThan(0);
+    if (assignment.holdLimit === 0) expect(t.messages.slice(before).filter((m) => m.type === 'dispatches').length).toBeGreaterThan(0);
+    else expect(t.assigned.length).toBeGreaterThan(TASKS);
 
     const runs = readRunLog(log);
     const resultPid = new Map(views.map((v) => [v.task_id, (v.result as { pid: number }).pid]));

@@ -190,6 +190,11 @@ export const configSchema = {
       format: Boolean,
       default: true,
     },
+    hold_limit: {
+      doc: "Due tasks the task-manager holds itself when its pool's workers have no free slot, each handed to the first worker whose slot frees (no pool queue write, no claim); past this many held tasks, or with 0, they wait in the pool's queue instead. Needs assign_at_idle.",
+      format: 'nat',
+      default: 100_000,
+    },
     max_deliveries: { doc: 'Times a task is handed to a worker that is then lost before it fails as poison.', format: 'nat', default: 5 },
     scheduler_tick_ms: { doc: 'Largest wait of the delay/backoff scheduler between checks.', format: 'nat', default: 1000 },
     record_cache_size: {

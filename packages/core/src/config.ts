@@ -54,6 +54,7 @@ export interface SjeConfig {
     scheduler_tick_ms: number;
     record_cache_size: number;
     assign_at_idle: boolean;
+    hold_limit: number;
   };
   worker: {
     id: string;

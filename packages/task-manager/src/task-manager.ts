@@ -28,6 +28,8 @@ import { applyCancel } from './internal/commands/cancel.js';
 import type { CommandContext } from './internal/commands/command-context.js';
 import { applyReport, applyReports } from './internal/commands/reports.js';
 import { requeueLostTasks } from './internal/commands/requeue-lost.js';
+import { redispatch } from './internal/dispatcher.js';
+import type { TaskRecord } from './internal/store/task-record.js';
 import { applySubmit } from './internal/commands/submit.js';
 import { DependencyResolver } from './internal/dependency-resolver.js';
 import { DueTaskScheduler } from './internal/due-task-scheduler.js';
@@ -96,8 +98,25 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
   const workflows = new WorkflowTracker(store, topology);
   // Assignment at idle: the registry (built below) says who is online.
   const assignments: AssignmentBook | undefined = config.task_manager.assign_at_idle
-    ? new AssignmentBook({ topology, workers: (): Iterable<AssignableWorker> => registry.onlineNow(), confirmWithinMs: config.task_manager.worker_timeout_ms })
+    ? new AssignmentBook({
+        topology,
+        workers: (): Iterable<AssignableWorker> => registry.onlineNow(),
+        confirmWithinMs: config.task_manager.worker_timeout_ms,
+        holdLimit: config.task_manager.hold_limit,
+      })
     : undefined;
+  /** A batch asked for by a worker with free slots while tasks are held (one at a time). */
+  let nudged = false;
+  const nudge = (worker: AssignableWorker): void => {
+    if (nudged || !assignments?.wantsBatchFor(worker)) return;
+    nudged = true;
+    loop
+      .run(async () => {}, { urgent: true })
+      .catch((err: unknown) => logger.warn('a batch to assign held tasks failed', { err: (err as Error).message }))
+      .finally(() => {
+        nudged = false;
+      });
+  };
   const loop = createTaskManagerLoop({
     store,
     outbox,
@@ -139,6 +158,7 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
             const n = await requeueRunning(hb.worker_id, overdue, `not taken in by worker ${hb.worker_id} in time`);
             if (n > 0) logger.warn('a worker did not take in tasks assigned to it; handing them on', { worker_id: hb.worker_id, tasks: n });
           },
+          onSeen: nudge,
         }
       : {}),
   });
@@ -149,6 +169,23 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
     const running = (await store.getRunningTasks(workerId)).filter((t) => released === undefined || released.has(leaseKey(t.task_id, t.lease_id)));
     if (running.length === 0) return 0;
     return loop.run((uow) => requeueLostTasks(uow, ctx, workerId, running, reason));
+  }
+  /**
+   * Queues jobs that send the dispatches of the store's queued tasks again,
+   * 500 a batch: a task the previous process held is in no pool queue, and
+   * one that is gets a duplicate whose claim is refused once the task runs.
+   * Not awaited: the broker may not be connected yet, and a committed batch's
+   * messages wait in the outbox until it is.
+   */
+  function redispatchAtStart(queued: readonly TaskRecord[]): void {
+    const leases = queued.flatMap((t) => (t.lease_id === undefined ? [] : [{ task_id: t.task_id, lease_id: t.lease_id }]));
+    for (let i = 0; i < leases.length; i += REDISPATCH_BATCH) {
+      const part = leases.slice(i, i + REDISPATCH_BATCH);
+      loop
+        .run((uow) => redispatch(uow, topology, part), { weight: part.length })
+        .catch((err: unknown) => logger.warn('sending the dispatches of queued tasks again did not complete; committed ones wait in the outbox', { tasks: part.length, err: (err as Error).message }));
+    }
+    if (leases.length > 0) logger.info('sending the dispatches of the queued tasks again', { tasks: leases.length });
   }
   const queries = new QueryService(broker, store, loop, ctx, workflows, logger, registry);
 
@@ -185,7 +222,7 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
     }
   };
 
-  registerServiceMetrics(rt, store, outbox, loop, registry);
+  registerServiceMetrics(rt, store, outbox, loop, registry, assignments);
   if (assignments) registerAssignmentMetrics(rt.metrics, assignments);
 
   let ops: OpsServer | undefined;
@@ -247,6 +284,9 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
       // seen again (assignments), and the workers that must speak up for them (registry).
       const runningAtStart = await store.getRunningTasks();
       assignments?.seed(runningAtStart);
+      // A backlog the previous process held is in the store as queued tasks and in no queue: their dispatches are sent again.
+      const queuedAtStart = assignments && config.task_manager.hold_limit > 0 ? await store.getQueuedTasks() : [];
+      assignments?.seedQueued(queuedAtStart);
       broker.on('connected', () => {
         registry.forgiveSilence();
         loop.flushOutbox();
@@ -277,6 +317,7 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
       await broker.consume(topology.queues.workers, (msg, _d) => registry.handle(msg), { validate: validators.worker, prefetch: 100, onError: 'dead-letter' });
       await broker.consume(topology.queues.queries, (q, d) => queries.handle(q, d), { validate: validators.query, prefetch: 100, onError: 'dead-letter' });
       await broker.start(0);
+      redispatchAtStart(queuedAtStart);
       await registry.start(runningAtStart);
       scheduler.start();
       loop.flushOutbox();
@@ -301,6 +342,9 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
     },
   };
 }
+
+/** Queued tasks whose dispatches one start-up batch sends again. */
+const REDISPATCH_BATCH = 500;
 
 /** Worker reports go in the loop's urgent lane; a submit weighs as many tasks as it holds. */
 function jobOptions(cmd: TaskManagerCommand): JobOptions {
@@ -336,26 +380,41 @@ function createStore(config: SjeConfig, logger: Logger): TaskStore {
   });
 }
 
-function registerServiceMetrics(rt: ServiceRuntime, store: TaskStore, outbox: OutboxPublisher, loop: CommandLoop, registry: WorkerRegistry): void {
+function registerServiceMetrics(rt: ServiceRuntime, store: TaskStore, outbox: OutboxPublisher, loop: CommandLoop, registry: WorkerRegistry, assignments?: AssignmentBook): void {
   const { broker, metrics } = rt;
   new Gauge({
     name: 'sje_queue_depth',
-    help: 'Messages ready in each worker pool queue (for autoscalers); under a backlog one message holds up to 32 dispatches, sje_tasks{status="queued"} counts tasks',
+    help: 'Work waiting for each worker pool (for autoscalers): the tasks the task-manager holds for it plus the messages ready in its queue, where under a backlog one message holds up to 32 dispatches; sje_tasks{status="queued"} counts tasks',
     labelNames: ['queue'],
     registers: [metrics],
     async collect() {
       this.reset();
-      if (!broker.connected) return;
-      for (const q of outbox.queues) {
-        try {
-          const info = await broker.withChannel((ch) => ch.checkQueue(broker.topology.taskQueue(q)));
-          this.set({ queue: q }, info.messageCount);
-        } catch {
-          // queue vanished; skip
+      const queues = new Set([...outbox.queues, ...(assignments?.heldQueues() ?? [])]);
+      for (const q of queues) {
+        let ready = 0;
+        if (broker.connected && outbox.queues.includes(q)) {
+          try {
+            ready = (await broker.withChannel((ch) => ch.checkQueue(broker.topology.taskQueue(q)))).messageCount;
+          } catch {
+            // queue vanished: nothing ready in it
+          }
         }
+        this.set({ queue: q }, ready + (assignments?.heldCount(q) ?? 0));
       }
     },
   });
+  if (assignments) {
+    new Gauge({
+      name: 'sje_tasks_held',
+      help: "Due tasks the task-manager holds for each worker pool until one of its workers has a free slot (task_manager.hold_limit), not in the pool's queue",
+      labelNames: ['queue'],
+      registers: [metrics],
+      collect() {
+        this.reset();
+        for (const q of assignments.heldQueues()) this.set({ queue: q }, assignments.heldCount(q));
+      },
+    });
+  }
   new Gauge({
     name: 'sje_tasks',
     help: 'Tasks in the store by status',

@@ -31,18 +31,44 @@ function pending(extra: Partial<TaskRecord> = {}): TaskRecord {
   };
 }
 
+/** A pending record the test store knows. */
+function storedPending(extra: Partial<TaskRecord> = {}): TaskRecord {
+  const record = pending(extra);
+  stored.set(record.task_id, record);
+  return record;
+}
+
+/** Ends each task's run in one batch, lets the book assign what it holds, and returns the ids assigned. */
+async function finish(b: AssignmentBook, records: TaskRecord[]): Promise<{ assigned: string[]; dispatched: string[] }> {
+  const uow = batch();
+  for (const r of records) transition(uow, topology, r, 'succeeded');
+  await b.assignDue(uow);
+  const dispatched = uow
+    .toCommit()
+    .outbox.filter((m) => m.exchange === topology.exchanges.tasks)
+    .map((m) => (m.body as { task_id: string }).task_id);
+  const assigns = b.committed(uow.assignments).map((m) => m.body as AssignCommand);
+  return { assigned: assigns.flatMap((a) => a.tasks.map((t) => t.task_id)), dispatched };
+}
+
 function worker(id: string, concurrency: number, extra: Partial<AssignableWorker> = {}): AssignableWorker {
   return { worker_id: id, host: `host-${id}`, queues: ['default'], functions: ['echo'], concurrency, ...extra };
 }
 
 /** A book over `workers`, on a clock the test moves. */
-function book(workers: AssignableWorker[]): { book: AssignmentBook; clock: { now: number } } {
+function book(workers: AssignableWorker[], holdLimit = 0): { book: AssignmentBook; clock: { now: number } } {
   const clock = { now: 1_000_000 };
-  return { book: new AssignmentBook({ topology, workers: () => workers, confirmWithinMs: CONFIRM_MS, now: () => clock.now }), clock };
+  return { book: new AssignmentBook({ topology, workers: () => workers, confirmWithinMs: CONFIRM_MS, holdLimit, now: () => clock.now }), clock };
 }
 
+/** Every record the tests made, as the store would return them (the same objects). */
+const stored = new Map<string, TaskRecord>();
+const store = {
+  getTasks: async (ids: readonly string[]) => new Map(ids.filter((id) => stored.has(id)).map((id) => [id, stored.get(id)!])),
+} as unknown as TaskStore;
+
 function batch(): UnitOfWork {
-  return new UnitOfWork({} as TaskStore, new Date());
+  return new UnitOfWork(store, new Date());
 }
 
 /** Enqueues each record in one batch, commits it, and returns the `assign` messages and the pool dispatches. */
@@ -52,7 +78,7 @@ async function enqueue(b: AssignmentBook, records: TaskRecord[]): Promise<{ assi
     uow.insert(r);
     await enqueueTask(uow, topology, r, { newAttempt: true, reason: 'submitted' });
   }
-  b.assignDue(uow);
+  await b.assignDue(uow);
   const dispatched = uow
     .toCommit()
     .outbox.filter((m) => m.exchange === topology.exchanges.tasks)
@@ -154,7 +180,7 @@ describe('AssignmentBook', () => {
       await enqueueTask(uow, topology, r, { newAttempt: true });
     }
     transition(uow, topology, cancelled, 'cancelled');
-    b.assignDue(uow);
+    await b.assignDue(uow);
     const assigns = b.committed(uow.assignments).map((m) => m.body as AssignCommand);
     expect(assigns.flatMap((a) => a.tasks.map((t) => t.task_id))).toEqual([kept.task_id]);
     expect(cancelled.history.map((h) => h.status)).toEqual(['queued', 'cancelled']);
@@ -167,7 +193,7 @@ describe('AssignmentBook', () => {
     const uow = batch();
     uow.insert(r);
     await enqueueTask(uow, topology, r, { newAttempt: true, avoid: 'leaving' });
-    b.assignDue(uow);
+    await b.assignDue(uow);
     expect(r.worker_id).toBe('staying');
   });
 
@@ -178,7 +204,7 @@ describe('AssignmentBook', () => {
     expect(b.runningOn('w1')).toBe(1);
     const requeue = batch();
     await enqueueTask(requeue, topology, r, { newAttempt: false, reason: 'worker w1 lost', avoid: 'w1' });
-    b.assignDue(requeue);
+    await b.assignDue(requeue);
     b.committed(requeue.assignments);
     expect(r.status).toBe('queued');
     expect(b.runningOn('w1')).toBe(0);
@@ -230,6 +256,135 @@ describe('AssignmentBook', () => {
     expect(b.heartbeat({ worker_id: 'w1', running: [{ task_id: listed.task_id, lease_id: 'l-listed' }], assigned: { epoch: b.epoch, seq: 99 } })).toEqual([]);
     clock.now += CONFIRM_MS + 1;
     expect(b.heartbeat({ worker_id: 'w1', running: [] })).toEqual([{ task_id: unsent.task_id, lease_id: 'l-unsent' }]);
+  });
+
+  it('holds the tasks that find no free slot, and assigns them, most urgent and oldest first, in the batch that frees a slot', async () => {
+    const { book: b } = book([worker('w1', 2)], 100);
+    const records = [storedPending(), storedPending(), storedPending(), storedPending({ priority: 5 }), storedPending()];
+    const { assigns, dispatched } = await enqueue(b, records);
+    expect(dispatched).toEqual([]);
+    expect(assigns.flatMap((a) => a.tasks.map((t) => t.task_id))).toEqual([records[0]!.task_id, records[1]!.task_id]);
+    expect(b.heldCount()).toBe(3);
+    expect(b.heldCount('default')).toBe(3);
+    expect(records.slice(2).map((r) => r.status)).toEqual(['queued', 'queued', 'queued']);
+    // A new task queues behind the held ones, though it would find no slot anyway.
+    const later = storedPending();
+    expect((await enqueue(b, [later])).dispatched).toEqual([]);
+    expect(b.heldCount()).toBe(4);
+
+    const first = await finish(b, [records[0]!]);
+    expect(first).toEqual({ assigned: [records[3]!.task_id], dispatched: [] });
+    expect(records[3]).toMatchObject({ status: 'running', worker_id: 'w1', deliveries: 1 });
+    const second = await finish(b, [records[1]!, records[3]!]);
+    expect(second.assigned).toEqual([records[2]!.task_id, records[4]!.task_id]);
+    expect(b.heldCount()).toBe(1);
+    expect(b.runningOn('w1')).toBe(2);
+    // The assign carries the whole dispatch, built from the record.
+    expect((await finish(b, [records[2]!])).assigned).toEqual([later.task_id]);
+    expect(b.heldCount()).toBe(0);
+    expect(b.heldQueues()).toEqual([]);
+  });
+
+  it('assigns a held task before a task the same batch queued', async () => {
+    const { book: b } = book([worker('w1', 1)], 100);
+    const running = storedPending();
+    const held = storedPending();
+    await enqueue(b, [running, held]);
+    expect(b.heldCount()).toBe(1);
+    const uow = batch();
+    transition(uow, topology, running, 'succeeded');
+    const fresh = storedPending();
+    uow.insert(fresh);
+    await enqueueTask(uow, topology, fresh, { newAttempt: true });
+    await b.assignDue(uow);
+    const assigns = b.committed(uow.assignments).map((m) => m.body as AssignCommand);
+    expect(assigns.flatMap((a) => a.tasks.map((t) => t.task_id))).toEqual([held.task_id]);
+    expect(fresh.status).toBe('queued');
+    expect(b.heldCount()).toBe(1);
+  });
+
+  it('drops a held task that left queued (cancelled) and gives its turn to the next', async () => {
+    const { book: b } = book([worker('w1', 1)], 100);
+    const [running, cancelled, next] = [storedPending(), storedPending(), storedPending()];
+    await enqueue(b, [running, cancelled, next]);
+    expect(b.heldCount()).toBe(2);
+    const cancel = batch();
+    transition(cancel, topology, cancelled, 'cancelled');
+    await b.assignDue(cancel);
+    b.committed(cancel.assignments);
+    expect(b.heldCount()).toBe(1);
+    expect((await finish(b, [running])).assigned).toEqual([next.task_id]);
+    expect(cancelled.status).toBe('cancelled');
+  });
+
+  it('drops a held entry whose record moved on without the book seeing it, and fills the slot from the next', async () => {
+    const { book: b } = book([worker('w1', 1)], 100);
+    const [running, moved, next] = [storedPending(), storedPending(), storedPending()];
+    await enqueue(b, [running, moved, next]);
+    moved.lease_id = 'another-lease';
+    expect((await finish(b, [running])).assigned).toEqual([next.task_id]);
+    expect(b.heldCount()).toBe(0);
+  });
+
+  it('past the hold limit sends tasks to the pool queue, and new ones queue behind them there', async () => {
+    const { book: b } = book([worker('w1', 1)], 2);
+    const records = Array.from({ length: 5 }, () => storedPending());
+    const { dispatched } = await enqueue(b, records);
+    expect(b.heldCount()).toBe(2);
+    expect(dispatched).toEqual([records[3]!.task_id, records[4]!.task_id]);
+    const after = storedPending();
+    expect((await enqueue(b, [after])).dispatched).toEqual([after.task_id]);
+  });
+
+  it('sends a held task that no registered worker runs any more to the pool queue', async () => {
+    const workers = [worker('w1', 1)];
+    const { book: b } = book(workers, 100);
+    const [running, held] = [storedPending(), storedPending()];
+    await enqueue(b, [running, held]);
+    expect(b.heldCount()).toBe(1);
+    // w1 goes; a worker of the pool that runs another function comes, with free slots.
+    workers.splice(0, 1, worker('w2', 4, { functions: ['fib'] }));
+    b.forget('w1');
+    const { assigned, dispatched } = await finish(b, []);
+    expect(assigned).toEqual([]);
+    expect(dispatched).toEqual([held.task_id]);
+    expect(b.heldCount()).toBe(0);
+    expect(held.status).toBe('queued');
+  });
+
+  it('holds nothing for a pool none of whose workers runs the function: the pool queue takes it', async () => {
+    const { book: b } = book([worker('w1', 1, { functions: ['fib'] })], 100);
+    const r = storedPending();
+    expect((await enqueue(b, [r])).dispatched).toEqual([r.task_id]);
+    expect(b.heldCount()).toBe(0);
+  });
+
+  it('says when a worker with free slots should be given a batch for the held tasks', async () => {
+    const w1 = worker('w1', 1);
+    const workers = [w1];
+    const { book: b } = book(workers, 100);
+    expect(b.wantsBatchFor(w1)).toBe(false);
+    await enqueue(b, [storedPending(), storedPending()]);
+    expect(b.wantsBatchFor(w1)).toBe(false);
+    const w2 = worker('w2', 2);
+    workers.push(w2);
+    expect(b.wantsBatchFor(w2)).toBe(true);
+    expect(b.wantsBatchFor(worker('gpu', 2, { queues: ['gpu'] }))).toBe(false);
+    const { assigned } = await finish(b, []);
+    expect(assigned).toHaveLength(1);
+    expect(b.heldCount()).toBe(0);
+    expect(b.wantsBatchFor(w2)).toBe(false);
+  });
+
+  it('at start-up counts the queued tasks of the store as waiting in their pool queues, so new tasks queue behind them', async () => {
+    const { book: b } = book([worker('w1', 4, { queues: ['default', 'spare'] })], 100);
+    b.seedQueued([storedPending({ status: 'queued', lease_id: 'l-1' }), storedPending({ status: 'queued', lease_id: 'l-2', queue: 'gpu' })]);
+    const behind = storedPending();
+    expect((await enqueue(b, [behind])).dispatched).toEqual([behind.task_id]);
+    expect(b.heldCount()).toBe(0);
+    // A pool with nothing waiting is assigned to as ever.
+    const spare = storedPending({ queue: 'spare' });
+    expect((await enqueue(b, [spare])).assigns.flatMap((a) => a.tasks.map((t) => t.task_id))).toEqual([spare.task_id]);
   });
 
   it('forgets a lost worker', async () => {

@@ -2,9 +2,13 @@
  * Assignment at idle: a due task handed straight to a worker with a free
  * slot, already `running` under its lease on that worker, in an `assign`
  * control message. It skips the pool queue's durable write, the claim and the
- * grant — two hops and a store write of the idle path — and is used only
- * while nothing waits in the pool's queue, so under a backlog every task goes
- * through the queue (grouped, claimed, fairly spread) as before.
+ * grant — two hops and a store write of the idle path. A due task that finds
+ * no free slot is held by the book itself ({@link HeldBacklog}, up to
+ * `holdLimit` tasks) and assigned, oldest and most urgent first, in the
+ * batch that frees a slot; past the limit, and for a pool none of whose
+ * workers runs the task's function, it goes through the pool's queue
+ * (grouped, claimed) as before, and while tasks wait there new ones queue
+ * behind them.
  *
  * What the queue's durability gave, the book gives instead: the store holds
  * the task as running on the worker, and the worker's heartbeats say which
@@ -14,6 +18,8 @@
  * out) is handed on; a lost worker's tasks are re-queued as ever.
  */
 import { MAX_GROUPED_MESSAGES, uuidv7, type AssignCommand, type DispatchMessage, type LeaseRef, type Topology, type WorkerHeartbeat } from '@sje/core';
+import { dispatchOf, redispatch } from './dispatcher.js';
+import { HeldBacklog, type HeldTask } from './held-backlog.js';
 import type { OutboxMessage, TaskRecord } from './store/task-record.js';
 import { transition } from './transitions.js';
 import type { UnitOfWork } from './unit-of-work.js';
@@ -39,6 +45,12 @@ export class AssignmentChanges {
   readonly assigned: { worker: string; dispatch: DispatchMessage }[] = [];
   /** Per lease queued by this batch: a worker not to assign it to (the one that just gave the task back). */
   readonly avoid = new Map<string, string>();
+  /** Leases that left `queued` in this batch (their held entries go). */
+  readonly leftQueued: string[] = [];
+  /** Tasks this batch adds to the held backlog. */
+  readonly held: HeldTask[] = [];
+  /** Held leases this batch took out of the backlog (assigned, or found moved on). */
+  readonly taken = new Set<string>();
 
   /** A task started (+1) or stopped (-1) running on `worker`; a stop names its lease. */
   noteSlot(worker: string, delta: 1 | -1, lease?: { lease_id?: string | undefined }): void {
@@ -46,9 +58,10 @@ export class AssignmentChanges {
     if (delta < 0 && lease?.lease_id !== undefined) this.ended.push({ worker, lease_id: lease.lease_id });
   }
 
-  /** A task of pool `queue` entered (+1) or left (-1) `queued`. */
-  noteWaiting(queue: string, delta: 1 | -1): void {
+  /** A task of pool `queue` entered (+1) or left (-1) `queued`; a departure names its lease. */
+  noteWaiting(queue: string, delta: 1 | -1, leaseId?: string): void {
     this.waiting.set(queue, (this.waiting.get(queue) ?? 0) + delta);
+    if (delta < 0 && leaseId !== undefined) this.leftQueued.push(leaseId);
   }
 }
 
@@ -67,9 +80,17 @@ export interface AssignmentBookOptions {
   workers: () => Iterable<AssignableWorker>;
   /** How long a worker has to take in an assignment (its heartbeat's mark) before the task is handed on. */
   confirmWithinMs: number;
+  /** Most tasks the book holds when no slot is free (the rest go through their pool's queue). @defaultValue 0: none held */
+  holdLimit?: number;
   /** @defaultValue Date.now */
   now?: () => number;
 }
+
+/** What {@link AssignmentBook.choose} needs of a task. */
+type Placement = Pick<TaskRecord, 'queue' | 'function'>;
+
+/** Held entries looked at per pool and pass beyond the free slots, for tasks no free worker runs. */
+const HELD_SCAN_SLACK = 256;
 
 /** The task-manager's view of every worker's slots and of its assignments in flight. */
 export class AssignmentBook {
@@ -88,6 +109,9 @@ export class AssignmentBook {
   /** Assignments not yet taken in, per worker, by lease. */
   private readonly pending = new Map<string, Map<string, Pending>>();
   private readonly now: () => number;
+  /** Due tasks waiting for a free slot, held here instead of in their pool's queue. */
+  private readonly held = new HeldBacklog();
+  private readonly holdLimit: number;
   /** Tasks assigned since start. */
   assignedTotal = 0;
   /** Assignments handed on because their worker did not take them in. */
@@ -95,6 +119,29 @@ export class AssignmentBook {
 
   constructor(private readonly options: AssignmentBookOptions) {
     this.now = options.now ?? Date.now;
+    this.holdLimit = options.holdLimit ?? 0;
+  }
+
+  /** Tasks held for pool `queue` (all pools: no argument). */
+  heldCount(queue?: string): number {
+    return queue === undefined ? this.held.size : this.held.sizeOf(queue);
+  }
+
+  /** The pools for which tasks are held. */
+  heldQueues(): string[] {
+    return [...this.held.queues()];
+  }
+
+  /**
+   * Whether a batch would assign held tasks now: some are held and `worker`
+   * (just registered, or heartbeating) has a free slot. Slots that free
+   * through reports are used by the batch that applies them; a new worker's
+   * are not, so its messages ask for a batch.
+   */
+  wantsBatchFor(worker: AssignableWorker): boolean {
+    if (this.held.size === 0 || worker.concurrency - this.runningOn(worker.worker_id) < 1) return false;
+    for (const queue of worker.queues) if (this.held.sizeOf(queue) > 0) return true;
+    return false;
   }
 
   /** Tasks the book counts as running on `worker`. */
@@ -108,16 +155,20 @@ export class AssignmentBook {
   }
 
   /**
-   * At the end of a batch, before its commit: hands the tasks it queued (and
-   * left queued) to workers with free slots, in order, while nothing waits
-   * ahead of them in their pool's queue. Each goes on to `running` on its
-   * worker and its dispatch is taken out of the batch's messages; the rest
-   * stay as they are.
+   * At the end of a batch, before its commit. First the held tasks, oldest
+   * and most urgent first, go to workers with free slots (the batch's own
+   * outcomes count as freed); then each task the batch queued (and left
+   * queued) is assigned if nothing waits ahead of it and a slot is free, held
+   * if tasks are held ahead of it or no slot is free (while the backlog has
+   * room and a worker of the pool runs its function), and otherwise left to
+   * its pool's queue. An assigned task goes on to `running` on its worker;
+   * an assigned or held task's dispatch is taken out of the batch's messages.
    */
-  assignDue(uow: UnitOfWork): void {
+  async assignDue(uow: UnitOfWork): Promise<void> {
+    const changes = uow.assignments;
+    if (this.held.size > 0) await this.assignHeld(uow, changes);
     const dispatches = uow.messagesTo(this.options.topology.exchanges.tasks);
     if (dispatches.length === 0) return;
-    const changes = uow.assignments;
     const candidates: { message: OutboxMessage; record: TaskRecord; dispatch: DispatchMessage }[] = [];
     for (const message of dispatches) {
       const dispatch = message.body as DispatchMessage;
@@ -126,40 +177,172 @@ export class AssignmentBook {
       if (record?.status === 'queued' && record.lease_id === dispatch.lease_id) candidates.push({ message, record, dispatch });
     }
     if (candidates.length === 0) return;
-    // Waiting ahead of the batch's own candidates: the committed count and the batch's other changes.
-    const ahead = new Map<string, number>();
-    for (const c of candidates) ahead.set(c.record.queue, (ahead.get(c.record.queue) ?? this.waitingIn(c.record.queue, changes)) - 1);
+    // Ahead of the batch's own candidates, per pool: tasks in the pool's queue (the committed
+    // waiting count and the batch's other changes, less what is held) and tasks held.
+    const heldLeft = this.heldLeftAfter(changes);
+    const inQueue = new Map<string, number>();
+    const heldAhead = new Map<string, number>();
+    for (const { record } of candidates) {
+      const q = record.queue;
+      if (!inQueue.has(q)) {
+        heldAhead.set(q, heldLeft.get(q) ?? 0);
+        inQueue.set(q, this.waitingIn(q, changes) - (heldLeft.get(q) ?? 0));
+      }
+      inQueue.set(q, inQueue.get(q)! - 1);
+    }
+    let holdRoom = this.holdLimit - this.held.size - changes.held.length;
+    const servedCache = new Map<string, boolean>();
     const withdrawn = new Set<OutboxMessage>();
     for (const { message, record, dispatch } of candidates) {
-      const waiting = ahead.get(record.queue) ?? 0;
-      const worker = waiting > 0 ? undefined : this.choose(record, changes, changes.avoid.get(dispatch.lease_id));
-      if (worker === undefined) {
-        ahead.set(record.queue, waiting + 1);
+      const q = record.queue;
+      const queued = inQueue.get(q)!;
+      if (queued > 0) {
+        inQueue.set(q, queued + 1);
         continue;
       }
-      record.worker_id = worker.worker_id;
-      record.worker_host = worker.host;
-      record.deliveries += 1;
-      transition(uow, this.options.topology, record, 'running', { reason: 'assigned' });
-      changes.assigned.push({ worker: worker.worker_id, dispatch });
-      withdrawn.add(message);
+      const avoid = changes.avoid.get(dispatch.lease_id);
+      const heldBefore = heldAhead.get(q)!;
+      const worker = heldBefore > 0 ? undefined : this.choose(record, changes, avoid);
+      if (worker !== undefined) {
+        this.assign(uow, record, worker, dispatch);
+        withdrawn.add(message);
+        continue;
+      }
+      if (holdRoom > 0 && this.served(record, avoid, servedCache)) {
+        const task: HeldTask = { task_id: record.task_id, lease_id: dispatch.lease_id, queue: q, function: record.function, priority: record.priority };
+        changes.held.push(avoid === undefined ? task : { ...task, avoid });
+        heldAhead.set(q, heldBefore + 1);
+        holdRoom -= 1;
+        withdrawn.add(message);
+        continue;
+      }
+      inQueue.set(q, Math.max(0, queued) + 1);
     }
     uow.withdraw(withdrawn);
   }
 
   /**
-   * The registered worker of the task's pool, with its function, that has the
-   * most free slots; of several with as many, the one assigned a task least
-   * lately (so that one task at a time takes turns over the workers). None:
-   * undefined.
+   * Hands held tasks to workers with free slots, in each pool's order. Slots
+   * are reserved before the records are read; a record found no longer
+   * queued under the held lease is dropped, and its slot offered to the next
+   * held task in another pass.
    */
-  private choose(record: TaskRecord, changes: AssignmentChanges, avoid?: string): AssignableWorker | undefined {
+  private async assignHeld(uow: UnitOfWork, changes: AssignmentChanges): Promise<void> {
+    const served = new Map<string, boolean>();
+    for (let pass = 0; pass < 4; pass++) {
+      const reserved = new Map<string, number>();
+      let free = this.freeSlots(changes);
+      if (free < 1) return;
+      const picks: { task: HeldTask; worker: AssignableWorker }[] = [];
+      const unserved: HeldTask[] = [];
+      for (const queue of this.held.queues()) {
+        let looked = 0;
+        for (const task of this.held.inOrder(queue)) {
+          if (free < 1 || looked++ >= free + HELD_SCAN_SLACK) break;
+          if (changes.taken.has(task.lease_id)) continue;
+          const worker = this.choose(task, changes, task.avoid, reserved);
+          if (worker === undefined) {
+            if (!this.served(task, task.avoid, served)) unserved.push(task);
+            continue;
+          }
+          reserved.set(worker.worker_id, (reserved.get(worker.worker_id) ?? 0) + 1);
+          free -= 1;
+          picks.push({ task, worker });
+        }
+      }
+      if (unserved.length > 0) await this.sendToQueue(uow, changes, unserved);
+      if (picks.length === 0) return;
+      const records = await uow.getMany(picks.map((p) => p.task.task_id));
+      const depIds = new Set<string>();
+      for (const record of records.values()) for (const id of record.depends_on) depIds.add(id);
+      const deps = depIds.size > 0 ? await uow.getMany([...depIds]) : undefined;
+      let dropped = 0;
+      for (const { task, worker } of picks) {
+        changes.taken.add(task.lease_id);
+        const record = records.get(task.task_id);
+        if (record?.status !== 'queued' || record.lease_id !== task.lease_id) {
+          dropped += 1;
+          continue;
+        }
+        this.assign(uow, record, worker, dispatchOf(record, task.lease_id, deps));
+      }
+      if (dropped === 0) return;
+    }
+  }
+
+  /**
+   * Held tasks that no registered worker runs (none has the function, or only
+   * the worker to avoid): their dispatches go to the pool's queue after all,
+   * for whichever worker comes for them.
+   */
+  private async sendToQueue(uow: UnitOfWork, changes: AssignmentChanges, tasks: readonly HeldTask[]): Promise<void> {
+    for (const task of tasks) {
+      changes.taken.add(task.lease_id);
+      if (task.avoid !== undefined) changes.avoid.set(task.lease_id, task.avoid);
+    }
+    await redispatch(uow, this.options.topology, tasks);
+  }
+
+  /** Moves a queued task to `running` on `worker`, to be sent in the batch's `assign` for it. */
+  private assign(uow: UnitOfWork, record: TaskRecord, worker: AssignableWorker, dispatch: DispatchMessage): void {
+    record.worker_id = worker.worker_id;
+    record.worker_host = worker.host;
+    record.deliveries += 1;
+    transition(uow, this.options.topology, record, 'running', { reason: 'assigned' });
+    uow.assignments.assigned.push({ worker: worker.worker_id, dispatch });
+  }
+
+  /** Per pool: the tasks still held once the batch's departures from `queued` and takings are applied. */
+  private heldLeftAfter(changes: AssignmentChanges): Map<string, number> {
+    const left = new Map<string, number>();
+    if (this.held.size === 0) return left;
+    for (const queue of this.held.queues()) left.set(queue, this.held.sizeOf(queue));
+    const gone = new Set<string>(changes.taken);
+    for (const lease of changes.leftQueued) gone.add(lease);
+    for (const lease of gone) {
+      const queue = this.held.queueOf(lease);
+      if (queue !== undefined) left.set(queue, (left.get(queue) ?? 1) - 1);
+    }
+    return left;
+  }
+
+  /** Free slots over all registered workers, with the batch's changes. */
+  private freeSlots(changes: AssignmentChanges): number {
+    let free = 0;
+    for (const w of this.options.workers()) free += Math.max(0, w.concurrency - this.runningOn(w.worker_id) - (changes.slots.get(w.worker_id) ?? 0));
+    return free;
+  }
+
+  /** Whether a registered worker (other than `avoid`) runs the task's function for its pool, free or not. */
+  private served(task: Placement, avoid: string | undefined, cache: Map<string, boolean>): boolean {
+    const key = `${task.queue}\0${task.function}\0${avoid ?? ''}`;
+    let yes = cache.get(key);
+    if (yes === undefined) {
+      yes = false;
+      for (const w of this.options.workers()) {
+        if (w.worker_id !== avoid && w.concurrency >= 1 && w.queues.includes(task.queue) && w.functions.includes(task.function)) {
+          yes = true;
+          break;
+        }
+      }
+      cache.set(key, yes);
+    }
+    return yes;
+  }
+
+  /**
+   * The registered worker of the task's pool, with its function, that has the
+   * most free slots (less those `reserved` in this pass); of several with as
+   * many, the one assigned a task least lately (so that one task at a time
+   * takes turns over the workers). None: undefined.
+   */
+  private choose(task: Placement, changes: AssignmentChanges, avoid?: string, reserved?: ReadonlyMap<string, number>): AssignableWorker | undefined {
     let best: AssignableWorker | undefined;
     let bestFree = 0;
     let bestTurn = 0;
     for (const w of this.options.workers()) {
-      if (w.worker_id === avoid || w.concurrency < 1 || !w.queues.includes(record.queue) || !w.functions.includes(record.function)) continue;
-      const free = w.concurrency - this.runningOn(w.worker_id) - (changes.slots.get(w.worker_id) ?? 0);
+      if (w.worker_id === avoid || w.concurrency < 1 || !w.queues.includes(task.queue) || !w.functions.includes(task.function)) continue;
+      const free = w.concurrency - this.runningOn(w.worker_id) - (changes.slots.get(w.worker_id) ?? 0) - (reserved?.get(w.worker_id) ?? 0);
       const turn = this.turns.get(w.worker_id) ?? 0;
       if (free > bestFree || (free === bestFree && free > 0 && turn < bestTurn)) {
         best = w;
@@ -184,6 +367,9 @@ export class AssignmentBook {
       if (delta !== 0) this.waitingMovedAt.set(queue, now);
     }
     for (const { worker, lease_id } of changes.ended) this.pending.get(worker)?.delete(lease_id);
+    for (const lease of changes.leftQueued) this.held.remove(lease);
+    for (const lease of changes.taken) this.held.remove(lease);
+    for (const task of changes.held) this.held.add(task);
     if (changes.assigned.length === 0) return [];
     this.assignedTotal += changes.assigned.length;
     const byWorker = new Map<string, DispatchMessage[]>();
@@ -242,6 +428,20 @@ export class AssignmentBook {
       if (t.worker_id === undefined || t.lease_id === undefined) continue;
       this.running.set(t.worker_id, this.runningOn(t.worker_id) + 1);
       this.pendingOf(t.worker_id).set(t.lease_id, { task_id: t.task_id, lease_id: t.lease_id, seq: Infinity, sentAt: now });
+    }
+  }
+
+  /**
+   * Start-up: the tasks the store has queued, whose dispatches the
+   * task-manager sends to their pool queues again (what the previous process
+   * held is in no queue). They count as waiting there, so that new tasks of
+   * their pools queue behind them.
+   */
+  seedQueued(queued: readonly TaskRecord[]): void {
+    const now = this.now();
+    for (const t of queued) {
+      this.waiting.set(t.queue, (this.waiting.get(t.queue) ?? 0) + 1);
+      this.waitingMovedAt.set(t.queue, now);
     }
   }
 

@@ -55,9 +55,9 @@ export interface CommandLoopOptions {
   /** Records committed by earlier batches, so later ones need not read them back from the store. @defaultValue none */
   recordCache?: RecordCache;
   /**
-   * Hands due tasks straight to workers with free slots while nothing waits in
-   * their pool's queue, and keeps count of the slots. @defaultValue none:
-   * every task goes through its pool queue and a claim
+   * Hands due tasks straight to workers with free slots (holding those that
+   * find none), and keeps count of the slots. @defaultValue none: every task
+   * goes through its pool queue and a claim
    */
   assignments?: Pick<AssignmentBook, 'assignDue' | 'committed'>;
   /** Reshapes a batch's messages before they are stored and sent (grouping). @defaultValue unchanged */
@@ -189,7 +189,7 @@ export class CommandLoop {
     try {
       for (const job of jobs) await job.apply(uow);
       // With the batch's final states: a task it queued and then cancelled is not assigned.
-      this.options.assignments?.assignDue(uow);
+      if (this.options.assignments) await this.options.assignments.assignDue(uow);
       if (this.options.beforeCommit) await this.options.beforeCommit(uow);
       if (!uow.isEmpty) {
         const commit = uow.toCommit();

@@ -2,7 +2,7 @@
  * Hands a task to its worker pool: a fresh lease, `queued`, and a `dispatch`
  * message (with the results of its dependencies) in the outbox.
  */
-import { uuidv7, type DispatchMessage, type Topology } from '@sje/core';
+import { uuidv7, type DispatchMessage, type LeaseRef, type Topology } from '@sje/core';
 import type { TaskRecord } from './store/task-record.js';
 import { transition } from './transitions.js';
 import type { UnitOfWork } from './unit-of-work.js';
@@ -34,6 +34,25 @@ export async function enqueueTask(uow: UnitOfWork, topology: Topology, record: T
   const deps = record.depends_on.length > 0 ? await uow.getMany(record.depends_on) : undefined;
   if (options.avoid !== undefined) uow.assignments.avoid.set(leaseId, options.avoid);
   uow.send({ exchange: topology.exchanges.tasks, routing_key: record.queue, body: dispatchOf(record, leaseId, deps), priority: record.priority });
+}
+
+/**
+ * Sends to their pool queues the dispatches of tasks still queued under the
+ * leases given (a task that moved on since is left out): held tasks no
+ * worker runs, and at start-up those the held backlog has no room for. A
+ * dispatch that is also still in a pool queue makes a duplicate, whose claim
+ * is refused once the lease has left `queued`.
+ */
+export async function redispatch(uow: UnitOfWork, topology: Topology, leases: readonly LeaseRef[]): Promise<void> {
+  const records = await uow.getMany(leases.map((l) => l.task_id));
+  const depIds = new Set<string>();
+  for (const record of records.values()) for (const id of record.depends_on) depIds.add(id);
+  const deps = depIds.size > 0 ? await uow.getMany([...depIds]) : undefined;
+  for (const { task_id, lease_id } of leases) {
+    const record = records.get(task_id);
+    if (record?.status !== 'queued' || record.lease_id !== lease_id || lease_id === undefined) continue;
+    uow.send({ exchange: topology.exchanges.tasks, routing_key: record.queue, body: dispatchOf(record, lease_id, deps), priority: record.priority });
+  }
 }
 
 /**

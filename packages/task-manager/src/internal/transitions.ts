@@ -48,7 +48,7 @@ export function transition(uow: UnitOfWork, topology: Topology, record: TaskReco
   const at = uow.nowIso;
   if (from === 'running' && record.worker_id !== undefined) uow.assignments.noteSlot(record.worker_id, -1, record);
   if (to === 'running' && record.worker_id !== undefined) uow.assignments.noteSlot(record.worker_id, 1);
-  if (from === 'queued') uow.assignments.noteWaiting(record.queue, -1);
+  if (from === 'queued') uow.assignments.noteWaiting(record.queue, -1, record.lease_id);
   if (to === 'queued') uow.assignments.noteWaiting(record.queue, 1);
   record.status = to;
   if (to === 'queued') record.queued_at = at;

@@ -35,6 +35,8 @@ export interface WorkerRegistryOptions {
   onLost: (workerId: string, leases?: readonly LeaseRef[]) => Promise<void>;
   /** Called with each heartbeat of a known worker, after its dead leases were dealt with. */
   onHeartbeat?: (heartbeat: WorkerHeartbeat) => Promise<void>;
+  /** Called after each `register` and heartbeat of a worker that may be assigned tasks. */
+  onSeen?: (worker: WorkerInfo) => void;
 }
 
 /** Tracks worker liveness. */
@@ -123,6 +125,7 @@ export class WorkerRegistry {
           this.options.logger.warn('worker restarted under the same id; handing on the tasks its previous process held', { worker_id: msg.worker_id });
           await this.options.onLost(msg.worker_id);
         }
+        this.options.onSeen?.(info);
         return;
       }
       case 'heartbeat': {
@@ -142,6 +145,8 @@ export class WorkerRegistry {
         }
         await this.abortDeadLeases(msg);
         await this.options.onHeartbeat?.(msg);
+        const seen = this.workers.get(msg.worker_id);
+        if (seen && seen.departed === undefined) this.options.onSeen?.(seen.info);
         return;
       }
       case 'deregister': {

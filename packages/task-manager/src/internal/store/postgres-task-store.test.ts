@@ -78,7 +78,7 @@ describe('postgres task store: a record in two parts', () => {
       `INSERT INTO ${prefix}tasks (task_id, workflow_id, status, function, queue, deps_remaining, data) VALUES ($1, $2, $3, $4, $5, 0, $6::jsonb)`,
       [record.task_id, record.workflow_id, record.status, record.function, record.queue, JSON.stringify(record)],
     );
-    await raw.query(`DELETE FROM ${prefix}schema_migrations WHERE version = 4`);
+    await raw.query(`DELETE FROM ${prefix}schema_migrations WHERE version >= 4`);
     await store.close();
     store = new PostgresTaskStore({ url, tablePrefix: prefix });
     await store.init();

@@ -61,6 +61,8 @@ const MIGRATIONS: readonly string[] = [
   // A record in two parts: the spec (written once) and the state in data (rewritten at every transition).
   `ALTER TABLE {p}tasks ADD COLUMN IF NOT EXISTS spec JSONB;
    UPDATE {p}tasks SET spec = data - ${textArray(STATE_FIELDS)}, data = data - ${textArray(SPEC_FIELDS)} WHERE spec IS NULL;`,
+  // The queued tasks, read at start-up to hold them again, in submission order.
+  `CREATE INDEX IF NOT EXISTS {p}tasks_queued ON {p}tasks (seq) WHERE status = 'queued';`,
 ];
 
 /** A SQL `text[]` literal of field names (names of record fields: letters and underscores only). */
@@ -180,6 +182,11 @@ export class PostgresTaskStore implements TaskStore {
       workerId === undefined
         ? await this.pool.query<TaskRow>(this.sql("SELECT spec, data FROM {p}tasks WHERE status = 'running'"))
         : await this.pool.query<TaskRow>(this.sql("SELECT spec, data FROM {p}tasks WHERE status = 'running' AND worker_id = $1"), [workerId]);
+    return rows.map(recordOf);
+  }
+
+  async getQueuedTasks(): Promise<TaskRecord[]> {
+    const { rows } = await this.pool.query<TaskRow>(this.sql("SELECT spec, data FROM {p}tasks WHERE status = 'queued' ORDER BY seq"));
     return rows.map(recordOf);
   }
 

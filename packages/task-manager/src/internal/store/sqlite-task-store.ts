@@ -69,6 +69,8 @@ const MIGRATIONS: readonly string[] = [
      spec TEXT NOT NULL
    );
    ${splitRecordsSql('tasks', 'task_specs')}`,
+  // The queued tasks, read at start-up to hold them again (in rowid order: submission order).
+  `CREATE INDEX IF NOT EXISTS tasks_queued ON tasks (status) WHERE status = 'queued';`,
 ];
 
 /** A task row as read: its two parts. */
@@ -231,6 +233,7 @@ export class SqliteTaskStore implements TaskStore {
       dependents: db.prepare<[string], { task_id: string }>('SELECT task_id FROM task_deps WHERE depends_on = ?'),
       runningAll: db.prepare<[], TaskRow>(`${TASK_PARTS} WHERE t.status = 'running'`),
       runningOf: db.prepare<[string], TaskRow>(`${TASK_PARTS} WHERE t.status = 'running' AND t.worker_id = ?`),
+      queuedAll: db.prepare<[], TaskRow>(`${TASK_PARTS} WHERE t.status = 'queued' ORDER BY t.rowid`),
       due: db.prepare<[string, number], TaskRow>(
         `${TASK_PARTS} WHERE t.status IN ('pending', 'retrying') AND t.deps_remaining = 0 AND t.not_before <= ? ORDER BY t.not_before LIMIT ?`,
       ),
@@ -288,6 +291,10 @@ export class SqliteTaskStore implements TaskStore {
   async getRunningTasks(workerId?: string): Promise<TaskRecord[]> {
     const rows = workerId === undefined ? this.stmts.runningAll.all() : this.stmts.runningOf.all(workerId);
     return rows.map(recordOf);
+  }
+
+  async getQueuedTasks(): Promise<TaskRecord[]> {
+    return this.stmts.queuedAll.all().map(recordOf);
   }
 
   async getDueTasks(now: string, limit: number): Promise<TaskRecord[]> {

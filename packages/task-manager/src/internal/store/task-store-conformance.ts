@@ -115,6 +115,23 @@ export function describeTaskStoreConformance(name: string, factory: StoreFactory
         expect((await s.getRunningTasks()).map((t) => t.task_id).sort()).toEqual([r1.task_id, r2.task_id].sort());
       }));
 
+    it('finds queued tasks, with their leases', () =>
+      withStore(async (s) => {
+        const q1 = record({ status: 'queued', lease_id: 'l1' });
+        const q2 = record({ status: 'queued', lease_id: 'l2', priority: 7 });
+        const r = record({ status: 'running', worker_id: 'w1' });
+        const p = record({ status: 'pending' });
+        await s.commit({ tasks: [q1, q2, r, p], outbox: [] });
+        const queued = await s.getQueuedTasks();
+        expect(queued.map((t) => [t.task_id, t.lease_id, t.priority])).toEqual([
+          [q1.task_id, 'l1', q1.priority],
+          [q2.task_id, 'l2', 7],
+        ]);
+        q1.status = 'cancelled';
+        await s.commit({ tasks: [q1], outbox: [] });
+        expect((await s.getQueuedTasks()).map((t) => t.task_id)).toEqual([q2.task_id]);
+      }));
+
     it('returns due tasks only when no dependency is left and not_before passed', () =>
       withStore(async (s) => {
         const now = Date.now();

@@ -40,6 +40,8 @@ export interface TaskStore {
   getDependents(taskId: string): Promise<string[]>;
   /** Tasks in `running`, optionally only those held by one worker. */
   getRunningTasks(workerId?: string): Promise<TaskRecord[]>;
+  /** Tasks in `queued`, in submission order (read at start-up: the backlog a task-manager holds itself). */
+  getQueuedTasks(): Promise<TaskRecord[]>;
   /** `pending`/`retrying` tasks with no dependency left whose `not_before` has passed. */
   getDueTasks(now: string, limit: number): Promise<TaskRecord[]>;
   /** The earliest `not_before` of a waiting task with no dependency left. */
