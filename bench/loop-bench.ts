@@ -2,12 +2,18 @@
  * `npx tsx bench/loop-bench.ts`: the task-manager's own CPU per task, without
  * a broker. Drives the real command loop, commands, workflow tracker,
  * message grouping and SQLite store (in a temporary directory) with the
- * commands a run of N tasks brings — submits in batches, then claims and
- * outcomes in worker-sized report messages — and prints CPU microseconds per
- * task for each phase. The outbox publisher is real; its broker confirms at
+ * commands a run of N tasks brings and prints CPU microseconds per task for
+ * each phase. With `--path held` (the default, as the service runs under
+ * load) one worker of `--concurrency` slots is registered: the submits
+ * (in batches) assign the first tasks and hold the rest, and the outcomes (in
+ * worker-sized report messages, for the tasks assigned so far) each free a
+ * slot that the same batch fills from the held backlog; with `--path queue`
+ * no worker is registered, so every task goes through the pool queue and is
+ * claimed before its outcome (the path with `task_manager.hold_limit: 0`). The outbox publisher is real; its broker confirms at
  * once. Steadier than the end-to-end benchmark on a shared machine, so it is
  * the one to compare task-manager changes with.
  * Flags: --tasks N (20000) --batch N (500) --reports N (64 per message) --rounds N (3, best kept)
+ *   --path held|queue (held) --concurrency N (1024: the worker's slots with --path held)
  *   --record-cache N (the task-manager's default, 20000; 0 turns the record cache off)
  *   --params-bytes N (0: each task's params hold a string of about N characters, and its result, as `echo` returns them)
  *   --store sqlite|postgres (sqlite; postgres uses SJE_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test)
@@ -40,8 +46,13 @@ const { values } = parseArgs({
     'record-cache': { type: 'string' },
     store: { type: 'string', default: 'sqlite' },
     'params-bytes': { type: 'string', default: '0' },
+    path: { type: 'string', default: 'held' },
+    concurrency: { type: 'string', default: '1024' },
   },
 });
+if (values.path !== 'held' && values.path !== 'queue') throw new Error('--path must be held or queue');
+const held = values.path === 'held';
+const concurrency = Number(values.concurrency);
 const tasks = Number(values.tasks);
 const batch = Number(values.batch);
 const perReport = Number(values.reports);
@@ -53,11 +64,16 @@ const topology = createTopology({ prefix: 'loopbench' });
 const logger = createLogger({ service: 'loop-bench', silent: true });
 // No plugin is registered, so nothing reads the metrics registry.
 const plugins = new PluginHost({ service: 'task-manager', logger, metrics: undefined as unknown as ConstructorParameters<typeof PluginHost>[0]['metrics'], config: loadConfig({ env: {} }) });
-/** A broker that confirms every publish at once. */
+/** The tasks `assign` messages handed to the worker, not yet reported. */
+const assigned: { task_id: string; lease_id: string }[] = [];
+/** A broker that confirms every publish at once (and keeps what is assigned). */
 const broker = {
   topology,
   on: () => undefined,
-  publish: () => Promise.resolve(),
+  publish: (_exchange: string, _key: string, body: { type?: string; tasks?: { task_id: string; lease_id: string }[] }) => {
+    if (body.type === 'assign') for (const t of body.tasks ?? []) assigned.push({ task_id: t.task_id, lease_id: t.lease_id });
+    return Promise.resolve();
+  },
   publishJson: () => Promise.resolve(),
   withChannel: async (fn: (ch: unknown) => Promise<void>) => fn({ assertQueue: async () => ({}), bindQueue: async () => ({}) }),
 } as unknown as Broker;
@@ -89,8 +105,13 @@ async function round(): Promise<PhaseCpu> {
       workflows,
       poolOf: () => ({ workers: 1, minConcurrency: 64 }),
       ...(cacheSize > 0 ? { recordCache: new RecordCache(cacheSize) } : {}),
-      // As under load: the book looks at every batch's dispatches, and no worker has a free slot.
-      assignments: new AssignmentBook({ topology, workers: () => [], confirmWithinMs: 15_000 }),
+      // queue: as under load without holding: the book looks at every batch's dispatches, and no worker has a free slot.
+      assignments: new AssignmentBook({
+        topology,
+        workers: () => (held ? [{ worker_id: WORKER, host: 'bench', queues: ['default'], functions: ['echo'], concurrency }] : []),
+        confirmWithinMs: 15_000,
+        holdLimit: held ? 100_000 : 0,
+      }),
     });
     const ctx: CommandContext = { topology, dependencies: new DependencyResolver(topology), plugins, logger, maxDeliveries: 5 };
     const ids: string[] = [];
@@ -129,8 +150,26 @@ async function round(): Promise<PhaseCpu> {
       return cpu() - start;
     };
     const at = (): string => new Date().toISOString();
-    const claim = await inReports((id) => ({ type: 'started', task_id: id, lease_id: leases.get(id)!, worker_id: WORKER, host: 'bench', at: at() }));
-    const outcome = await inReports((id) => ({ type: 'outcome', task_id: id, lease_id: leases.get(id)!, worker_id: WORKER, outcome: 'succeeded', result: benchParams(paramsBytes), at: at() }));
+    const succeeded = (id: string, lease: string): RunReport => ({ type: 'outcome', task_id: id, lease_id: lease, worker_id: WORKER, outcome: 'succeeded', result: benchParams(paramsBytes), at: at() });
+    let claim = 0;
+    let outcome: number;
+    if (held) {
+      // The worker reports what it was assigned, a report message at a time; each outcome batch assigns more.
+      const start = cpu();
+      while (assigned.length > 0) {
+        const jobs: Promise<void>[] = [];
+        for (const part of chunks(assigned.splice(0), perReport)) {
+          const reports = part.map((t) => succeeded(t.task_id, t.lease_id));
+          jobs.push(loop.run((uow) => applyReports(uow, ctx, reports), { urgent: true, weight: reports.length }));
+        }
+        await Promise.all(jobs);
+        await loop.idle();
+      }
+      outcome = cpu() - start;
+    } else {
+      claim = await inReports((id) => ({ type: 'started', task_id: id, lease_id: leases.get(id)!, worker_id: WORKER, host: 'bench', at: at() }));
+      outcome = await inReports((id) => succeeded(id, leases.get(id)!));
+    }
     const counts = await store.countByStatus();
     if (counts.succeeded !== tasks) throw new Error(`expected ${tasks} succeeded tasks, store has ${JSON.stringify(counts)}`);
     loop.stop();
@@ -142,10 +181,16 @@ async function round(): Promise<PhaseCpu> {
   }
 }
 
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
 const results: PhaseCpu[] = [];
 for (let i = 0; i < rounds; i++) results.push(await round());
 const best = (k: keyof PhaseCpu): number => Math.min(...results.map((r) => r[k]));
 const f = (n: number): string => n.toFixed(1);
 process.stdout.write(
-  `task-manager CPU per task (µs, best of ${rounds} rounds of ${tasks} tasks, ${values.store} store, record cache ${cacheSize}): submit ${f(best('submit'))}, claim ${f(best('claim'))}, outcome ${f(best('outcome'))}, total ${f(best('submit') + best('claim') + best('outcome'))}\n`,
+  `task-manager CPU per task (µs, best of ${rounds} rounds of ${tasks} tasks, ${values.store} store, record cache ${cacheSize}, ${held ? `held backlog, one worker of ${concurrency} slots` : 'pool queue and claims'}): submit ${f(best('submit'))}, claim ${f(best('claim'))}, outcome ${held ? '(and assignment of a held task) ' : ''}${f(best('outcome'))}, total ${f(best('submit') + best('claim') + best('outcome'))}\n`,
 );
