@@ -124,6 +124,26 @@ async function burst(api: string, n: number, params: Record<string, unknown>): P
   return answers.flatMap((a) => a.body.tasks.map((t) => t.task_id));
 }
 
+/** Submits a burst of {@link TASKS} and waits for it: each task succeeded once and ran once. Returns the tasks' views. */
+async function runBurstOnce(s: Stack, log: string): Promise<StatusView[]> {
+  const ids = await burst(s.api, TASKS, { log, ms: 5 });
+  await waitForFinalCount([s.taskManager.baseUrl], TASKS, 120_000);
+  const views = await getViews(s.api, ids);
+  expectEachSucceededOnce(views);
+  const runs = readRunLog(log);
+  for (const id of ids) expect(runs.get(id), id).toHaveLength(1);
+  return views;
+}
+
+/** Fair spread: each of the two workers ran at least 30 % of the burst. Returns the tasks each ran. */
+function expectFairSpread(views: StatusView[]): number[] {
+  const byWorker = new Map<string, number>();
+  for (const v of views) byWorker.set(v.worker?.id ?? '?', (byWorker.get(v.worker?.id ?? '?') ?? 0) + 1);
+  expect(byWorker.size).toBe(2);
+  for (const [worker, n] of byWorker) expect(n, `${worker} ran ${n} of ${TASKS}`).toBeGreaterThanOrEqual(0.3 * TASKS);
+  return [...byWorker.values()];
+}
+
 function expectEachSucceededOnce(views: StatusView[]): void {
   expect(views.flatMap(taskProblems)).toEqual([]);
   expect(views.filter((v) => v.status !== 'succeeded').map((v) => `${v.task_id}: ${v.status}`)).toEqual([]);
@@ -151,13 +171,7 @@ describe('grouped dispatch', () => {
   it(`runs a burst of ${TASKS} tasks in groups, each exactly once, spread fairly over two workers (no held backlog)`, async () => {
     const { stack: s, tap: t, log } = await start();
     const before = t.messages.length;
-    const ids = await burst(s.api, TASKS, { log, ms: 5 });
-    await waitForFinalCount([s.taskManager.baseUrl], TASKS, 120_000);
-    const views = await getViews(s.api, ids);
-    expectEachSucceededOnce(views);
-
-    const runs = readRunLog(log);
-    for (const id of ids) expect(runs.get(id), id).toHaveLength(1);
+    const views = await runBurstOnce(s, log);
     // Grouped: far fewer messages than tasks, each task dispatched once — through the
     // pool queue, or assigned to a worker while its slots were free (the burst's start).
     await until('every dispatch copied', () => t.tasks() + t.assigned.length >= before + TASKS, 10_000);
@@ -173,37 +187,25 @@ describe('grouped dispatch', () => {
     expect(Math.max(...groups.map((g) => g.tasks.length))).toBeLessThanOrEqual(CONCURRENCY / 4);
     for (const g of groups) expect(validators.dispatchMessage(JSON.parse(g.raw)).ok).toBe(true);
 
-    // Fair spread: each worker ran at least 30 % of the burst.
-    const byWorker = new Map<string, number>();
-    for (const v of views) byWorker.set(v.worker?.id ?? '?', (byWorker.get(v.worker?.id ?? '?') ?? 0) + 1);
-    expect(byWorker.size).toBe(2);
-    for (const [worker, n] of byWorker) expect(n, `${worker} ran ${n} of ${TASKS}`).toBeGreaterThanOrEqual(0.3 * TASKS);
+    const byWorker = expectFairSpread(views);
     console.log(
-      `[dispatch-groups] ${TASKS} tasks: ${t.assigned.length} assigned, the rest in ${sent.length} messages (${groups.length} groups, largest ${Math.max(...groups.map((g) => g.tasks.length))}); per worker ${[...byWorker.values()].join(' / ')}`,
+      `[dispatch-groups] ${TASKS} tasks: ${t.assigned.length} assigned, the rest in ${sent.length} messages (${groups.length} groups, largest ${Math.max(...groups.map((g) => g.tasks.length))}); per worker ${byWorker.join(' / ')}`,
     );
   });
 
   it(`assigns a burst of ${TASKS} tasks whole from the held backlog, each exactly once, spread fairly over two workers; the pool queue sees none`, async () => {
     const { stack: s, tap: t, log } = await start(HELD);
     const before = t.messages.length;
-    const ids = await burst(s.api, TASKS, { log, ms: 5 });
-    await waitForFinalCount([s.taskManager.baseUrl], TASKS, 120_000);
-    const views = await getViews(s.api, ids);
-    expectEachSucceededOnce(views);
-    const runs = readRunLog(log);
-    for (const id of ids) expect(runs.get(id), id).toHaveLength(1);
+    const views = await runBurstOnce(s, log);
     await until('every assign copied', () => t.assigned.length >= TASKS, 10_000);
     expect(new Set(t.assigned.map((d) => d.task_id)).size).toBe(TASKS);
     expect(t.assigned).toHaveLength(TASKS);
     expect(t.messages.slice(before)).toEqual([]);
     for (const v of views) expect(v.history.find((h) => h.status === 'running')?.reason, v.task_id).toBe('assigned');
-    const byWorker = new Map<string, number>();
-    for (const v of views) byWorker.set(v.worker?.id ?? '?', (byWorker.get(v.worker?.id ?? '?') ?? 0) + 1);
-    expect(byWorker.size).toBe(2);
-    for (const [worker, n] of byWorker) expect(n, `${worker} ran ${n} of ${TASKS}`).toBeGreaterThanOrEqual(0.3 * TASKS);
+    const byWorker = expectFairSpread(views);
     const metrics = parsePrometheus((await http(`${s.taskManager.baseUrl}/metrics`)).text);
     expect(metricValue(metrics, 'sje_tasks_assigned_total')).toBe(TASKS);
-    console.log(`[dispatch-groups] held backlog: ${TASKS} tasks, all assigned; per worker ${[...byWorker.values()].join(' / ')}`);
+    console.log(`[dispatch-groups] held backlog: ${TASKS} tasks, all assigned; per worker ${byWorker.join(' / ')}`);
   });
 
   it.each([
