@@ -303,6 +303,32 @@ describe('AssignmentBook', () => {
     expect(b.heldCount()).toBe(1);
   });
 
+  it('assigns a new task to a free worker of its function at once, though tasks of another function are held for a busy one', async () => {
+    const { book: b } = book([worker('busy', 1, { functions: ['fib'] }), worker('free', 2)], 100);
+    const [fibRunning, fibHeld] = [storedPending({ function: 'fib' }), storedPending({ function: 'fib' })];
+    await enqueue(b, [fibRunning, fibHeld]);
+    expect(b.heldCount()).toBe(1);
+    const echo = storedPending();
+    const { assigns } = await enqueue(b, [echo]);
+    expect(assigns.flatMap((a) => a.tasks.map((t) => t.task_id))).toEqual([echo.task_id]);
+    expect(echo.worker_id).toBe('free');
+    expect(b.heldCount()).toBe(1);
+  });
+
+  it("times a stuck count of the pool queue by the queue's part alone, though held tasks come and go", async () => {
+    const { book: b, clock } = book([worker('w1', 1)], 1);
+    const [running, held, lost] = [storedPending(), storedPending(), storedPending()];
+    // One assigned, one held, one past the limit in the pool queue, whose dispatch is never claimed.
+    expect((await enqueue(b, [running, held, lost])).dispatched).toEqual([lost.task_id]);
+    clock.now += CONFIRM_MS / 2;
+    expect((await finish(b, [running])).assigned).toEqual([held.task_id]);
+    clock.now += CONFIRM_MS / 2 + 1;
+    await finish(b, [held]);
+    // The queue's part has not moved for the confirmation time: a new task is assigned, not queued behind it.
+    const fresh = storedPending();
+    expect((await enqueue(b, [fresh])).assigns.flatMap((a) => a.tasks.map((t) => t.task_id))).toEqual([fresh.task_id]);
+  });
+
   it('drops a held task that left queued (cancelled) and gives its turn to the next', async () => {
     const { book: b } = book([worker('w1', 1)], 100);
     const [running, cancelled, next] = [storedPending(), storedPending(), storedPending()];

@@ -158,10 +158,10 @@ export class AssignmentBook {
    * At the end of a batch, before its commit. First the held tasks, oldest
    * and most urgent first, go to workers with free slots (the batch's own
    * outcomes count as freed); then each task the batch queued (and left
-   * queued) is assigned if nothing waits ahead of it and a slot is free, held
-   * if tasks are held ahead of it or no slot is free (while the backlog has
-   * room and a worker of the pool runs its function), and otherwise left to
-   * its pool's queue. An assigned task goes on to `running` on its worker;
+   * queued) is assigned if nothing waits ahead of it in its pool's queue and
+   * a slot is still free, held if none is (while the backlog has room and a
+   * worker of the pool runs its function), and otherwise left to its pool's
+   * queue. An assigned task goes on to `running` on its worker;
    * an assigned or held task's dispatch is taken out of the batch's messages.
    */
   async assignDue(uow: UnitOfWork): Promise<void> {
@@ -178,16 +178,12 @@ export class AssignmentBook {
     }
     if (candidates.length === 0) return;
     // Ahead of the batch's own candidates, per pool: tasks in the pool's queue (the committed
-    // waiting count and the batch's other changes, less what is held) and tasks held.
+    // waiting count and the batch's other changes, less what is held).
     const heldLeft = this.heldLeftAfter(changes);
     const inQueue = new Map<string, number>();
-    const heldAhead = new Map<string, number>();
     for (const { record } of candidates) {
       const q = record.queue;
-      if (!inQueue.has(q)) {
-        heldAhead.set(q, heldLeft.get(q) ?? 0);
-        inQueue.set(q, this.waitingIn(q, changes) - (heldLeft.get(q) ?? 0));
-      }
+      if (!inQueue.has(q)) inQueue.set(q, this.waitingIn(q, changes) - (heldLeft.get(q) ?? 0));
       inQueue.set(q, inQueue.get(q)! - 1);
     }
     let holdRoom = this.holdLimit - this.held.size - changes.held.length;
@@ -201,8 +197,8 @@ export class AssignmentBook {
         continue;
       }
       const avoid = changes.avoid.get(dispatch.lease_id);
-      const heldBefore = heldAhead.get(q)!;
-      const worker = heldBefore > 0 ? undefined : this.choose(record, changes, avoid);
+      // Held tasks had the free slots first (assignHeld): a slot still free is one none of them could take.
+      const worker = this.choose(record, changes, avoid);
       if (worker !== undefined) {
         this.assign(uow, record, worker, dispatch);
         withdrawn.add(message);
@@ -211,7 +207,6 @@ export class AssignmentBook {
       if (holdRoom > 0 && this.served(record, avoid, servedCache)) {
         const task: HeldTask = { task_id: record.task_id, lease_id: dispatch.lease_id, queue: q, function: record.function, priority: record.priority };
         changes.held.push(avoid === undefined ? task : { ...task, avoid });
-        heldAhead.set(q, heldBefore + 1);
         holdRoom -= 1;
         withdrawn.add(message);
         continue;
@@ -362,14 +357,20 @@ export class AssignmentBook {
     const { topology } = this.options;
     const now = this.now();
     for (const [worker, delta] of changes.slots) this.running.set(worker, Math.max(0, this.runningOn(worker) + delta));
-    for (const [queue, delta] of changes.waiting) {
-      this.waiting.set(queue, Math.max(0, (this.waiting.get(queue) ?? 0) + delta));
-      if (delta !== 0) this.waitingMovedAt.set(queue, now);
+    const touched = new Set(changes.waiting.keys());
+    for (const task of changes.held) touched.add(task.queue);
+    for (const lease of changes.taken) {
+      const queue = this.held.queueOf(lease);
+      if (queue !== undefined) touched.add(queue);
     }
+    const inQueueBefore = new Map([...touched].map((q) => [q, this.inPoolQueue(q)]));
+    for (const [queue, delta] of changes.waiting) this.waiting.set(queue, Math.max(0, (this.waiting.get(queue) ?? 0) + delta));
     for (const { worker, lease_id } of changes.ended) this.pending.get(worker)?.delete(lease_id);
     for (const lease of changes.leftQueued) this.held.remove(lease);
     for (const lease of changes.taken) this.held.remove(lease);
     for (const task of changes.held) this.held.add(task);
+    // The staleness clock of a pool's count follows its queue's part alone: held tasks come and go under load.
+    for (const [queue, before] of inQueueBefore) if (this.inPoolQueue(queue) !== before) this.waitingMovedAt.set(queue, now);
     if (changes.assigned.length === 0) return [];
     this.assignedTotal += changes.assigned.length;
     const byWorker = new Map<string, DispatchMessage[]>();
@@ -454,20 +455,27 @@ export class AssignmentBook {
   }
 
   /**
-   * Tasks waiting in a pool's queue. A count that has not changed for
-   * `confirmWithinMs` no longer holds assignments back: either the pool's
-   * workers are all busy (and none has a free slot to be assigned to) or the
-   * count is wrong (a dispatch the broker dead-lettered leaves its task
-   * queued, and workers with free slots would have claimed the rest).
+   * Tasks queued for a pool, held or in its queue, with the batch's changes.
+   * A queue's part that has not changed for `confirmWithinMs` no longer holds
+   * assignments back: either the pool's workers are all busy (and none has a
+   * free slot to be assigned to) or the count is wrong (a dispatch the broker
+   * dead-lettered leaves its task queued, and workers with free slots would
+   * have claimed the rest).
    */
   private waitingIn(queue: string, changes: AssignmentChanges): number {
     const own = changes.waiting.get(queue) ?? 0;
     const committed = this.waiting.get(queue) ?? 0;
-    if (committed > 0 && this.now() - (this.waitingMovedAt.get(queue) ?? 0) > this.options.confirmWithinMs) {
-      this.waiting.set(queue, 0);
-      return Math.max(0, own);
+    const held = this.held.sizeOf(queue);
+    if (committed > held && this.now() - (this.waitingMovedAt.get(queue) ?? 0) > this.options.confirmWithinMs) {
+      this.waiting.set(queue, held);
+      return held + own;
     }
     return committed + own;
+  }
+
+  /** Committed tasks queued in pool `queue`'s queue (not held). */
+  private inPoolQueue(queue: string): number {
+    return Math.max(0, (this.waiting.get(queue) ?? 0) - this.held.sizeOf(queue));
   }
 
   private pendingOf(worker: string): Map<string, Pending> {
