@@ -96,8 +96,8 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, timeo
   }
 }
 
-async function setup() {
-  const config = await testConfig({ task_manager: { worker_timeout_ms: TIMEOUT_MS } });
+async function setup(taskManager: Record<string, unknown> = {}) {
+  const config = await testConfig({ task_manager: { worker_timeout_ms: TIMEOUT_MS, ...taskManager } });
   const make = (): Promise<TaskManager> => createTaskManager({ config, logger: silent, opsPort: false });
   let tm = await make();
   await tm.start();
@@ -135,7 +135,14 @@ async function setup() {
   /** Messages ready in the pool's queue, as the broker counts them. */
   const readyInPool = (): Promise<number> =>
     executor.withChannel(async (ch) => (await ch.checkQueue(executor.topology.taskQueue('default'))).messageCount).catch(() => 0); // no such queue: nothing in it
-  return { worker, submit, record, poolQueue, restart, counter, poolGauge, readyInPool };
+  /** Another hand-played worker of the pool, registered now. */
+  const anotherWorker = async (): Promise<Assignee> => {
+    const other = new Assignee(config);
+    cleanups.push(() => other.close());
+    await other.start();
+    return other;
+  };
+  return { worker, submit, record, poolQueue, restart, counter, poolGauge, readyInPool, anotherWorker };
 }
 
 describe('assignment at idle', () => {
@@ -192,6 +199,21 @@ describe('assignment at idle', () => {
     expect(await s.readyInPool()).toBe(0);
     expect(await s.counter('sje_tasks_assigned_total')).toBe(12);
     expect(await s.poolGauge('sje_tasks_held')).toBe(0);
+  });
+
+  it('hands held tasks to a worker that registers with free slots, without waiting for a run to end', async () => {
+    // The delay scheduler's tick runs a batch too (at most every scheduler_tick_ms): out of the way here.
+    const s = await setup({ scheduler_tick_ms: 120_000 });
+    s.worker.heartbeatEvery((hb) => ({ ...hb, ...(s.worker.mark ? { assigned: s.worker.mark } : {}) }));
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) ids.push(await s.submit());
+    await until('eight assigned, four held', async () => s.worker.tasks.length === 8 && (await s.poolGauge('sje_tasks_held')) === 4);
+    const newcomer = await s.anotherWorker();
+    await until('the newcomer assigned the held tasks', () => newcomer.tasks.length === 4);
+    expect(newcomer.tasks.map((t) => t.task_id)).toEqual(ids.slice(8));
+    expect(await s.record(ids[8]!)).toMatchObject({ status: 'running', worker_id: newcomer.id });
+    expect(await s.poolGauge('sje_tasks_held')).toBe(0);
+    expect(s.worker.tasks).toHaveLength(8);
   });
 
   it('after a restart, sends the tasks the previous process held to the pool queue, under their leases', async () => {
