@@ -67,6 +67,12 @@ class Assignee {
     this.timer = setInterval(() => void this.send(beat({ type: 'heartbeat', worker_id: this.id, host: 'test', running: [], at: new Date().toISOString() })), 200);
   }
 
+  /** Leaves the pool, giving nothing back (its runs go on and report). */
+  async deregister(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.send({ type: 'deregister', worker_id: this.id, at: new Date().toISOString(), released: [] });
+  }
+
   async succeed(d: DispatchMessage): Promise<void> {
     const t = this.broker.topology;
     await this.broker.publish(t.exchanges.commands, t.routingKeys.command, { type: 'outcome', task_id: d.task_id, lease_id: d.lease_id, worker_id: this.id, outcome: 'succeeded', result: { ok: true }, at: new Date().toISOString() });
@@ -214,6 +220,20 @@ describe('assignment at idle', () => {
     expect(await s.record(ids[8]!)).toMatchObject({ status: 'running', worker_id: newcomer.id });
     expect(await s.poolGauge('sje_tasks_held')).toBe(0);
     expect(s.worker.tasks).toHaveLength(8);
+  });
+
+  it('sends the held tasks to the pool queue when the pool\'s last worker leaves, where the broker counts them', async () => {
+    const s = await setup();
+    s.worker.heartbeatEvery((hb) => ({ ...hb, ...(s.worker.mark ? { assigned: s.worker.mark } : {}) }));
+    const ids: string[] = [];
+    for (let i = 0; i < 11; i++) ids.push(await s.submit());
+    await until('eight assigned, three held', async () => s.worker.tasks.length === 8 && (await s.poolGauge('sje_tasks_held')) === 3);
+    const leases = await Promise.all(ids.slice(8).map(async (id) => (await s.record(id))?.lease_id));
+    await s.worker.deregister();
+    const sent = await s.poolQueue();
+    expect(sent.map((d) => [d.task_id, d.lease_id])).toEqual(ids.slice(8).map((id, i) => [id, leases[i]]));
+    expect(await s.poolGauge('sje_tasks_held')).toBe(0);
+    for (const id of ids.slice(8)) expect((await s.record(id))?.status).toBe('queued');
   });
 
   it('after a restart, sends the tasks the previous process held to the pool queue, under their leases', async () => {

@@ -378,6 +378,23 @@ describe('AssignmentBook', () => {
     expect(held.status).toBe('queued');
   });
 
+  it('sends the held tasks of a pool whose last worker left to its queue, where the broker counts them', async () => {
+    const workers = [worker('w1', 1), worker('gpu', 1, { queues: ['gpu'] })];
+    const { book: b } = book(workers, 100);
+    const [running, held1, held2] = [storedPending(), storedPending(), storedPending()];
+    const [gpuRunning, gpuHeld] = [storedPending({ queue: 'gpu' }), storedPending({ queue: 'gpu' })];
+    await enqueue(b, [running, held1, held2, gpuRunning, gpuHeld]);
+    expect([b.heldCount('default'), b.heldCount('gpu')]).toEqual([2, 1]);
+    workers.splice(0, 1);
+    b.forget('w1');
+    // A batch with nothing else to do (the delay scheduler's tick).
+    const { assigned, dispatched } = await finish(b, []);
+    expect(assigned).toEqual([]);
+    expect(dispatched).toEqual([held1.task_id, held2.task_id]);
+    expect([b.heldCount('default'), b.heldCount('gpu')]).toEqual([0, 1]);
+    expect(held1.status).toBe('queued');
+  });
+
   it('holds nothing for a pool none of whose workers runs the function: the pool queue takes it', async () => {
     const { book: b } = book([worker('w1', 1, { functions: ['fib'] })], 100);
     const r = storedPending();

@@ -92,6 +92,9 @@ type Placement = Pick<TaskRecord, 'queue' | 'function'>;
 /** Held entries looked at per pool and pass beyond the free slots, for tasks no free worker runs. */
 const HELD_SCAN_SLACK = 256;
 
+/** Held tasks of pools no worker serves any more sent to their queues by one batch (the delay scheduler's tick runs one at least every `scheduler_tick_ms`). */
+const ORPHANS_PER_BATCH = 10_000;
+
 /** The task-manager's view of every worker's slots and of its assignments in flight. */
 export class AssignmentBook {
   /** This process: a worker's mark names it, so a restarted task-manager's numbers start afresh. */
@@ -166,7 +169,10 @@ export class AssignmentBook {
    */
   async assignDue(uow: UnitOfWork): Promise<void> {
     const changes = uow.assignments;
-    if (this.held.size > 0) await this.assignHeld(uow, changes);
+    if (this.held.size > 0) {
+      await this.releaseOrphans(uow, changes);
+      await this.assignHeld(uow, changes);
+    }
     const dispatches = uow.messagesTo(this.options.topology.exchanges.tasks);
     if (dispatches.length === 0) return;
     const candidates: { message: OutboxMessage; record: TaskRecord; dispatch: DispatchMessage }[] = [];
@@ -263,6 +269,29 @@ export class AssignmentBook {
       }
       if (dropped === 0) return;
     }
+  }
+
+  /**
+   * Held tasks of a pool that no registered worker serves any more (the last
+   * one left or was lost) go to the pool's queue, up to
+   * {@link ORPHANS_PER_BATCH} a batch: there the broker counts them, for an
+   * autoscaler that reads the queue's length, and any worker that comes for
+   * them finds them.
+   */
+  private async releaseOrphans(uow: UnitOfWork, changes: AssignmentChanges): Promise<void> {
+    const orphans: HeldTask[] = [];
+    for (const queue of this.held.queues()) {
+      if (this.poolServed(queue)) continue;
+      for (const task of this.held.inOrder(queue, ORPHANS_PER_BATCH - orphans.length)) orphans.push(task);
+      if (orphans.length >= ORPHANS_PER_BATCH) break;
+    }
+    if (orphans.length > 0) await this.sendToQueue(uow, changes, orphans);
+  }
+
+  /** Whether a registered worker takes tasks of pool `queue`. */
+  private poolServed(queue: string): boolean {
+    for (const w of this.options.workers()) if (w.concurrency >= 1 && w.queues.includes(queue)) return true;
+    return false;
   }
 
   /**
