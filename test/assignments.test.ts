@@ -22,6 +22,7 @@ import {
   type WorkerHeartbeat,
 } from '../packages/core/src/index.js';
 import { createTaskManager, type TaskManager } from '../packages/task-manager/src/index.js';
+import { nextAssignMark } from '../packages/worker/src/internal/assign-mark.js';
 import { drainQueue } from './helpers/broker.js';
 import { handWorkerBroker } from './helpers/hand-worker-broker.js';
 import { disposeTestConfig, testConfig } from './helpers/stack.js';
@@ -33,6 +34,10 @@ const TIMEOUT_MS = 1500;
 class Assignee {
   readonly assigns: AssignCommand[] = [];
   readonly id = `assignee-${uuidv7().slice(-6)}`;
+  /** Assigns (1 = the first to arrive) dropped as if lost on the way. */
+  readonly lose = new Set<number>();
+  private arrived = 0;
+  private assignMark: AssignmentMark | undefined;
   private readonly broker: Broker;
   private timer: NodeJS.Timeout | undefined;
 
@@ -44,16 +49,22 @@ class Assignee {
     return this.assigns.flatMap((a) => a.tasks);
   }
 
-  /** The mark of the last assign received. */
+  /** The mark a worker's heartbeat carries, as the worker keeps it. */
   get mark(): AssignmentMark | undefined {
-    const last = this.assigns.at(-1);
-    return last ? { epoch: last.epoch, seq: last.seq } : undefined;
+    return this.assignMark;
+  }
+
+  private take(m: AssignCommand): void {
+    this.arrived += 1;
+    if (this.lose.has(this.arrived)) return;
+    this.assigns.push(m);
+    this.assignMark = nextAssignMark(this.assignMark, m);
   }
 
   async start(): Promise<void> {
     await this.broker.start();
     const t = this.broker.topology;
-    await this.broker.consume(t.workerControlQueue(this.id), async (m) => void (m.type === 'assign' && this.assigns.push(m)), {
+    await this.broker.consume(t.workerControlQueue(this.id), async (m) => void (m.type === 'assign' && this.take(m)), {
       validate: validators.control,
       prefetch: 10,
       exclusive: true,
@@ -254,6 +265,27 @@ describe('assignment at idle', () => {
     expect(await s.poolGauge('sje_tasks_held')).toBe(0);
     // What the worker held stays its own.
     for (const d of s.worker.tasks) expect(await s.record(d.task_id)).toMatchObject({ status: 'running', worker_id: s.worker.id, lease_id: d.lease_id });
+  });
+
+  it('hands on the tasks of an assign lost on the way, though later assigns arrived; the later ones stay', async () => {
+    const s = await setup();
+    s.worker.lose.add(2);
+    s.worker.heartbeatEvery((hb) => ({
+      ...hb,
+      running: s.worker.tasks.map((t) => ({ task_id: t.task_id, lease_id: t.lease_id })),
+      ...(s.worker.mark ? { assigned: s.worker.mark } : {}),
+    }));
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      ids.push(await s.submit());
+      await until(`task ${i + 1} assigned`, async () => (await s.record(ids[i]!))?.status === 'running');
+    }
+    expect(s.worker.tasks.map((t) => t.task_id)).toEqual([ids[0], ids[2]]);
+    const [dispatch] = await s.poolQueue();
+    expect(dispatch).toMatchObject({ type: 'dispatch', task_id: ids[1] });
+    expect(await s.record(ids[1]!)).toMatchObject({ status: 'queued', lease_id: dispatch!.lease_id });
+    for (const t of s.worker.tasks) expect(await s.record(t.task_id)).toMatchObject({ status: 'running', worker_id: s.worker.id, lease_id: t.lease_id });
+    expect(await s.counter('sje_assignments_handed_on_total')).toBe(1);
   });
 
   it('after a restart, hands on a running task its worker does not list within worker_timeout_ms', async () => {

@@ -220,7 +220,7 @@ export interface WorkerHeartbeat {
   worker_id: string;
   host: string;
   running: LeaseRef[];
-  /** The last {@link AssignCommand} this worker took in: the task-manager's epoch and that command's sequence number. */
+  /** How far this worker took in the {@link AssignCommand}s of a task-manager process, without a gap. */
   assigned?: AssignmentMark;
   at: string;
 }
@@ -229,7 +229,12 @@ export interface WorkerHeartbeat {
 export interface AssignmentMark {
   /** The sending task-manager process (a new one starts its sequence again). */
   epoch: string;
-  /** The highest sequence number taken in from that process. */
+  /**
+   * The highest sequence number up to which the worker took in every assign
+   * from that process since its `base`: an assign lost on the way (with the
+   * worker's control queue, in a broker restart) stops the mark before it,
+   * and later ones are confirmed by the leases the heartbeat lists.
+   */
   seq: number;
 }
 
@@ -329,6 +334,13 @@ export interface AssignCommand {
   epoch: string;
   /** Increases by one with every assign the process sends this worker. */
   seq: number;
+  /**
+   * The `seq` of the first assign since the process started sending to this
+   * worker, or last forgot it (lost, or restarted under the same id): where
+   * the worker's count of assigns taken in without a gap starts. Absent (a
+   * task-manager of an earlier version): the mark is the highest `seq` seen.
+   */
+  base?: number;
   tasks: DispatchMessage[];
 }
 

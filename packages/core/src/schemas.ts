@@ -312,6 +312,7 @@ const controlMessageSchemas = {
       type: { const: 'assign' },
       epoch: shortString,
       seq: { type: 'integer', minimum: 1 },
+      base: { type: 'integer', minimum: 1 },
       tasks: { type: 'array', minItems: 1, maxItems: MAX_GROUPED_MESSAGES, items: dispatchSchema },
     },
   },

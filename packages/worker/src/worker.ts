@@ -35,6 +35,7 @@ import {
   type WorkerMessage,
 } from '@sje/core';
 import type { Channel } from 'amqplib';
+import { nextAssignMark } from './internal/assign-mark.js';
 import { ConsumerSwitch } from './internal/consumer-switch.js';
 import { validateHandlers } from './internal/handler-validation.js';
 import { isoNow as now } from './internal/iso-clock.js';
@@ -460,7 +461,7 @@ class SjeWorker implements Worker {
    * of the last `assign` taken in goes out with the next heartbeat.
    */
   private onAssign(msg: AssignCommand): void {
-    if (this.assignMark?.epoch !== msg.epoch || msg.seq > this.assignMark.seq) this.assignMark = { epoch: msg.epoch, seq: msg.seq };
+    this.assignMark = nextAssignMark(this.assignMark, msg);
     for (const task of msg.tasks) {
       if (this.grantedHere.has(task.lease_id) || !this.book.adopt(task)) {
         this.log.info('duplicate assignment of a lease already held; ignored', { task_id: task.task_id, lease_id: task.lease_id });

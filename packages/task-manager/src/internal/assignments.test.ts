@@ -233,6 +233,22 @@ describe('AssignmentBook', () => {
     expect(b.pendingOn('w1')).toBe(0);
   });
 
+  it('numbers assigns on after forgetting a worker, from a new base, so a mark of the old run confirms none of the new', async () => {
+    const { book: b, clock } = book([worker('w1', 8)]);
+    const [first] = (await enqueue(b, [pending()])).assigns;
+    const [second] = (await enqueue(b, [pending()])).assigns;
+    expect([first, second].map((a) => [a!.seq, a!.base])).toEqual([
+      [1, 1],
+      [2, 1],
+    ]);
+    b.forget('w1');
+    const [after] = (await enqueue(b, [pending()])).assigns;
+    expect([after!.seq, after!.base]).toEqual([3, 3]);
+    // The worker (back after a silence) still carries the mark of the old run.
+    clock.now += CONFIRM_MS + 1;
+    expect(b.heartbeat({ worker_id: 'w1', running: [], assigned: { epoch: b.epoch, seq: 2 } }).map((l) => l.task_id)).toEqual([after!.tasks[0]!.task_id]);
+  });
+
   it('forgets an assignment whose run ended before any heartbeat', async () => {
     const { book: b, clock } = book([worker('w1', 8)]);
     const r = pending();

@@ -105,7 +105,10 @@ export class AssignmentBook {
   private readonly waiting = new Map<string, number>();
   /** When a pool's waiting count last changed. */
   private readonly waitingMovedAt = new Map<string, number>();
+  /** Per worker: the last assign's `seq` (never reset within this process, so a mark of an earlier run never covers a later one). */
   private readonly seqs = new Map<string, number>();
+  /** Per worker: the `seq` its current run of assigns started from (see `AssignCommand.base`). */
+  private readonly bases = new Map<string, number>();
   /** When each worker was last chosen (a running count), for the ties of {@link choose}. */
   private readonly turns = new Map<string, number>();
   private turn = 0;
@@ -414,9 +417,14 @@ export class AssignmentBook {
         const tasks = dispatches.slice(i, i + MAX_GROUPED_MESSAGES);
         const seq = (this.seqs.get(worker) ?? 0) + 1;
         this.seqs.set(worker, seq);
+        let base = this.bases.get(worker);
+        if (base === undefined) {
+          base = seq;
+          this.bases.set(worker, base);
+        }
         const book = this.pendingOf(worker);
         for (const t of tasks) book.set(t.lease_id, { task_id: t.task_id, lease_id: t.lease_id, seq, sentAt: now });
-        const body: AssignCommand = { type: 'assign', epoch: this.epoch, seq, tasks };
+        const body: AssignCommand = { type: 'assign', epoch: this.epoch, seq, base, tasks };
         messages.push({ exchange: topology.exchanges.control, routing_key: topology.controlKeyFor(worker), body, transient: true });
       }
     }
@@ -479,7 +487,8 @@ export class AssignmentBook {
   forget(worker: string): void {
     this.running.delete(worker);
     this.pending.delete(worker);
-    this.seqs.delete(worker);
+    // Its sequence goes on, from a new base: a mark of the old run can never confirm a new assign.
+    this.bases.delete(worker);
     this.turns.delete(worker);
   }
 
