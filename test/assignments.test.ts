@@ -159,7 +159,14 @@ async function setup(taskManager: Record<string, unknown> = {}) {
     await other.start();
     return other;
   };
-  return { worker, submit, record, poolQueue, restart, counter, poolGauge, readyInPool, anotherWorker };
+  /** Submits `n` tasks, more than the worker's 8 slots, and waits until 8 are assigned and the rest held; returns their ids. */
+  const submitPastSlots = async (n: number): Promise<string[]> => {
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) ids.push(await submit());
+    await until(`eight assigned, ${n - 8} held`, async () => worker.tasks.length === 8 && (await poolGauge('sje_tasks_held')) === n - 8);
+    return ids;
+  };
+  return { worker, submit, record, poolQueue, restart, counter, poolGauge, readyInPool, anotherWorker, submitPastSlots };
 }
 
 describe('assignment at idle', () => {
@@ -199,9 +206,7 @@ describe('assignment at idle', () => {
   it('holds the tasks past the free slots, counted as queue depth, and assigns them in order as runs end; the pool queue gets none', async () => {
     const s = await setup();
     s.worker.heartbeatEvery((hb) => ({ ...hb, ...(s.worker.mark ? { assigned: s.worker.mark } : {}) }));
-    const ids: string[] = [];
-    for (let i = 0; i < 12; i++) ids.push(await s.submit());
-    await until('eight assigned', async () => s.worker.tasks.length === 8 && (await s.poolGauge('sje_tasks_held')) === 4);
+    const ids = await s.submitPastSlots(12);
     expect(s.worker.tasks.map((t) => t.task_id)).toEqual(ids.slice(0, 8));
     expect(await s.poolGauge('sje_queue_depth')).toBe(4);
     expect((await s.record(ids[8]!))?.status).toBe('queued');
@@ -222,9 +227,7 @@ describe('assignment at idle', () => {
     // The delay scheduler's tick runs a batch too (at most every scheduler_tick_ms): out of the way here.
     const s = await setup({ scheduler_tick_ms: 120_000 });
     s.worker.heartbeatEvery((hb) => ({ ...hb, ...(s.worker.mark ? { assigned: s.worker.mark } : {}) }));
-    const ids: string[] = [];
-    for (let i = 0; i < 12; i++) ids.push(await s.submit());
-    await until('eight assigned, four held', async () => s.worker.tasks.length === 8 && (await s.poolGauge('sje_tasks_held')) === 4);
+    const ids = await s.submitPastSlots(12);
     const newcomer = await s.anotherWorker();
     await until('the newcomer assigned the held tasks', () => newcomer.tasks.length === 4);
     expect(newcomer.tasks.map((t) => t.task_id)).toEqual(ids.slice(8));
@@ -236,9 +239,7 @@ describe('assignment at idle', () => {
   it('sends the held tasks to the pool queue when the pool\'s last worker leaves, where the broker counts them', async () => {
     const s = await setup();
     s.worker.heartbeatEvery((hb) => ({ ...hb, ...(s.worker.mark ? { assigned: s.worker.mark } : {}) }));
-    const ids: string[] = [];
-    for (let i = 0; i < 11; i++) ids.push(await s.submit());
-    await until('eight assigned, three held', async () => s.worker.tasks.length === 8 && (await s.poolGauge('sje_tasks_held')) === 3);
+    const ids = await s.submitPastSlots(11);
     const leases = await Promise.all(ids.slice(8).map(async (id) => (await s.record(id))?.lease_id));
     await s.worker.deregister();
     const sent = await s.poolQueue();
@@ -254,9 +255,7 @@ describe('assignment at idle', () => {
       running: s.worker.tasks.map((t) => ({ task_id: t.task_id, lease_id: t.lease_id })),
       ...(s.worker.mark ? { assigned: s.worker.mark } : {}),
     }));
-    const ids: string[] = [];
-    for (let i = 0; i < 10; i++) ids.push(await s.submit());
-    await until('eight assigned, two held', async () => s.worker.tasks.length === 8 && (await s.poolGauge('sje_tasks_held')) === 2);
+    const ids = await s.submitPastSlots(10);
     const leases = await Promise.all(ids.slice(8).map(async (id) => (await s.record(id))?.lease_id));
     await s.restart();
     const sent = await s.poolQueue();
