@@ -16,6 +16,7 @@ import {
   validators,
   type AssignCommand,
   type AssignmentMark,
+  type ControlMessage,
   type DispatchMessage,
   type SjeConfig,
   type TaskSpec,
@@ -64,13 +65,30 @@ class Assignee {
   async start(): Promise<void> {
     await this.broker.start();
     const t = this.broker.topology;
-    await this.broker.consume(t.workerControlQueue(this.id), async (m) => void (m.type === 'assign' && this.take(m)), {
+    await this.broker.consume(t.workerControlQueue(this.id), async (m) => this.onControl(m), {
       validate: validators.control,
       prefetch: 10,
       exclusive: true,
     });
-    await this.send({ type: 'register', worker_id: this.id, host: 'test', pid: 1, queues: ['default'], functions: ['echo'], concurrency: 8, started_at: new Date().toISOString() });
+    await this.register();
   }
+
+  /** Requests to register again received. */
+  registerRequests = 0;
+
+  private async onControl(m: ControlMessage): Promise<void> {
+    if (m.type === 'assign') this.take(m);
+    if (m.type === 'register_request') {
+      this.registerRequests += 1;
+      await this.register();
+    }
+  }
+
+  private async register(): Promise<void> {
+    await this.send({ type: 'register', worker_id: this.id, host: 'test', pid: 1, queues: ['default'], functions: ['echo'], concurrency: 8, started_at: this.startedAt });
+  }
+
+  private readonly startedAt = new Date().toISOString();
 
   /** Heartbeats every 200 ms, with what `beat` makes of each. */
   heartbeatEvery(beat: (hb: WorkerHeartbeat) => WorkerHeartbeat): void {
@@ -279,12 +297,36 @@ describe('assignment at idle', () => {
       ids.push(await s.submit());
       await until(`task ${i + 1} assigned`, async () => (await s.record(ids[i]!))?.status === 'running');
     }
+    await until('the third assign taken in', () => s.worker.tasks.length === 2);
     expect(s.worker.tasks.map((t) => t.task_id)).toEqual([ids[0], ids[2]]);
     const [dispatch] = await s.poolQueue();
     expect(dispatch).toMatchObject({ type: 'dispatch', task_id: ids[1] });
     expect(await s.record(ids[1]!)).toMatchObject({ status: 'queued', lease_id: dispatch!.lease_id });
     for (const t of s.worker.tasks) expect(await s.record(t.task_id)).toMatchObject({ status: 'running', worker_id: s.worker.id, lease_id: t.lease_id });
     expect(await s.counter('sje_assignments_handed_on_total')).toBe(1);
+  });
+
+  it('after a restart, asks a worker it knows only from heartbeats to register again, and then assigns to it', async () => {
+    const s = await setup();
+    s.worker.heartbeatEvery((hb) => ({ ...hb, ...(s.worker.mark ? { assigned: s.worker.mark } : {}) }));
+    const first = await s.submit();
+    await until('the first task assigned', async () => (await s.record(first))?.status === 'running');
+    await s.restart();
+    await until('asked to register again', () => s.worker.registerRequests > 0);
+    // Until its register is read, a new task goes through the pool queue; after it, tasks are assigned.
+    let assigned: string | undefined;
+    await until(
+      'a task assigned by the new process',
+      async () => {
+        const id = await s.submit();
+        await until('placed', async () => ['running', 'queued'].includes((await s.record(id))?.status ?? ''));
+        if ((await s.record(id))?.status === 'running') assigned = id;
+        return assigned !== undefined;
+      },
+      10_000,
+    );
+    await until('its assign taken in', () => s.worker.tasks.some((t) => t.task_id === assigned));
+    expect(await s.record(assigned!)).toMatchObject({ status: 'running', worker_id: s.worker.id });
   });
 
   it('after a restart, hands on a running task its worker does not list within worker_timeout_ms', async () => {

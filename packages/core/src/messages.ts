@@ -344,8 +344,19 @@ export interface AssignCommand {
   tasks: DispatchMessage[];
 }
 
+/**
+ * Task-manager → one worker: send your `register` again. A task-manager
+ * process that started after the worker registered hears only its
+ * heartbeats, which name neither its pools, its functions nor its
+ * concurrency; it asks at the first one instead of waiting for the worker's
+ * periodic `register`, so assignment resumes within a heartbeat.
+ */
+export interface RegisterRequest {
+  type: 'register_request';
+}
+
 /** Everything on a worker's control queue. */
-export type ControlMessage = LeaseGrant | LeaseGrants | AbortCommand | AssignCommand;
+export type ControlMessage = LeaseGrant | LeaseGrants | AbortCommand | AssignCommand | RegisterRequest;
 
 // ---------------------------------------------------------------- events
 

@@ -303,6 +303,12 @@ const controlSchemas = {
 
 const controlMessageSchemas = {
   ...controlSchemas,
+  register_request: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type'],
+    properties: { type: { const: 'register_request' } },
+  },
   grants: groupSchema('grants', 'grants', controlSchemas.grant, MAX_GROUPED_MESSAGES),
   assign: {
     type: 'object',

@@ -17,6 +17,7 @@ import {
   loadConfig,
   type AbortCommand,
   type AssignCommand,
+  type ControlMessage,
   type DispatchMessage,
   type LeaseGrant,
   type LeaseGrants,
@@ -155,6 +156,20 @@ class Harness {
   }
 
   async sendAssign(msg: AssignCommand): Promise<void> {
+    this.ch.publish(this.topology.exchanges.control, this.topology.controlKeyFor(this.worker.id), Buffer.from(JSON.stringify(msg)));
+    await this.ch.waitForConfirms();
+  }
+
+  /** Sends one assign of one new `echo` task with `seq` and `base`; returns the task. */
+  async sendAssignTo(seq: number, base: number): Promise<DispatchMessage> {
+    const id = randomUUID();
+    const task: DispatchMessage = { type: 'dispatch', task_id: `task-${id}`, lease_id: `lease-${id}`, function: 'echo', params: {}, attempt: 1, queue: 'default', priority: 0, labels: {} };
+    await this.sendAssign({ type: 'assign', epoch: 'epoch-1', seq, base, tasks: [task] });
+    return task;
+  }
+
+  /** Publishes a control message to the worker. */
+  async control(msg: ControlMessage): Promise<void> {
     this.ch.publish(this.topology.exchanges.control, this.topology.controlKeyFor(this.worker.id), Buffer.from(JSON.stringify(msg)));
     await this.ch.waitForConfirms();
   }
@@ -355,6 +370,33 @@ describe('worker against RabbitMQ', () => {
     // A new task-manager process (another epoch) starts its numbers again: the mark follows it.
     await h.assign('echo', [{}], 1, 'epoch-2');
     await h.until(() => h.workerMessages.some((m) => m.type === 'heartbeat' && m.assigned?.epoch === 'epoch-2' && m.assigned.seq === 1));
+  });
+
+  it("keeps its mark before an assign that never arrived, though later ones of the same run did", async () => {
+    const h = await open();
+    await h.startWorker({ echo: (p: unknown) => p });
+    await h.outcome((await h.sendAssignTo(1, 1)).lease_id);
+    // seq 2 is lost on the way; 3 arrives and runs, but the mark stays at 1.
+    await h.outcome((await h.sendAssignTo(3, 1)).lease_id);
+    const beats = h.workerMessages.length;
+    await h.until(() => h.workerMessages.slice(beats).some((m) => m.type === 'heartbeat'));
+    expect(h.workerMessages.slice(beats).findLast((m) => m.type === 'heartbeat')).toMatchObject({ assigned: { epoch: 'epoch-1', seq: 1 } });
+    // A new run of the sequence (the task-manager forgot the worker) starts from its base.
+    await h.outcome((await h.sendAssignTo(10, 10)).lease_id);
+    await h.until(() => h.workerMessages.some((m) => m.type === 'heartbeat' && m.assigned?.seq === 10));
+  });
+
+  it('sends its register again when the task-manager asks for it', async () => {
+    const h = await open();
+    await h.startWorker({ echo: (p: unknown) => p });
+    const registers = (): number => h.workerMessages.filter((m) => m.type === 'register').length;
+    expect(registers()).toBe(1);
+    const asked = h.workerMessages.length;
+    await h.control({ type: 'register_request' });
+    await h.until(() => registers() === 2);
+    // At once, not at its periodic register (every 15 heartbeats).
+    expect(h.workerMessages.slice(asked).filter((m) => m.type === 'heartbeat').length).toBeLessThan(5);
+    expect(h.workerMessages.findLast((m) => m.type === 'register')).toMatchObject({ type: 'register', worker_id: h.worker.id, queues: ['default'], functions: ['echo'], concurrency: 4 });
   });
 
   it('ignores an assignment of a lease it already holds', async () => {

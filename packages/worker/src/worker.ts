@@ -546,6 +546,11 @@ class SjeWorker implements Worker {
       this.onAssign(msg);
       return;
     }
+    if (msg.type === 'register_request') {
+      // A task-manager that started after this worker registered: it learns the pools, functions and concurrency now.
+      if (this.registered && this.phase === 'started') void this.register();
+      return;
+    }
     for (const entry of this.book.inState('running')) {
       if (entry.task.task_id !== msg.task_id) continue;
       if (msg.lease_id !== undefined && entry.task.lease_id !== msg.lease_id) continue;

@@ -1,4 +1,4 @@
-import type { Broker, Logger, PluginHost, WorkerRegister } from '@sje/core';
+import { createTopology, type Broker, type Logger, type PluginHost, type WorkerRegister } from '@sje/core';
 import { describe, expect, it, vi } from 'vitest';
 import type { TaskStore } from './store/task-store.js';
 import { WorkerRegistry } from './worker-registry.js';
@@ -6,7 +6,8 @@ import { WorkerRegistry } from './worker-registry.js';
 function registry(): WorkerRegistry {
   const logger = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined } as unknown as Logger;
   const plugins = { run: async () => undefined } as unknown as PluginHost;
-  return new WorkerRegistry({ broker: {} as Broker, store: {} as TaskStore, plugins, logger, timeoutMs: 5000, onLost: async () => undefined });
+  const broker = { topology: createTopology({ prefix: 'unit' }), publish: async () => undefined } as unknown as Broker;
+  return new WorkerRegistry({ broker, store: {} as TaskStore, plugins, logger, timeoutMs: 5000, onLost: async () => undefined });
 }
 
 function register(workerId: string, queues: string[], concurrency: number): WorkerRegister {
@@ -87,5 +88,52 @@ describe('WorkerRegistry on a deregister', () => {
     await r.handle({ type: 'deregister', worker_id: 'w1', at });
     expect(lost).toEqual([['w1']]);
     r.stop();
+  });
+});
+
+describe('WorkerRegistry and workers it knows only from heartbeats', () => {
+  const at = '2026-01-01T00:00:00.000Z';
+  /** A registry whose control messages are recorded. */
+  function asking(): { r: WorkerRegistry; sent: { key: string; body: unknown }[] } {
+    const sent: { key: string; body: unknown }[] = [];
+    const logger = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined } as unknown as Logger;
+    const plugins = { run: async () => undefined } as unknown as PluginHost;
+    const topology = createTopology({ prefix: 'unit' });
+    const broker = {
+      connected: true,
+      topology,
+      publish: async (_exchange: string, key: string, body: unknown) => void sent.push({ key, body }),
+    } as unknown as Broker;
+    const store = { getTasks: async () => new Map() } as unknown as TaskStore;
+    return { r: new WorkerRegistry({ broker, store, plugins, logger, timeoutMs: 5000, onLost: async () => undefined }), sent };
+  }
+
+  it('asks a worker known only from its heartbeats to register again, once per a few seconds, and no more once it did', async () => {
+    vi.useFakeTimers();
+    try {
+      const { r, sent } = asking();
+      const heartbeat = { type: 'heartbeat' as const, worker_id: 'w1', host: 'h', running: [], at };
+      await r.handle(heartbeat);
+      expect(sent).toEqual([{ key: 'worker.w1', body: { type: 'register_request' } }]);
+      await r.handle(heartbeat);
+      expect(sent).toHaveLength(1);
+      vi.advanceTimersByTime(5001);
+      await r.handle(heartbeat);
+      expect(sent).toHaveLength(2);
+      await r.handle(register('w1', ['default'], 4));
+      vi.advanceTimersByTime(5001);
+      await r.handle(heartbeat);
+      expect(sent).toHaveLength(2);
+      expect(r.pool('default')).toEqual({ workers: 1, minConcurrency: 4 });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('does not ask a worker that registered with this process', async () => {
+    const { r, sent } = asking();
+    await r.handle(register('w2', ['default'], 4));
+    await r.handle({ type: 'heartbeat', worker_id: 'w2', host: 'h', running: [], at });
+    expect(sent).toEqual([]);
   });
 });

@@ -5,9 +5,11 @@
  * longer considers live get an `abort` back. A worker that deregisters hands
  * on at once the leases it names as released; its outcome reports travel on
  * another queue and may still be on their way, so anything else it held is
- * re-queued only if it is still running when the timeout has passed.
+ * re-queued only if it is still running when the timeout has passed. A
+ * worker known from heartbeats alone (it registered with an earlier
+ * task-manager process) is asked to register again.
  */
-import type { AbortCommand, Broker, LeaseRef, Logger, PluginHost, WorkerHeartbeat, WorkerInfo, WorkerMessage } from '@sje/core';
+import type { AbortCommand, Broker, LeaseRef, Logger, PluginHost, RegisterRequest, WorkerHeartbeat, WorkerInfo, WorkerMessage } from '@sje/core';
 import type { PoolView } from './dispatch-grouping.js';
 import type { TaskRecord } from './store/task-record.js';
 import type { TaskStore } from './store/task-store.js';
@@ -21,7 +23,12 @@ interface Entry {
   instance?: string;
   /** Deregistered: no longer online, kept until the timeout for the tasks whose outcome may still come. */
   departed?: true;
+  /** When it was last asked to register again (known from heartbeats only). */
+  askedToRegisterAt?: number;
 }
+
+/** Least time between two requests to one worker to register again. */
+const REGISTER_ASK_EVERY_MS = 5000;
 
 /** Options of {@link WorkerRegistry}. */
 export interface WorkerRegistryOptions {
@@ -144,6 +151,7 @@ export class WorkerRegistry {
           await this.options.plugins.run('onWorkerOnline', { worker: info });
         }
         await this.abortDeadLeases(msg);
+        await this.askToRegister(msg.worker_id);
         await this.options.onHeartbeat?.(msg);
         const seen = this.workers.get(msg.worker_id);
         if (seen && seen.departed === undefined) this.options.onSeen?.(seen.info);
@@ -167,6 +175,25 @@ export class WorkerRegistry {
         return;
       }
     }
+  }
+
+  /**
+   * A worker this process knows only from heartbeats (it registered with an
+   * earlier task-manager process) is asked to send its `register` again, at
+   * most once per {@link REGISTER_ASK_EVERY_MS}: until then its pools,
+   * functions and concurrency are unknown, and nothing is assigned to it.
+   */
+  private async askToRegister(workerId: string): Promise<void> {
+    const entry = this.workers.get(workerId);
+    if (!entry || entry.instance !== undefined) return;
+    const now = Date.now();
+    if (entry.askedToRegisterAt !== undefined && now - entry.askedToRegisterAt < REGISTER_ASK_EVERY_MS) return;
+    entry.askedToRegisterAt = now;
+    const { broker } = this.options;
+    const ask: RegisterRequest = { type: 'register_request' };
+    await broker.publish(broker.topology.exchanges.control, broker.topology.controlKeyFor(workerId), ask, { persistent: false }).catch((err: unknown) => {
+      this.options.logger.debug('could not ask a worker to register again', { worker_id: workerId, err: String(err) });
+    });
   }
 
   private async abortDeadLeases(hb: WorkerHeartbeat): Promise<void> {
