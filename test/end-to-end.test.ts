@@ -166,6 +166,8 @@ describe('end to end', () => {
     expect(metricValue(tmm, 'sje_tasks_succeeded_total', { function: 'calculate_data' })).toBe(3);
     expect(metricValue(tmm, 'sje_workers_online')).toBeGreaterThanOrEqual(1);
     expect(tmm.some((s) => s.name === 'sje_task_run_seconds_count')).toBe(true);
-    expect(tmm.some((s) => s.name === 'sje_queue_depth')).toBe(true);
+    // Every pool a registered worker serves is reported, nothing waiting in it now.
+    expect(tmm.some((s) => s.name === 'sje_queue_depth' && s.labels['queue'] === 'default')).toBe(true);
+    expect(metricValue(tmm, 'sje_queue_depth', { queue: 'default' })).toBe(0);
   });
 });

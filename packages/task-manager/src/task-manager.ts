@@ -388,10 +388,12 @@ function registerServiceMetrics(rt: ServiceRuntime, store: TaskStore, outbox: Ou
     registers: [metrics],
     async collect() {
       this.reset();
+      // Every pool known: dispatched to, held for, or served by a registered worker (0 when nothing waits).
       const queues = new Set([...outbox.queues, ...(assignments?.heldQueues() ?? [])]);
+      for (const w of registry.onlineNow()) for (const q of w.queues) queues.add(q);
       for (const q of queues) {
         let ready = 0;
-        if (broker.connected && outbox.queues.includes(q)) {
+        if (broker.connected) {
           try {
             ready = (await broker.withChannel((ch) => ch.checkQueue(broker.topology.taskQueue(q)))).messageCount;
           } catch {
