@@ -179,10 +179,10 @@ const raw = rawBench
     }
   : undefined;
 if (raw) log(`raw latency: p50 ${raw.latency_ms.p50} ms, p99 ${raw.latency_ms.p99} ms`);
-let sje: (Omit<SjeRound, 'tasks_per_worker'> & SjeSingleSubmits & { tasks_per_worker?: number[]; latency_ms: LatencyFigures; rounds: SjeRound[] }) | undefined;
+let sje: (Omit<SjeRound, 'tasks_per_worker'> & SjeSingleSubmits & { tasks_per_worker?: number[]; latency_ms: LatencyFigures; latency_assigned_tasks: number; rounds: SjeRound[] }) | undefined;
 if (sjeBench) {
-  const latency_ms = await sjeBench.latency(settings.latencySamples);
-  log(`SJE latency: p50 ${latency_ms.p50} ms, p99 ${latency_ms.p99} ms`);
+  const { latency_ms, latency_assigned_tasks } = await sjeBench.latency(settings.latencySamples);
+  log(`SJE latency: p50 ${latency_ms.p50} ms, p99 ${latency_ms.p99} ms (${latency_assigned_tasks} of ${settings.latencySamples} assigned)`);
   const single = await sjeBench.singleSubmits(settings.restTasks, settings.restClients);
   log(`REST one-at-a-time: ${Math.round(single.rest_single_submit_per_s)} req/s with ${settings.restClients} clients`);
   const middle = [...sjeRounds].sort((x, y) => x.end_to_end_per_s - y.end_to_end_per_s)[Math.floor(sjeRounds.length / 2)];
@@ -193,6 +193,7 @@ if (sjeBench) {
     assigned_tasks: median(sjeRounds.map((r) => r.assigned_tasks)),
     ...(middle?.tasks_per_worker ? { tasks_per_worker: middle.tasks_per_worker } : {}),
     latency_ms,
+    latency_assigned_tasks,
     ...single,
     rounds: sjeRounds,
   };
@@ -240,6 +241,7 @@ rows.push(['submit throughput (batched)', fmt(sje?.submit_per_s, 'tasks/s'), '-'
 rows.push(['single-task latency p50', fmt(sje?.latency_ms.p50, 'ms'), fmt(raw?.latency_ms.p50, 'ms'), ratio(sje?.latency_ms.p50, raw?.latency_ms.p50)]);
 rows.push(['single-task latency p99', fmt(sje?.latency_ms.p99, 'ms'), fmt(raw?.latency_ms.p99, 'ms'), ratio(sje?.latency_ms.p99, raw?.latency_ms.p99)]);
 rows.push(['single-task latency max', fmt(sje?.latency_ms.max, 'ms'), fmt(raw?.latency_ms.max, 'ms'), ratio(sje?.latency_ms.max, raw?.latency_ms.max)]);
+rows.push(['  its tasks assigned at idle', sje ? `${sje.latency_assigned_tasks} of ${settings.latencySamples}` : '-', '-', '-']);
 rows.push([`REST one task per request (${settings.restClients} clients)`, fmt(sje?.rest_single_submit_per_s, 'req/s'), '-', '-']);
 rows.push(['  its request latency p50 / p99', sje ? `${sje.rest_single_request_ms.p50} / ${sje.rest_single_request_ms.p99} ms` : '-', '-', '-']);
 rows.push(['  its CPU ms per 1,000 tasks', cpu(sje?.rest_cpu_ms_per_1000_tasks), '-', '-']);

@@ -146,17 +146,18 @@ export class SjeBench {
     return round;
   }
 
-  /** Latency at idle: one task at a time, submit → `succeeded` event, `samples` times. */
-  async latency(samples: number): Promise<LatencyFigures> {
+  /** Latency at idle: one task at a time, submit → `succeeded` event, `samples` times; and how many of them were assigned. */
+  async latency(samples: number): Promise<{ latency_ms: LatencyFigures; latency_assigned_tasks: number }> {
     this.watcher.reset();
     const times: number[] = [];
+    const assignedBefore = await this.assignedSoFar();
     // No client task id: that would add the executor's idempotency look-up to every sample.
     for (let i = 0; i < samples; i++) {
       const s = performance.now();
       const { task_id } = await this.post(echoTask(this.options.paramsBytes));
       times.push((await this.watcher.succeeded(task_id ?? '')) - s);
     }
-    return percentiles(times);
+    return { latency_ms: percentiles(times), latency_assigned_tasks: (await this.assignedSoFar()) - assignedBefore };
   }
 
   /** `tasks` single-task submits from `clients` concurrent HTTP clients; ends at the last `succeeded`. */
