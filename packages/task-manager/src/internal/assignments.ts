@@ -18,7 +18,7 @@
  * out) is handed on; a lost worker's tasks are re-queued as ever.
  */
 import { MAX_GROUPED_MESSAGES, uuidv7, type AssignCommand, type DispatchMessage, type LeaseRef, type Topology, type WorkerHeartbeat } from '@sje/core';
-import { dispatchOf, redispatch } from './dispatcher.js';
+import { dispatchOf, readWithDependencies, redispatch } from './dispatcher.js';
 import { HeldBacklog, type HeldTask } from './held-backlog.js';
 import type { OutboxMessage, TaskRecord } from './store/task-record.js';
 import { transition } from './transitions.js';
@@ -88,6 +88,11 @@ export interface AssignmentBookOptions {
 
 /** What {@link AssignmentBook.choose} needs of a task. */
 type Placement = Pick<TaskRecord, 'queue' | 'function'>;
+
+/** Whether worker `w` (unless it is the one to avoid) takes tasks of the task's pool and function. */
+function runs(w: AssignableWorker, task: Placement, avoid: string | undefined): boolean {
+  return w.worker_id !== avoid && w.concurrency >= 1 && w.queues.includes(task.queue) && w.functions.includes(task.function);
+}
 
 /** Held entries looked at per pool and pass beyond the free slots, for tasks no free worker runs. */
 const HELD_SCAN_SLACK = 256;
@@ -256,10 +261,7 @@ export class AssignmentBook {
       }
       if (unserved.length > 0) await this.sendToQueue(uow, changes, unserved);
       if (picks.length === 0) return;
-      const records = await uow.getMany(picks.map((p) => p.task.task_id));
-      const depIds = new Set<string>();
-      for (const record of records.values()) for (const id of record.depends_on) depIds.add(id);
-      const deps = depIds.size > 0 ? await uow.getMany([...depIds]) : undefined;
+      const { records, deps } = await readWithDependencies(uow, picks.map((p) => p.task.task_id));
       let dropped = 0;
       for (const { task, worker } of picks) {
         changes.taken.add(task.lease_id);
@@ -347,7 +349,7 @@ export class AssignmentBook {
     if (yes === undefined) {
       yes = false;
       for (const w of this.options.workers()) {
-        if (w.worker_id !== avoid && w.concurrency >= 1 && w.queues.includes(task.queue) && w.functions.includes(task.function)) {
+        if (runs(w, task, avoid)) {
           yes = true;
           break;
         }
@@ -368,7 +370,7 @@ export class AssignmentBook {
     let bestFree = 0;
     let bestTurn = 0;
     for (const w of this.options.workers()) {
-      if (w.worker_id === avoid || w.concurrency < 1 || !w.queues.includes(task.queue) || !w.functions.includes(task.function)) continue;
+      if (!runs(w, task, avoid)) continue;
       const free = w.concurrency - this.runningOn(w.worker_id) - (changes.slots.get(w.worker_id) ?? 0) - (reserved?.get(w.worker_id) ?? 0);
       const turn = this.turns.get(w.worker_id) ?? 0;
       if (free > bestFree || (free === bestFree && free > 0 && turn < bestTurn)) {

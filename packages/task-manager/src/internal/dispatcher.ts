@@ -33,25 +33,39 @@ export async function enqueueTask(uow: UnitOfWork, topology: Topology, record: T
   transition(uow, topology, record, 'queued', options.reason === undefined ? {} : { reason: options.reason });
   const deps = record.depends_on.length > 0 ? await uow.getMany(record.depends_on) : undefined;
   if (options.avoid !== undefined) uow.assignments.avoid.set(leaseId, options.avoid);
+  sendDispatch(uow, topology, record, leaseId, deps);
+}
+
+/** Queues the dispatch of `record` under `leaseId` to its pool's queue. */
+function sendDispatch(uow: UnitOfWork, topology: Topology, record: TaskRecord, leaseId: string, deps?: ReadonlyMap<string, TaskRecord>): void {
   uow.send({ exchange: topology.exchanges.tasks, routing_key: record.queue, body: dispatchOf(record, leaseId, deps), priority: record.priority });
+}
+
+/**
+ * The records of tasks `ids` and of every task they depend on (whose results
+ * their dispatches carry), each read once for all of them.
+ */
+export async function readWithDependencies(uow: UnitOfWork, ids: readonly string[]): Promise<{ records: Map<string, TaskRecord>; deps: Map<string, TaskRecord> | undefined }> {
+  const records = await uow.getMany(ids);
+  const depIds = new Set<string>();
+  for (const record of records.values()) for (const id of record.depends_on) depIds.add(id);
+  const deps = depIds.size > 0 ? await uow.getMany([...depIds]) : undefined;
+  return { records, deps };
 }
 
 /**
  * Sends to their pool queues the dispatches of tasks still queued under the
  * leases given (a task that moved on since is left out): held tasks no
- * worker runs, and at start-up those the held backlog has no room for. A
- * dispatch that is also still in a pool queue makes a duplicate, whose claim
- * is refused once the lease has left `queued`.
+ * worker runs, and at start-up every queued task of the store. A dispatch
+ * that is also still in a pool queue makes a duplicate, whose claim is
+ * refused once the lease has left `queued`.
  */
 export async function redispatch(uow: UnitOfWork, topology: Topology, leases: readonly LeaseRef[]): Promise<void> {
-  const records = await uow.getMany(leases.map((l) => l.task_id));
-  const depIds = new Set<string>();
-  for (const record of records.values()) for (const id of record.depends_on) depIds.add(id);
-  const deps = depIds.size > 0 ? await uow.getMany([...depIds]) : undefined;
+  const { records, deps } = await readWithDependencies(uow, leases.map((l) => l.task_id));
   for (const { task_id, lease_id } of leases) {
     const record = records.get(task_id);
     if (record?.status !== 'queued' || record.lease_id !== lease_id || lease_id === undefined) continue;
-    uow.send({ exchange: topology.exchanges.tasks, routing_key: record.queue, body: dispatchOf(record, lease_id, deps), priority: record.priority });
+    sendDispatch(uow, topology, record, lease_id, deps);
   }
 }
 

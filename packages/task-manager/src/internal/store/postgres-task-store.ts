@@ -61,7 +61,7 @@ const MIGRATIONS: readonly string[] = [
   // A record in two parts: the spec (written once) and the state in data (rewritten at every transition).
   `ALTER TABLE {p}tasks ADD COLUMN IF NOT EXISTS spec JSONB;
    UPDATE {p}tasks SET spec = data - ${textArray(STATE_FIELDS)}, data = data - ${textArray(SPEC_FIELDS)} WHERE spec IS NULL;`,
-  // The queued tasks, read at start-up to hold them again, in submission order.
+  // The queued tasks, read at start-up to send their dispatches again, in submission order.
   `CREATE INDEX IF NOT EXISTS {p}tasks_queued ON {p}tasks (seq) WHERE status = 'queued';`,
 ];
 

@@ -69,7 +69,7 @@ const MIGRATIONS: readonly string[] = [
      spec TEXT NOT NULL
    );
    ${splitRecordsSql('tasks', 'task_specs')}`,
-  // The queued tasks, read at start-up to hold them again (in rowid order: submission order).
+  // The queued tasks, read at start-up to send their dispatches again (in rowid order: submission order).
   `CREATE INDEX IF NOT EXISTS tasks_queued ON tasks (status) WHERE status = 'queued';`,
 ];
 

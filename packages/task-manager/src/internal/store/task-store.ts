@@ -40,7 +40,7 @@ export interface TaskStore {
   getDependents(taskId: string): Promise<string[]>;
   /** Tasks in `running`, optionally only those held by one worker. */
   getRunningTasks(workerId?: string): Promise<TaskRecord[]>;
-  /** Tasks in `queued`, in submission order (read at start-up: the backlog a task-manager holds itself). */
+  /** Tasks in `queued`, in submission order (read at start-up, to send again the dispatches of a backlog the previous process held). */
   getQueuedTasks(): Promise<TaskRecord[]>;
   /** `pending`/`retrying` tasks with no dependency left whose `not_before` has passed. */
   getDueTasks(now: string, limit: number): Promise<TaskRecord[]>;
