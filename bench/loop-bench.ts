@@ -138,15 +138,19 @@ async function round(): Promise<PhaseCpu> {
     // The dispatches' leases, as a worker would read them.
     for (const [id, r] of await store.getTasks(ids)) leases.set(id, r.lease_id ?? '');
 
-    const inReports = async (make: (id: string) => RunReport): Promise<number> => {
-      const start = cpu();
+    /** Applies `reports` in worker-sized report messages, and waits until the loop is idle. */
+    const applyInMessages = async (reports: readonly RunReport[]): Promise<void> => {
       const jobs: Promise<void>[] = [];
-      for (let i = 0; i < ids.length; i += perReport) {
-        const reports = ids.slice(i, i + perReport).map(make);
-        jobs.push(loop.run((uow) => applyReports(uow, ctx, reports), { urgent: true, weight: reports.length }));
+      for (let i = 0; i < reports.length; i += perReport) {
+        const part = reports.slice(i, i + perReport);
+        jobs.push(loop.run((uow) => applyReports(uow, ctx, part), { urgent: true, weight: part.length }));
       }
       await Promise.all(jobs);
       await loop.idle();
+    };
+    const inReports = async (make: (id: string) => RunReport): Promise<number> => {
+      const start = cpu();
+      await applyInMessages(ids.map(make));
       return cpu() - start;
     };
     const at = (): string => new Date().toISOString();
@@ -156,15 +160,7 @@ async function round(): Promise<PhaseCpu> {
     if (held) {
       // The worker reports what it was assigned, a report message at a time; each outcome batch assigns more.
       const start = cpu();
-      while (assigned.length > 0) {
-        const jobs: Promise<void>[] = [];
-        for (const part of chunks(assigned.splice(0), perReport)) {
-          const reports = part.map((t) => succeeded(t.task_id, t.lease_id));
-          jobs.push(loop.run((uow) => applyReports(uow, ctx, reports), { urgent: true, weight: reports.length }));
-        }
-        await Promise.all(jobs);
-        await loop.idle();
-      }
+      while (assigned.length > 0) await applyInMessages(assigned.splice(0).map((t) => succeeded(t.task_id, t.lease_id)));
       outcome = cpu() - start;
     } else {
       claim = await inReports((id) => ({ type: 'started', task_id: id, lease_id: leases.get(id)!, worker_id: WORKER, host: 'bench', at: at() }));
@@ -179,12 +175,6 @@ async function round(): Promise<PhaseCpu> {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }
 
 const results: PhaseCpu[] = [];
