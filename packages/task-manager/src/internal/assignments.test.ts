@@ -42,12 +42,7 @@ function storedPending(extra: Partial<TaskRecord> = {}): TaskRecord {
 async function finish(b: AssignmentBook, records: TaskRecord[]): Promise<{ assigned: string[]; dispatched: string[] }> {
   const uow = batch();
   for (const r of records) transition(uow, topology, r, 'succeeded');
-  await b.assignDue(uow);
-  const dispatched = uow
-    .toCommit()
-    .outbox.filter((m) => m.exchange === topology.exchanges.tasks)
-    .map((m) => (m.body as { task_id: string }).task_id);
-  const assigns = b.committed(uow.assignments).map((m) => m.body as AssignCommand);
+  const { assigns, dispatched } = await place(b, uow);
   return { assigned: assigns.flatMap((a) => a.tasks.map((t) => t.task_id)), dispatched };
 }
 
@@ -78,6 +73,11 @@ async function enqueue(b: AssignmentBook, records: TaskRecord[]): Promise<{ assi
     uow.insert(r);
     await enqueueTask(uow, topology, r, { newAttempt: true, reason: 'submitted' });
   }
+  return place(b, uow);
+}
+
+/** Lets the book place the batch's tasks, commits the batch, and returns the `assign` messages and the tasks dispatched to pool queues. */
+async function place(b: AssignmentBook, uow: UnitOfWork): Promise<{ assigns: AssignCommand[]; dispatched: string[] }> {
   await b.assignDue(uow);
   const dispatched = uow
     .toCommit()
@@ -312,8 +312,7 @@ describe('AssignmentBook', () => {
     const fresh = storedPending();
     uow.insert(fresh);
     await enqueueTask(uow, topology, fresh, { newAttempt: true });
-    await b.assignDue(uow);
-    const assigns = b.committed(uow.assignments).map((m) => m.body as AssignCommand);
+    const { assigns } = await place(b, uow);
     expect(assigns.flatMap((a) => a.tasks.map((t) => t.task_id))).toEqual([held.task_id]);
     expect(fresh.status).toBe('queued');
     expect(b.heldCount()).toBe(1);
@@ -352,8 +351,7 @@ describe('AssignmentBook', () => {
     expect(b.heldCount()).toBe(2);
     const cancel = batch();
     transition(cancel, topology, cancelled, 'cancelled');
-    await b.assignDue(cancel);
-    b.committed(cancel.assignments);
+    await place(b, cancel);
     expect(b.heldCount()).toBe(1);
     expect((await finish(b, [running])).assigned).toEqual([next.task_id]);
     expect(cancelled.status).toBe('cancelled');
