@@ -96,6 +96,16 @@ class Assignee {
     this.timer = setInterval(() => void this.send(beat({ type: 'heartbeat', worker_id: this.id, host: 'test', running: [], at: new Date().toISOString() })), 200);
   }
 
+  /** Heartbeats that carry its mark, as a worker's do. */
+  heartbeatWithMark(): void {
+    this.heartbeatEvery((hb) => ({ ...hb, ...(this.mark ? { assigned: this.mark } : {}) }));
+  }
+
+  /** Heartbeats that carry its mark and list every task it took in as running. */
+  heartbeatListingAll(): void {
+    this.heartbeatEvery((hb) => ({ ...hb, running: this.tasks.map((t) => ({ task_id: t.task_id, lease_id: t.lease_id })), ...(this.mark ? { assigned: this.mark } : {}) }));
+  }
+
   /** Leaves the pool, giving nothing back (its runs go on and report). */
   async deregister(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
@@ -190,7 +200,7 @@ async function setup(taskManager: Record<string, unknown> = {}) {
 describe('assignment at idle', () => {
   it('sends a task to a registered worker with a free slot, running at once; it stays there while the heartbeats carry the mark', async () => {
     const s = await setup();
-    s.worker.heartbeatEvery((hb) => ({ ...hb, ...(s.worker.mark ? { assigned: s.worker.mark } : {}) }));
+    s.worker.heartbeatWithMark();
     const id = await s.submit();
     await until('its assign', () => s.worker.tasks.some((t) => t.task_id === id));
     const sent = s.worker.tasks.find((t) => t.task_id === id)!;
@@ -223,7 +233,7 @@ describe('assignment at idle', () => {
 
   it('holds the tasks past the free slots, counted as queue depth, and assigns them in order as runs end; the pool queue gets none', async () => {
     const s = await setup();
-    s.worker.heartbeatEvery((hb) => ({ ...hb, ...(s.worker.mark ? { assigned: s.worker.mark } : {}) }));
+    s.worker.heartbeatWithMark();
     const ids = await s.submitPastSlots(12);
     expect(s.worker.tasks.map((t) => t.task_id)).toEqual(ids.slice(0, 8));
     expect(await s.poolGauge('sje_queue_depth')).toBe(4);
@@ -244,7 +254,7 @@ describe('assignment at idle', () => {
   it('hands held tasks to a worker that registers with free slots, without waiting for a run to end', async () => {
     // The delay scheduler's tick runs a batch too (at most every scheduler_tick_ms): out of the way here.
     const s = await setup({ scheduler_tick_ms: 120_000 });
-    s.worker.heartbeatEvery((hb) => ({ ...hb, ...(s.worker.mark ? { assigned: s.worker.mark } : {}) }));
+    s.worker.heartbeatWithMark();
     const ids = await s.submitPastSlots(12);
     const newcomer = await s.anotherWorker();
     await until('the newcomer assigned the held tasks', () => newcomer.tasks.length === 4);
@@ -256,7 +266,7 @@ describe('assignment at idle', () => {
 
   it('sends the held tasks to the pool queue when the pool\'s last worker leaves, where the broker counts them', async () => {
     const s = await setup();
-    s.worker.heartbeatEvery((hb) => ({ ...hb, ...(s.worker.mark ? { assigned: s.worker.mark } : {}) }));
+    s.worker.heartbeatWithMark();
     const ids = await s.submitPastSlots(11);
     const leases = await Promise.all(ids.slice(8).map(async (id) => (await s.record(id))?.lease_id));
     await s.worker.deregister();
@@ -268,11 +278,7 @@ describe('assignment at idle', () => {
 
   it('after a restart, sends the tasks the previous process held to the pool queue, under their leases', async () => {
     const s = await setup();
-    s.worker.heartbeatEvery((hb) => ({
-      ...hb,
-      running: s.worker.tasks.map((t) => ({ task_id: t.task_id, lease_id: t.lease_id })),
-      ...(s.worker.mark ? { assigned: s.worker.mark } : {}),
-    }));
+    s.worker.heartbeatListingAll();
     const ids = await s.submitPastSlots(10);
     const leases = await Promise.all(ids.slice(8).map(async (id) => (await s.record(id))?.lease_id));
     await s.restart();
@@ -287,11 +293,7 @@ describe('assignment at idle', () => {
   it('hands on the tasks of an assign lost on the way, though later assigns arrived; the later ones stay', async () => {
     const s = await setup();
     s.worker.lose.add(2);
-    s.worker.heartbeatEvery((hb) => ({
-      ...hb,
-      running: s.worker.tasks.map((t) => ({ task_id: t.task_id, lease_id: t.lease_id })),
-      ...(s.worker.mark ? { assigned: s.worker.mark } : {}),
-    }));
+    s.worker.heartbeatListingAll();
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
       ids.push(await s.submit());
@@ -308,7 +310,7 @@ describe('assignment at idle', () => {
 
   it('after a restart, asks a worker it knows only from heartbeats to register again, and then assigns to it', async () => {
     const s = await setup();
-    s.worker.heartbeatEvery((hb) => ({ ...hb, ...(s.worker.mark ? { assigned: s.worker.mark } : {}) }));
+    s.worker.heartbeatWithMark();
     const first = await s.submit();
     await until('the first task assigned', async () => (await s.record(first))?.status === 'running');
     await s.restart();
@@ -331,7 +333,7 @@ describe('assignment at idle', () => {
 
   it('after a restart, hands on a running task its worker does not list within worker_timeout_ms', async () => {
     const s = await setup();
-    s.worker.heartbeatEvery((hb) => ({ ...hb, ...(s.worker.mark ? { assigned: s.worker.mark } : {}) }));
+    s.worker.heartbeatWithMark();
     const listed = await s.submit();
     const dropped = await s.submit();
     await until('both assigns', () => [listed, dropped].every((id) => s.worker.tasks.some((t) => t.task_id === id)));
