@@ -20,7 +20,7 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -41,14 +41,33 @@ const configs = new Set<SjeConfig>();
 const services = new Set<ServiceProcess>();
 let exitHookInstalled = false;
 
-/**
- * A TCP port that was free a moment ago (bound to port 0 on 127.0.0.1, then released).
- * @example
- * ```ts
- * const port = await freePort();
- * ```
- */
-export async function freePort(): Promise<number> {
+/** The ports {@link freePort} hands out: below the kernel's ephemeral range, from which port-0 binds and outgoing connections draw theirs. */
+const HANDED_PORTS = { floor: 20_000, ceiling: 32_000, perProcess: 500 } as const;
+/** How many ports this process has handed out. */
+let portsHanded = 0;
+
+/** The lowest port of the kernel's ephemeral range (Linux), or undefined where it cannot be read. */
+function ephemeralFloor(): number | undefined {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) ? low : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether nothing listens on `port` of 127.0.0.1 now (a bind succeeds). */
+async function canBind(port: number): Promise<boolean> {
+  return await new Promise<boolean>((resolveBind) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolveBind(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolveBind(true)));
+  });
+}
+
+/** A port the kernel picks (bind to port 0, then release): free a moment ago, but any port-0 bind may take it next. */
+async function kernelPickedPort(): Promise<number> {
   return await new Promise<number>((resolvePort, reject) => {
     const server = createServer();
     server.unref();
@@ -59,6 +78,30 @@ export async function freePort(): Promise<number> {
       server.close(() => resolvePort(port));
     });
   });
+}
+
+/**
+ * A TCP port of 127.0.0.1 that is free now and that no other test process is
+ * handed: each test worker (`VITEST_POOL_ID`, else the process id) has its own
+ * block of ports below the kernel's ephemeral range, so neither a service that
+ * binds port 0 nor an outgoing connection takes it before the service it is
+ * meant for starts. Where the ephemeral range starts lower (not Linux's
+ * default), the kernel picks instead.
+ * @example
+ * ```ts
+ * const port = await freePort();
+ * ```
+ */
+export async function freePort(): Promise<number> {
+  const { floor, ceiling, perProcess } = HANDED_PORTS;
+  if ((ephemeralFloor() ?? 0) <= ceiling) return await kernelPickedPort();
+  const blocks = Math.floor((ceiling - floor) / perProcess);
+  const block = Number(process.env['VITEST_POOL_ID'] ?? process.pid) % blocks;
+  for (let tries = 0; tries < perProcess; tries++) {
+    const port = floor + block * perProcess + (portsHanded++ % perProcess);
+    if (await canBind(port)) return port;
+  }
+  return await kernelPickedPort();
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
-import { connect as netConnect, createServer, type AddressInfo } from 'node:net';
+import { connect as netConnect, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import {
@@ -22,6 +22,7 @@ import {
   type TaskView,
 } from '@sje/core';
 import { createExecutor, type Executor } from './executor.js';
+import { freePort } from '../../../test/helpers/stack.js';
 
 const AMQP_URL = process.env['AMQP_URL'] ?? 'amqp://guest:guest@127.0.0.1:5672';
 
@@ -102,18 +103,6 @@ function view(task_id: string, extra: Partial<TaskView> = {}): TaskView {
     history: [{ status: 'queued', at: new Date().toISOString(), attempt: 1 }],
     ...extra,
   };
-}
-
-async function freePort(): Promise<number> {
-  return await new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 describe('executor on RabbitMQ', () => {
