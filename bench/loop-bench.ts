@@ -29,9 +29,7 @@ import { applySubmit } from '../packages/task-manager/src/internal/commands/subm
 import { DependencyResolver } from '../packages/task-manager/src/internal/dependency-resolver.js';
 import { OutboxPublisher } from '../packages/task-manager/src/internal/outbox-publisher.js';
 import { DEFAULT_RECORD_CACHE_SIZE, RecordCache } from '../packages/task-manager/src/internal/record-cache.js';
-import { PostgresTaskStore } from '../packages/task-manager/src/internal/store/postgres-task-store.js';
-import { SqliteTaskStore } from '../packages/task-manager/src/internal/store/sqlite-task-store.js';
-import type { TaskStore } from '../packages/task-manager/src/internal/store/task-store.js';
+import { PostgresTaskStore, SqliteTaskStore, type TaskStore } from '../packages/store/src/index.js';
 import { AssignmentBook } from '../packages/task-manager/src/internal/assignments.js';
 import { createTaskManagerLoop } from '../packages/task-manager/src/internal/task-manager-loop.js';
 import { WorkflowTracker } from '../packages/task-manager/src/internal/workflow-tracker.js';

@@ -3,9 +3,11 @@
  * Keeps the dependency direction of the workspace (run by `pnpm test` as `pretest`).
  *
  * 1. package.json: `@sje/core` depends on no `@sje/*` package; services, client,
- *    examples and plugins depend on `@sje/core` only — services may also depend
- *    on the bundled plugins (`@sje/plugin-*`) to load them by name, and
- *    `@sje/worker` on `@sje/examples`; `@sje/cli` may depend on anything.
+ *    examples, plugins and the task store (`@sje/store`) depend on `@sje/core`
+ *    only — services may also depend on the bundled plugins (`@sje/plugin-*`) to
+ *    load them by name, the task-manager and the executor on `@sje/store` (the
+ *    one writes it, the other may read it), and `@sje/worker` on `@sje/examples`;
+ *    `@sje/cli` may depend on anything.
  * 2. Sources (`src/**\/*.ts`): an import of a workspace package by name must be
  *    declared in the package's package.json and allowed by rule 1; a relative
  *    import must stay inside its package (test files may also use the shared
@@ -34,10 +36,10 @@ function ruleFor(name) {
   if (name === '@sje/cli') return { allows: () => true, text: 'anything' };
   if (name === '@sje/core') return { allows: () => false, text: 'no @sje/* package' };
   if (SERVICES.has(name)) {
-    const examples = name === '@sje/worker';
+    const extra = name === '@sje/worker' ? '@sje/examples' : '@sje/store';
     return {
-      allows: (dep) => dep === '@sje/core' || dep.startsWith('@sje/plugin-') || (examples && dep === '@sje/examples'),
-      text: `only @sje/core and the bundled @sje/plugin-* packages${examples ? ', and @sje/examples' : ''}`,
+      allows: (dep) => dep === '@sje/core' || dep.startsWith('@sje/plugin-') || dep === extra,
+      text: `only @sje/core, the bundled @sje/plugin-* packages and ${extra}`,
     };
   }
   return { allows: (dep) => dep === '@sje/core', text: 'only @sje/core' };

@@ -14,9 +14,6 @@
  */
 export { createTaskManager } from './task-manager.js';
 export type { TaskManager, TaskManagerOptions } from './task-manager.js';
-export { SqliteTaskStore } from './internal/store/sqlite-task-store.js';
-export { PostgresTaskStore } from './internal/store/postgres-task-store.js';
-export type { PostgresTaskStoreOptions } from './internal/store/postgres-task-store.js';
-export type { SqliteTaskStoreOptions } from './internal/store/sqlite-task-store.js';
-export type { StoreCommit, TaskStore } from './internal/store/task-store.js';
-export type { OutboxMessage, OutboxRow, TaskRecord } from './internal/store/task-record.js';
+// The stores, re-exported from @sje/store for those who open one beside a task-manager.
+export { PostgresTaskStore, SqliteTaskStore } from '@sje/store';
+export type { OutboxMessage, OutboxRow, PostgresTaskStoreOptions, SqliteTaskStoreOptions, StoreCommit, TaskRecord, TaskStore } from '@sje/store';

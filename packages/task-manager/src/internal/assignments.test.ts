@@ -2,8 +2,7 @@ import { createTopology, type AssignCommand } from '@sje/core';
 import { describe, expect, it } from 'vitest';
 import { AssignmentBook, type AssignableWorker } from './assignments.js';
 import { enqueueTask } from './dispatcher.js';
-import type { TaskRecord } from './store/task-record.js';
-import type { TaskStore } from './store/task-store.js';
+import type { TaskRecord, TaskStore } from '@sje/store';
 import { transition } from './transitions.js';
 import { UnitOfWork } from './unit-of-work.js';
 

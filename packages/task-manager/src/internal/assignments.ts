@@ -20,7 +20,7 @@
 import { MAX_GROUPED_MESSAGES, uuidv7, type AssignCommand, type DispatchMessage, type LeaseRef, type Topology, type WorkerHeartbeat } from '@sje/core';
 import { dispatchOf, readWithDependencies, redispatch } from './dispatcher.js';
 import { HeldBacklog, type HeldTask } from './held-backlog.js';
-import type { OutboxMessage, TaskRecord } from './store/task-record.js';
+import type { OutboxMessage, TaskRecord } from '@sje/store';
 import { transition } from './transitions.js';
 import type { UnitOfWork } from './unit-of-work.js';
 

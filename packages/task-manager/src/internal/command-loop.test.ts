@@ -6,9 +6,8 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CommandLoop } from './command-loop.js';
 import type { OutboxPublisher } from './outbox-publisher.js';
-import { SqliteTaskStore } from './store/sqlite-task-store.js';
+import { SqliteTaskStore, type TaskRecord } from '@sje/store';
 import { RecordCache } from './record-cache.js';
-import type { TaskRecord } from './store/task-record.js';
 import type { UnitOfWork } from './unit-of-work.js';
 
 const dirs: string[] = [];

@@ -8,9 +8,7 @@ import type { Logger, PluginHost } from '@sje/core';
 import type { AssignmentBook } from './assignments.js';
 import type { OutboxPublisher } from './outbox-publisher.js';
 import type { RecordCache } from './record-cache.js';
-import { serializeOutboxMessage } from './store/outbox-text.js';
-import type { OutboxMessage } from './store/task-record.js';
-import type { TaskStore } from './store/task-store.js';
+import { type OutboxMessage, serializeOutboxMessage, type TaskStore } from '@sje/store';
 import { UnitOfWork } from './unit-of-work.js';
 
 /** How a job is scheduled. */

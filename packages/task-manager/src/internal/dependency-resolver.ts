@@ -6,7 +6,7 @@
  */
 import { isFinalStatus, type TaskStatus, type Topology } from '@sje/core';
 import { isDue, releaseTask } from './dispatcher.js';
-import type { TaskRecord } from './store/task-record.js';
+import type { TaskRecord } from '@sje/store';
 import { transition } from './transitions.js';
 import type { UnitOfWork } from './unit-of-work.js';
 

@@ -1,7 +1,7 @@
 import { createTopology, MAX_GROUPED_DISPATCHES, validators, type DispatchMessage } from '@sje/core';
 import { describe, expect, it } from 'vitest';
 import { dispatchGroupSize, groupDispatches, type PoolView } from './dispatch-grouping.js';
-import type { OutboxMessage } from './store/task-record.js';
+import type { OutboxMessage } from '@sje/store';
 
 const t = createTopology({ prefix: 'dg' });
 

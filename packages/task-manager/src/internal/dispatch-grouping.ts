@@ -15,7 +15,7 @@
  * it is, so an idle system sends exactly what it did without grouping.
  */
 import { dispatchGroupCap, type DispatchMessage, type DispatchMessages, type Topology } from '@sje/core';
-import type { OutboxMessage } from './store/task-record.js';
+import type { OutboxMessage } from '@sje/store';
 
 /** The live workers of one pool (task queue), as the worker registry knows them. */
 export interface PoolView {

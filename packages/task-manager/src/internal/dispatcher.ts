@@ -3,7 +3,7 @@
  * message (with the results of its dependencies) in the outbox.
  */
 import { uuidv7, type DispatchMessage, type LeaseRef, type Topology } from '@sje/core';
-import type { TaskRecord } from './store/task-record.js';
+import type { TaskRecord } from '@sje/store';
 import { transition } from './transitions.js';
 import type { UnitOfWork } from './unit-of-work.js';
 

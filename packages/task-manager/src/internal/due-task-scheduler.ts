@@ -6,7 +6,7 @@
 import type { Logger, Topology } from '@sje/core';
 import type { CommandLoop } from './command-loop.js';
 import { enqueueTask, isDue, releaseTask } from './dispatcher.js';
-import type { TaskStore } from './store/task-store.js';
+import type { TaskStore } from '@sje/store';
 
 /** Options of {@link DueTaskScheduler}. */
 export interface DueTaskSchedulerOptions {

@@ -1,7 +1,7 @@
 import { createTopology, MAX_GROUPED_MESSAGES, validators } from '@sje/core';
 import { describe, expect, it } from 'vitest';
 import { groupMessages } from './message-grouping.js';
-import type { OutboxMessage } from './store/task-record.js';
+import type { OutboxMessage } from '@sje/store';
 
 const t = createTopology({ prefix: 'g' });
 

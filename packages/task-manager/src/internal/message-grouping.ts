@@ -6,7 +6,7 @@
  * without grouping.
  */
 import { MAX_GROUPED_MESSAGES, type LeaseGrant, type TaskEvent, type Topology } from '@sje/core';
-import type { OutboxMessage } from './store/task-record.js';
+import type { OutboxMessage } from '@sje/store';
 
 type GroupKind = 'task_events' | 'grants';
 

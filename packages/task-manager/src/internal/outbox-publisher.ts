@@ -7,8 +7,7 @@
  */
 import { assertTaskQueue, type Broker, type Logger } from '@sje/core';
 import { withFullBodies } from './outbox-rebuild.js';
-import type { OutboxMessage, OutboxRow } from './store/task-record.js';
-import type { TaskStore } from './store/task-store.js';
+import type { OutboxMessage, OutboxRow, TaskStore } from '@sje/store';
 
 /** Publishes outbox rows. */
 export class OutboxPublisher {

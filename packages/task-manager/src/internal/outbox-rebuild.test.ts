@@ -6,9 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rebuildDispatch, withFullBodies } from './outbox-rebuild.js';
 import { dispatchOf } from './dispatcher.js';
 import { OutboxPublisher } from './outbox-publisher.js';
-import { serializeOutboxMessage } from './store/outbox-text.js';
-import { SqliteTaskStore } from './store/sqlite-task-store.js';
-import type { OutboxMessage, TaskRecord } from './store/task-record.js';
+import { type OutboxMessage, serializeOutboxMessage, SqliteTaskStore, type TaskRecord } from '@sje/store';
 
 const topology = createTopology({ prefix: 'rebuild-test' });
 

@@ -13,8 +13,7 @@
  */
 import type { DispatchMessage, DispatchMessages, TaskEvent, TaskEventMessage } from '@sje/core';
 import { dispatchOf } from './dispatcher.js';
-import type { DispatchRef, OutboxMessage, OutboxRow, TaskRecord } from './store/task-record.js';
-import type { TaskStore } from './store/task-store.js';
+import type { DispatchRef, OutboxMessage, OutboxRow, TaskRecord, TaskStore } from '@sje/store';
 
 /** The records stored messages name: their tasks, and the tasks their dispatches depend on. */
 interface NamedRecords {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { CommandLoop } from './command-loop.js';
 import type { CommandContext } from './commands/command-context.js';
 import { QueryService } from './query-service.js';
-import type { TaskStore } from './store/task-store.js';
+import type { TaskStore } from '@sje/store';
 import type { WorkflowTracker } from './workflow-tracker.js';
 
 const logger = createLogger({ service: 'test', silent: true });

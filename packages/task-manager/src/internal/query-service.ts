@@ -25,8 +25,7 @@ import type { CommandLoop } from './command-loop.js';
 import { applyApproval, type ApprovalResult } from './commands/approval.js';
 import { applyCancel, applyCancelWorkflow, type CancelResult } from './commands/cancel.js';
 import type { CommandContext } from './commands/command-context.js';
-import { toView, visibleTo } from './store/task-record.js';
-import type { TaskStore } from './store/task-store.js';
+import { type TaskStore, toView, visibleTo } from '@sje/store';
 import type { UnitOfWork } from './unit-of-work.js';
 import { toWorkflowView, type WorkflowTracker } from './workflow-tracker.js';
 

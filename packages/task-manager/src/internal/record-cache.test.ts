@@ -2,7 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { RecordCache } from './record-cache.js';
-import type { TaskRecord } from './store/task-record.js';
+import type { TaskRecord } from '@sje/store';
 
 const record = (id: string, status: TaskRecord['status'] = 'queued'): TaskRecord =>
   ({ task_id: id, status, function: 'echo', queue: 'default', depends_on: [], history: [] }) as unknown as TaskRecord;

@@ -9,7 +9,7 @@
  * records in place before the failure.
  */
 import { isFinalStatus } from '@sje/core';
-import type { TaskRecord } from './store/task-record.js';
+import type { TaskRecord } from '@sje/store';
 
 /** Default number of records kept. */
 export const DEFAULT_RECORD_CACHE_SIZE = 20_000;

@@ -12,7 +12,7 @@ import { groupDispatches, type PoolView } from './dispatch-grouping.js';
 import { groupMessages } from './message-grouping.js';
 import type { OutboxPublisher } from './outbox-publisher.js';
 import type { RecordCache } from './record-cache.js';
-import type { TaskStore } from './store/task-store.js';
+import type { TaskStore } from '@sje/store';
 import type { WorkflowTracker } from './workflow-tracker.js';
 
 /** What {@link createTaskManagerLoop} composes. */

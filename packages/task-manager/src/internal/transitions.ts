@@ -3,7 +3,7 @@
  * machine, stamps times, records history and raises the state event.
  */
 import { canTransition, ErrorCode, isFinalStatus, SjeError, type TaskEvent, type TaskStatus, type Topology } from '@sje/core';
-import { queueWaitMs, runMs, workerOf, type TaskRecord } from './store/task-record.js';
+import { queueWaitMs, runMs, type TaskRecord, workerOf } from '@sje/store';
 import type { UnitOfWork } from './unit-of-work.js';
 
 /** Details recorded with a transition. */

@@ -5,8 +5,7 @@
 import type { TaskEvent, TaskStatus } from '@sje/core';
 import { AssignmentChanges } from './assignments.js';
 import type { RecordCache } from './record-cache.js';
-import type { OutboxMessage, TaskRecord, WorkflowRecord } from './store/task-record.js';
-import type { StoreCommit, TaskStore } from './store/task-store.js';
+import type { OutboxMessage, StoreCommit, TaskRecord, TaskStore, WorkflowRecord } from '@sje/store';
 
 /** Collects the changes of one batch; reads go through it so later commands see earlier changes. */
 export class UnitOfWork {

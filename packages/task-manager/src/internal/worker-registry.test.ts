@@ -1,6 +1,6 @@
 import { createTopology, type Broker, type Logger, type PluginHost, type WorkerRegister } from '@sje/core';
 import { describe, expect, it, vi } from 'vitest';
-import type { TaskStore } from './store/task-store.js';
+import type { TaskStore } from '@sje/store';
 import { WorkerRegistry } from './worker-registry.js';
 
 function registry(): WorkerRegistry {

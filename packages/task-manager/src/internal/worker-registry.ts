@@ -11,8 +11,7 @@
  */
 import type { AbortCommand, Broker, LeaseRef, Logger, PluginHost, RegisterRequest, WorkerHeartbeat, WorkerInfo, WorkerMessage } from '@sje/core';
 import type { PoolView } from './dispatch-grouping.js';
-import type { TaskRecord } from './store/task-record.js';
-import type { TaskStore } from './store/task-store.js';
+import type { TaskRecord, TaskStore } from '@sje/store';
 
 interface Entry {
   info: WorkerInfo;

@@ -4,8 +4,7 @@
  * and publishes a `workflow.<status>` event.
  */
 import { isFinalStatus, type TaskStatus, type Topology, type WorkflowEvent, type WorkflowStatus, type WorkflowTaskView, type WorkflowView } from '@sje/core';
-import type { TaskRecord, WorkflowRecord } from './store/task-record.js';
-import type { TaskStore } from './store/task-store.js';
+import type { TaskRecord, TaskStore, WorkflowRecord } from '@sje/store';
 import type { UnitOfWork } from './unit-of-work.js';
 
 /**

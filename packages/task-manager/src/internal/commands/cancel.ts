@@ -4,7 +4,7 @@
  * is told to abort it.
  */
 import { isFinalStatus, type AbortCommand, type TaskStatus } from '@sje/core';
-import type { TaskRecord } from '../store/task-record.js';
+import type { TaskRecord } from '@sje/store';
 import { transition } from '../transitions.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import type { CommandContext } from './command-context.js';

@@ -5,7 +5,7 @@
  */
 import { ErrorCode, type OutcomeReport, type RetryDecision, type SerializedError } from '@sje/core';
 import { enqueueTask } from '../dispatcher.js';
-import { toView, type TaskRecord } from '../store/task-record.js';
+import { type TaskRecord, toView } from '@sje/store';
 import { transition } from '../transitions.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import type { CommandContext } from './command-context.js';

@@ -5,7 +5,7 @@ import { createLogger, createTopology, loadConfig, PluginHost, type RunReport, t
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DependencyResolver } from '../dependency-resolver.js';
-import { SqliteTaskStore } from '../store/sqlite-task-store.js';
+import { SqliteTaskStore } from '@sje/store';
 import { UnitOfWork } from '../unit-of-work.js';
 import type { CommandContext } from './command-context.js';
 import { applyReports } from './reports.js';

@@ -5,7 +5,7 @@
  */
 import { ErrorCode } from '@sje/core';
 import { enqueueTask } from '../dispatcher.js';
-import type { TaskRecord } from '../store/task-record.js';
+import type { TaskRecord } from '@sje/store';
 import type { UnitOfWork } from '../unit-of-work.js';
 import type { CommandContext } from './command-context.js';
 import { applyFailure } from './outcome.js';

@@ -6,7 +6,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { ErrorCode, SjeError, type SubmitCommand, type TaskSpec } from '@sje/core';
 import { releaseTask } from '../dispatcher.js';
-import { copyOptionalSpecFields, specOf, type TaskRecord } from '../store/task-record.js';
+import { copyOptionalSpecFields, specOf, type TaskRecord } from '@sje/store';
 import { recordEvent, buildEvent, transition } from '../transitions.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import type { CommandContext } from './command-context.js';

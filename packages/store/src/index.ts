@@ -1,0 +1,15 @@
+/**
+ * `@sje/store`: the durable task store. The task-manager writes it (through
+ * {@link TaskStore.commit}, the only writer); an executor on the same host
+ * may read a task from the embedded store's file directly ({@link SqliteTaskReader}).
+ *
+ * - {@link SqliteTaskStore}: the embedded default, one SQLite file in WAL mode.
+ * - {@link PostgresTaskStore}: a shared server, which allows a standby task-manager.
+ * - {@link TaskRecord}, {@link toView}: what is stored of a task, and its public view.
+ */
+export * from './task-record.js';
+export * from './task-store.js';
+export { outboxText, serializeOutboxMessage, stripNullPriority } from './outbox-text.js';
+export * from './sqlite-task-store.js';
+export * from './postgres-task-store.js';
+export type { CheckpointStats } from './wal-checkpointer.js';
