@@ -18,7 +18,7 @@
  * --scale N: only the scale run — the task-manager holding N finished tasks
  *   (RSS, GET /status p50/p99 over --scale-samples reads, after --scale-warmup
  *   reads that are not counted); writes
- *   bench/results/scale.json; --status-reads ops_first|broker_first (ops_first)
+ *   bench/results/scale.json; --status-reads store_first|ops_first|broker_first (store_first)
  *   sets the executor's executor.status_reads for it
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -59,7 +59,7 @@ const { values } = parseArgs({
     scale: { type: 'string' },
     'scale-samples': { type: 'string', default: '2000' },
     'scale-warmup': { type: 'string', default: String(DEFAULT_SCALE_WARMUP) },
-    'status-reads': { type: 'string', default: 'ops_first' },
+    'status-reads': { type: 'string', default: 'store_first' },
   },
 });
 const int = (name: keyof typeof values): number => {
@@ -136,7 +136,9 @@ if (settings.compiled) {
 if (values.scale !== undefined) {
   const n = int('scale');
   const statusReads = values['status-reads'];
-  if (statusReads !== 'ops_first' && statusReads !== 'broker_first') throw new Error('--status-reads must be ops_first or broker_first');
+  if (statusReads !== 'store_first' && statusReads !== 'ops_first' && statusReads !== 'broker_first') {
+    throw new Error('--status-reads must be store_first, ops_first or broker_first');
+  }
   const scale = await runScaleBench(n, int('scale-samples'), log, statusReads, int('scale-warmup'), settings.compiled);
   console.log(`tasks stored                 | ${scale.tasks}`);
   console.log(`fill time                    | ${round(scale.fill_seconds, 1)} s`);
@@ -146,7 +148,8 @@ if (values.scale !== undefined) {
   console.log(`GET /healthz p50 / p99 / max | ${scale.healthz_ms.p50} / ${scale.healthz_ms.p99} / ${scale.healthz_ms.max} ms (HTTP alone, same executor)`);
   const fig = (f: { p50: number; p99: number; max: number }): string => `${f.p50} / ${f.p99} / ${f.max} ms`;
   console.log(`benchmark event-loop delay   | ${fig(scale.status_client_loop_delay_ms)} (during those reads)`);
-  console.log(`status reads                 | ${scale.status_reads}`);
+  console.log(`status reads                 | ${scale.status_reads}, answered from ${JSON.stringify(scale.status_sources)}`);
+  console.log(`executor RSS after reads     | ${scale.executor_rss_after_reads_mb} MB`);
   console.log(`services run from            | ${runsFrom(scale.compiled)}`);
   console.log('parts, each on its own (p50 / p99 / max):');
   console.log(`  task-manager GET /tasks/:id | ${fig(scale.parts.task_manager_ops_ms)}`);

@@ -5,13 +5,14 @@
  * task-manager's resident memory and `GET /status` latency, and the parts
  * of a status read on their own: the task-manager's ops endpoint
  * (`GET /tasks/:id`, what `/status` asks first with `status_reads:
- * ops_first`), the `get_tasks` query over RabbitMQ, and the store read.
+ * ops_first`), the `get_tasks` query over RabbitMQ, and the store read (what
+ * the executor does itself with `store_first`, the default).
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { createRuntime, validators, type SjeConfig } from '../packages/core/src/index.js';
-import { SqliteTaskStore } from '../packages/task-manager/src/index.js';
+import { createRuntime, validators, type SjeConfig, type StatusReads } from '../packages/core/src/index.js';
+import { SqliteTaskReader } from '../packages/store/src/index.js';
 import { disposeAll, freePort, spawnService, testConfig } from '../test/helpers/stack.js';
 import { HttpClient } from './http-client.js';
 import { fillScaleStore } from './scale-fill.js';
@@ -31,6 +32,10 @@ export interface ScaleResult {
   db_bytes: number;
   task_manager_rss_mb: number;
   task_manager_rss_after_reads_mb: number;
+  /** The executor's resident memory after the reads (it holds a connection to the store file with `store_first`). */
+  executor_rss_after_reads_mb: number;
+  /** Where the measured reads were answered (`sje_executor_status_reads_total` by source, counted over them). */
+  status_sources: Record<string, number>;
   status_ms: LatencyFigures;
   /** Reads made first and not counted (JIT warm-up). */
   warmup_reads: number;
@@ -39,7 +44,7 @@ export interface ScaleResult {
   /** The benchmark process's own event-loop delay during the status and `/healthz` reads above (ms). */
   status_client_loop_delay_ms: LoopDelay;
   /** Where `/status` read first (`executor.status_reads`). */
-  status_reads: 'ops_first' | 'broker_first';
+  status_reads: StatusReads;
   /** Whether the services ran from their build (plain Node) rather than from their sources through tsx. */
   compiled: boolean;
   /** The parts, each measured on its own from the benchmark process after the reads above. */
@@ -79,12 +84,20 @@ function rssMb(pid: number): number {
   return Math.round((kb / 1024) * 10) / 10;
 }
 
+/** The executor's `sje_executor_status_reads_total`, by source. */
+async function statusSources(http: HttpClient, baseUrl: string): Promise<Record<string, number>> {
+  const res = await http.send('GET', `${baseUrl}/metrics`);
+  const out: Record<string, number> = {};
+  for (const m of res.text.matchAll(/^sje_executor_status_reads_total\{source="(\w+)"[^}]*\} (\d+)/gm)) out[m[1] as string] = Number(m[2]);
+  return out;
+}
+
 /** Fills a store with `tasks` finished tasks and measures the task-manager on it. */
 export async function runScaleBench(
   tasks: number,
   samples: number,
   log: (line: string) => void,
-  statusReads: 'ops_first' | 'broker_first' = 'ops_first',
+  statusReads: StatusReads = 'store_first',
   warmup = DEFAULT_SCALE_WARMUP,
   compiled = false,
 ): Promise<ScaleResult> {
@@ -121,6 +134,7 @@ export async function runScaleBench(
       await http.send('GET', `${executor.baseUrl}/status/${id}`);
       await http.send('GET', `${executor.baseUrl}/healthz`);
     }
+    const sourcesBefore = await statusSources(http, executor.baseUrl);
     const times: number[] = [];
     const floor: number[] = [];
     const statusLoopDelay = monitorLoopDelay();
@@ -136,13 +150,20 @@ export async function runScaleBench(
     const healthz_ms = percentiles(floor);
     const status_client_loop_delay_ms = loopDelayFigures(statusLoopDelay);
     const task_manager_rss_after_reads_mb = rssMb(tm.pid as number);
+    const executor_rss_after_reads_mb = rssMb(executor.pid as number);
+    const sourcesAfter = await statusSources(http, executor.baseUrl);
+    const status_sources = Object.fromEntries(
+      Object.entries(sourcesAfter)
+        .map(([source, n]) => [source, n - (sourcesBefore[source] ?? 0)] as const)
+        .filter(([, n]) => n > 0),
+    );
+    log(`status reads answered from ${JSON.stringify(status_sources)}; executor RSS ${executor_rss_after_reads_mb} MB`);
     log(`task-manager RSS ${task_manager_rss_mb} MB (${task_manager_rss_after_reads_mb} MB after reads); status p50 ${status_ms.p50} ms, p99 ${status_ms.p99} ms; healthz p50 ${healthz_ms.p50} ms, p99 ${healthz_ms.p99} ms`);
 
     // The parts on their own, after the figures above (so they do not disturb them).
     const rt = await createRuntime('executor', config);
     await rt.broker.start();
-    const reader = new SqliteTaskStore({ dataDir: config.task_manager.data_dir });
-    await reader.init();
+    const reader = new SqliteTaskReader(join(config.task_manager.data_dir, 'tasks.db'));
     const ops: number[] = [];
     const opsFloor: number[] = [];
     const query: number[] = [];
@@ -153,10 +174,10 @@ export async function runScaleBench(
       if (res.status !== 200) throw new Error(`the task-manager's ops endpoint answered ${res.status}`);
       await timed(opsFloor, () => http.send('GET', `${tm.baseUrl}/healthz`));
       await timed(query, () => rt.broker.request(rt.broker.topology.routingKeys.query, { type: 'get_tasks', task_ids: [pick()] }, validators.reply, 3000));
-      await timed(storeReads, () => reader.getTasks([pick()]));
+      await timed(storeReads, async () => reader.getTask(pick()));
     }
     loopDelay.disable();
-    await reader.close();
+    reader.close();
     await rt.broker.close();
     http.close();
     const parts = {
@@ -172,6 +193,8 @@ export async function runScaleBench(
       db_bytes,
       task_manager_rss_mb,
       task_manager_rss_after_reads_mb,
+      executor_rss_after_reads_mb,
+      status_sources,
       status_ms,
       warmup_reads: warmup,
       healthz_ms,

@@ -1,6 +1,12 @@
 /**
- * `/status` read from the task-managers' ops endpoints first
- * (`executor.status_reads: ops_first`), against real processes: two
+ * Where `/status` reads a task, against real processes.
+ *
+ * `store_first` (the default), with the embedded store: once the
+ * task-manager has named its SQLite file (`GET /store`), the executor reads
+ * the file itself — no task lookup reaches the task-manager, tenants stay
+ * apart, and reads go on while the task-manager is down.
+ *
+ * `ops_first`, read from the task-managers' ops endpoints first: two
  * task-managers on one PostgreSQL store, one active and one standby, and the
  * executor's `task_manager_urls` naming the standby first. The standby
  * answers task lookups with 503; `/status` reads from the active one (through
@@ -9,6 +15,7 @@
  */
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../packages/core/src/index.js';
@@ -19,14 +26,16 @@ import { apiKey, call } from './security-support.js';
 
 const tablePrefix = uniqueTablePrefix();
 const services: SpawnedService[] = [];
-let proxy: Server | undefined;
+const proxies: Server[] = [];
 const OPS_TOKEN = `ops_${randomUUID()}`;
 const acme = apiKey('acme-app', ['submit', 'read'], 'acme');
 const globex = apiKey('globex-app', ['submit', 'read'], 'globex');
 
 afterAll(async () => {
-  proxy?.closeAllConnections();
-  await new Promise<void>((resolve) => (proxy ? proxy.close(() => resolve()) : resolve()));
+  for (const proxy of proxies) {
+    proxy.closeAllConnections();
+    await new Promise<void>((resolve) => proxy.close(() => resolve()));
+  }
   await Promise.all(services.map((s) => s.stop()));
   await dropTables(tablePrefix);
 });
@@ -42,10 +51,68 @@ async function recordingProxy(target: number, seen: string[]): Promise<string> {
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
   });
-  proxy = server;
+  proxies.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
+
+describe('GET /status with status_reads: store_first (the default)', () => {
+  it('reads the embedded store file the task-manager names, keeps tenants apart, and answers while the task-manager is down', async () => {
+    const tmPort = await freePort();
+    const seen: string[] = [];
+    const proxyUrl = await recordingProxy(tmPort, seen);
+    const config = await faultConfig({
+      task_manager: { ops_port: tmPort },
+      executor: { task_manager_urls: [proxyUrl] },
+      security: { api_keys: [acme.entry, globex.entry], ops_token: OPS_TOKEN },
+    });
+    expect(config.executor.status_reads).toBe('store_first');
+    const tm = await spawnService('task-manager', config);
+    services.push(tm);
+
+    // The task-manager names its store: the file's absolute path and the id written in it.
+    const named = await fetch(`${tm.baseUrl}/store`, { headers: { authorization: `Bearer ${OPS_TOKEN}` } });
+    expect(named.status).toBe(200);
+    expect(named.headers.get('x-sje-topology-prefix')).toBe(config.topology.prefix);
+    const identity = (await named.json()) as { store: string; file: string; store_id: string };
+    expect(identity).toEqual({ store: 'sqlite', file: join(resolve(config.task_manager.data_dir), 'tasks.db'), store_id: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    expect((await fetch(`${tm.baseUrl}/store`)).status).toBe(401);
+
+    const executor = await spawnService('executor', config);
+    services.push(executor);
+
+    // No worker runs: the task waits in the store as queued.
+    const sub = await call(executor.baseUrl, 'POST', '/submit', { key: acme.key, json: { function: 'echo', params: { n: 1 } } });
+    expect(sub.status).toBe(201);
+    const id = sub.body.task_id as string;
+    await until('the task to be stored', async () => (await call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key })).body?.status === 'queued');
+    // The executor asks which store the task-manager writes as it starts; from then on no read asks for the task.
+    const lookups = (): number => seen.filter((s) => s.includes('/tasks/')).length;
+    await until('the executor to read the store file', async () => {
+      const before = lookups();
+      await call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key });
+      return lookups() === before;
+    });
+    expect(seen).toContain('200 /store token');
+    seen.length = 0;
+
+    const own = await call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key });
+    expect(own.status).toBe(200);
+    expect(own.body).toMatchObject({ task_id: id, status: 'queued', tenant: 'acme', params: { n: 1 } });
+    const other = await call(executor.baseUrl, 'GET', `/status/${id}`, { key: globex.key });
+    expect(other.status).toBe(404);
+    expect(other.body.error.code).toBe(ErrorCode.TASK_NOT_FOUND);
+    // Only the store's identity was asked of the task-manager, never a task.
+    expect(seen.filter((s) => s.includes('/tasks/'))).toEqual([]);
+
+    // The task-manager dies: the file still holds every commit it made.
+    tm.kill('SIGKILL');
+    await tm.waitExit();
+    const whileDown = await call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key });
+    expect(whileDown.status).toBe(200);
+    expect(whileDown.body).toMatchObject({ task_id: id, status: 'queued' });
+  });
+});
 
 describe('GET /status with status_reads: ops_first', () => {
   it('reads from the active task-manager over HTTP, never from a standby, and keeps tenants apart', async () => {

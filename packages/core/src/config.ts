@@ -10,6 +10,9 @@ import { parse as parseYaml } from 'yaml';
 import { configSchema, type ApiKeyEntry, type PluginEntry } from './config-schema.js';
 import { ConfigError } from './errors.js';
 
+/** Where `GET /status` reads a task first (`executor.status_reads`). */
+export type StatusReads = 'store_first' | 'ops_first' | 'broker_first';
+
 /** The loaded, validated configuration. */
 export interface SjeConfig {
   amqp: {
@@ -35,8 +38,8 @@ export interface SjeConfig {
     keep_alive_timeout_ms: number;
     /** Task-manager ops endpoints /status reads a task from (first or as the fallback, see `status_reads`). */
     task_manager_urls: string[];
-    /** Whether /status asks the ops endpoints before the broker query or only as its fallback. */
-    status_reads: 'ops_first' | 'broker_first';
+    /** Whether /status reads the task store's file first, asks the ops endpoints before the broker query, or asks them only as its fallback. */
+    status_reads: StatusReads;
     tls: { cert_file: string; key_file: string };
   };
   task_manager: {

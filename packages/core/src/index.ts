@@ -19,7 +19,7 @@ export type { AckToken, BrokerOptions, ConsumeOptions, ConsumerHandle, Delivery,
 export { API_KEY_SCOPES, configSchema, NAME_PATTERN } from './config-schema.js';
 export type { ApiKeyEntry, ApiKeyScope, PluginEntry } from './config-schema.js';
 export { configFileOptions, defaultConfigFile, describeConfig, loadConfig, redactConfig } from './config.js';
-export type { AmqpTlsConfig, DeepPartial, LoadConfigOptions, SecurityConfig, SjeConfig } from './config.js';
+export type { AmqpTlsConfig, DeepPartial, LoadConfigOptions, SecurityConfig, SjeConfig, StatusReads } from './config.js';
 export { BrokerUnavailableError, ConfigError, ErrorCode, NonRetryableError, restoreError, serializeError, SjeError } from './errors.js';
 export type { SerializedError, SjeErrorOptions } from './errors.js';
 export { isValidTaskId, TASK_ID_PATTERN, uuidv7 } from './ids.js';

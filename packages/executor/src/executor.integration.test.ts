@@ -201,7 +201,7 @@ describe('executor on RabbitMQ', () => {
     const openConnections = (): Promise<number> => new Promise((resolve, reject) => ops.getConnections((err, n) => (err ? reject(err) : resolve(n))));
     try {
       const opsUrl = `http://127.0.0.1:${(ops.address() as AddressInfo).port}`;
-      const { executor, base } = await startExecutor({ executor: { task_manager_urls: [opsUrl] } });
+      const { executor, base } = await startExecutor({ executor: { task_manager_urls: [opsUrl], status_reads: 'ops_first' } });
       const res = await fetch(`${base}/status/ops-1`);
       expect(res.status).toBe(200);
       expect(((await res.json()) as TaskView).task_id).toBe('ops-1');

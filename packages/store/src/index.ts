@@ -11,5 +11,7 @@ export * from './task-record.js';
 export * from './task-store.js';
 export { outboxText, serializeOutboxMessage, stripNullPriority } from './outbox-text.js';
 export * from './sqlite-task-store.js';
+export { SqliteTaskReader } from './sqlite-task-reader.js';
+export { isStoreIdentity, storeIdentity, type StoreIdentity } from './store-identity.js';
 export * from './postgres-task-store.js';
 export type { CheckpointStats } from './wal-checkpointer.js';

@@ -9,7 +9,8 @@ import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { TaskStatus } from '@sje/core';
-import { recordFromParts, specJson, splitRecordsSql, stateJson } from './record-parts.js';
+import { specJson, splitRecordsSql, stateJson } from './record-parts.js';
+import { recordOf, STORE_ID, TASK_BY_ID, TASK_PARTS, type TaskRow } from './sqlite-task-rows.js';
 import { outboxText, stripNullPriority } from './outbox-text.js';
 import { WalCheckpointer, type CheckpointStats } from './wal-checkpointer.js';
 import type { OutboxMessage, OutboxRow, TaskRecord, WorkflowRecord } from './task-record.js';
@@ -71,18 +72,14 @@ const MIGRATIONS: readonly string[] = [
    ${splitRecordsSql('tasks', 'task_specs')}`,
   // The queued tasks, read at start-up to send their dispatches again (in rowid order: submission order).
   `CREATE INDEX IF NOT EXISTS tasks_queued ON tasks (status) WHERE status = 'queued';`,
+  // The file's identity: a reader in another process (an executor's /status) checks that the file it opened
+  // is the one the task-manager it asked writes, not a copy or a stale file at the same path.
+  `CREATE TABLE IF NOT EXISTS store_info (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     store_id TEXT NOT NULL
+   );
+   INSERT OR IGNORE INTO store_info (id, store_id) VALUES (1, lower(hex(randomblob(16))));`,
 ];
-
-/** A task row as read: its two parts. */
-interface TaskRow {
-  spec: string;
-  data: string;
-}
-
-/** The columns and join a task read selects. */
-const TASK_PARTS = 'SELECT t.task_id, s.spec, t.data FROM tasks t JOIN task_specs s ON s.task_id = t.task_id';
-
-const recordOf = (row: TaskRow): TaskRecord => recordFromParts(row.spec, row.data);
 
 /** Options of {@link SqliteTaskStore}. */
 export interface SqliteTaskStoreOptions {
@@ -143,6 +140,7 @@ export class SqliteTaskStore implements TaskStore {
   private prepared: ReturnType<SqliteTaskStore['prepare']> | undefined;
   private checkpointer: WalCheckpointer | undefined;
   private readonly options: SqliteTaskStoreOptions;
+  private id: string | undefined;
 
   constructor(options: SqliteTaskStoreOptions) {
     mkdirSync(options.dataDir, { recursive: true });
@@ -153,6 +151,12 @@ export class SqliteTaskStore implements TaskStore {
   /** Path of the database file. */
   get file(): string {
     return this.path;
+  }
+
+  /** The file's store id, random when the file was made (set once the store is open): what tells this file from any other. */
+  get storeId(): string {
+    if (this.id === undefined) throw new Error('task store is not open');
+    return this.id;
   }
 
   async init(): Promise<void> {
@@ -169,6 +173,7 @@ export class SqliteTaskStore implements TaskStore {
         db.pragma(`user_version = ${v + 1}`);
       })();
     }
+    this.id = (db.prepare<[], { store_id: string }>(STORE_ID).get() ?? { store_id: '' }).store_id;
     this.db = db;
     this.prepared = this.prepare(db);
     this.startCheckpoints(db);
@@ -214,7 +219,7 @@ export class SqliteTaskStore implements TaskStore {
 
   private prepare(db: Database.Database) {
     return {
-      get: db.prepare<[string], TaskRow>(`${TASK_PARTS} WHERE t.task_id = ?`),
+      get: db.prepare<[string], TaskRow>(TASK_BY_ID),
       // Many ids in one statement: the ids travel as one JSON array.
       getMany: db.prepare<[string], TaskRow & { task_id: string }>(`${TASK_PARTS} WHERE t.task_id IN (SELECT value FROM json_each(?))`),
       // Positional parameters: binding by name looks every property up through the V8 API, ~3 µs a row.

@@ -35,7 +35,7 @@ import { DueTaskScheduler } from './internal/due-task-scheduler.js';
 import { RecordCache } from './internal/record-cache.js';
 import { OutboxPublisher } from './internal/outbox-publisher.js';
 import { QueryService } from './internal/query-service.js';
-import { PostgresTaskStore, SqliteTaskStore, type TaskRecord, type TaskStore, toView } from '@sje/store';
+import { PostgresTaskStore, SqliteTaskStore, storeIdentity, type TaskRecord, type TaskStore, toView } from '@sje/store';
 import { createTaskManagerLoop } from './internal/task-manager-loop.js';
 import type { UnitOfWork } from './internal/unit-of-work.js';
 import { WorkerRegistry } from './internal/worker-registry.js';
@@ -244,16 +244,18 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
           registry: rt.metrics,
           token: config.security.ops_token,
           routes: async (path) => {
-            // Read-only task lookups over HTTP: executors read /status here first, and while the broker is away.
+            // Read-only task lookups over HTTP (executors read /status here, and while the broker is away),
+            // and which store this is (an executor on the same host reads its file itself).
             const m = /^\/tasks\/([^/]+)$/.exec(path);
-            if (!m) return undefined;
+            if (!m && path !== '/store') return undefined;
             // Only the active task-manager answers (until its store closes): a standby sends executors to the next URL.
             if (!leader) {
               return { status: 503, body: { error: { code: ErrorCode.TASK_MANAGER_UNAVAILABLE, message: 'this task-manager is a standby; ask the active one' } } };
             }
+            const headers = { 'x-sje-topology-prefix': topology.prefix };
+            if (!m) return { status: 200, body: storeIdentity(store), headers };
             const id = decodeURIComponent(m[1] ?? '');
             const found = (await store.getTasks([id])).get(id);
-            const headers = { 'x-sje-topology-prefix': topology.prefix };
             return found
               ? { status: 200, body: toView(found), headers }
               : { status: 404, body: { error: { code: ErrorCode.TASK_NOT_FOUND, message: `task ${id} not found` } }, headers };

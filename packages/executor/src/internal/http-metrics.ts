@@ -1,6 +1,6 @@
 /**
  * The REST API's own Prometheus metrics: requests by route and status, their
- * duration, and tasks accepted.
+ * duration, tasks accepted, and where `/status` found its answers.
  */
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
@@ -11,6 +11,8 @@ export interface HttpMetrics {
   middleware: RequestHandler;
   /** Tasks accepted (201), by request kind. */
   tasksAccepted: Counter<'kind'>;
+  /** `GET /status` reads by where the answer came from: `file` (the task store's file), `ops` (an ops endpoint) or `broker` (the query). */
+  statusReads: Counter<'source'>;
 }
 
 function existing<T>(registry: Registry, name: string): T | undefined {
@@ -44,6 +46,14 @@ export function createHttpMetrics(registry: Registry): HttpMetrics {
       labelNames: ['kind'] as const,
       registers: [registry],
     });
+  const statusReads =
+    existing<Counter<'source'>>(registry, 'sje_executor_status_reads_total') ??
+    new Counter({
+      name: 'sje_executor_status_reads_total',
+      help: 'GET /status reads answered, by where the answer came from: file (the task store file, read here), ops (a task-manager ops endpoint) or broker (the query over RabbitMQ).',
+      labelNames: ['source'] as const,
+      registers: [registry],
+    });
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
@@ -54,5 +64,5 @@ export function createHttpMetrics(registry: Registry): HttpMetrics {
     });
     next();
   };
-  return { middleware, tasksAccepted };
+  return { middleware, tasksAccepted, statusReads };
 }

@@ -17,6 +17,7 @@
  */
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { BrokerUnavailableError, CLIENT_IDLE_SOCKET_MS, ErrorCode, SjeError, type Logger, type TaskView } from '@sje/core';
+import { isStoreIdentity, type StoreIdentity } from '@sje/store';
 import { visibleToCaller } from './auth/principal.js';
 import { isTaskView } from './task-manager-query.js';
 
@@ -159,11 +160,29 @@ export class OpsTaskReader {
     return undefined;
   }
 
-  /** One URL's answer: the view, `null` for its own "no such task", `undefined` for anything else. */
-  private async ask(base: string, taskId: string): Promise<TaskView | null | undefined> {
+  /**
+   * What the active task-manager tells of its store (`GET /store`): the
+   * first usable answer, the URL that answered last asked first; `undefined`
+   * when none gave one.
+   */
+  async getStoreIdentity(): Promise<StoreIdentity | undefined> {
+    for (const base of this.order()) {
+      const res = await this.answerOf(base, '/store');
+      const body = res === undefined ? undefined : parseJson(res.text);
+      if (res?.status === 200 && isStoreIdentity(body)) return body;
+    }
+    return undefined;
+  }
+
+  /**
+   * A GET of `path` from the task-manager at `base`, when it answered as an
+   * active task-manager of this deployment; `undefined` for no answer, a
+   * standby's 503 or another deployment's answer.
+   */
+  private async answerOf(base: string, path: string): Promise<HttpAnswer | undefined> {
     let res: HttpAnswer;
     try {
-      res = await this.get(`${base}/tasks/${encodeURIComponent(taskId)}`);
+      res = await this.get(`${base}${path}`);
     } catch (err) {
       this.options.logger?.debug('task-manager ops endpoint did not answer', { url: base, err: err instanceof Error ? err.message : String(err) });
       return undefined;
@@ -181,6 +200,13 @@ export class OpsTaskReader {
       this.options.logger?.debug('task-manager ops endpoint answered 503 (a standby)', { url: base });
       return undefined;
     }
+    return res;
+  }
+
+  /** One URL's answer: the view, `null` for its own "no such task", `undefined` for anything else. */
+  private async ask(base: string, taskId: string): Promise<TaskView | null | undefined> {
+    const res = await this.answerOf(base, `/tasks/${encodeURIComponent(taskId)}`);
+    if (res === undefined) return undefined;
     const body = parseJson(res.text);
     // Only the task-manager's own "no such task" counts; a 404 of anything else (a wrong port) does not.
     if (res.status === 404 && errorCode(body) === ErrorCode.TASK_NOT_FOUND) return null;

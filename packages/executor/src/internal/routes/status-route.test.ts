@@ -11,6 +11,7 @@ import {
   loadConfig,
   PluginHost,
   SjeError,
+  type StatusReads,
   type TaskView,
   type Validator,
 } from '@sje/core';
@@ -76,7 +77,7 @@ async function opsEndpoint(known: TaskView[]): Promise<{ url: string; lookups: s
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, lookups };
 }
 
-function app(broker: BrokerPort, urls: string[], opsToken = '', statusReads: 'ops_first' | 'broker_first' = 'broker_first'): ReturnType<typeof createApp> {
+function app(broker: BrokerPort, urls: string[], opsToken = '', statusReads: StatusReads = 'broker_first'): ReturnType<typeof createApp> {
   const config = loadConfig({
     env: {},
     overrides: { executor: { task_manager_urls: urls, retry_after_s: 3, status_reads: statusReads }, security: { ops_token: opsToken } },
@@ -126,9 +127,9 @@ describe('GET /status/:task_id while the broker is away (broker_first)', () => {
   });
 });
 
-describe('GET /status/:task_id with status_reads: ops_first (the default)', () => {
-  it('is the default', () => {
-    expect(loadConfig({ env: {} }).executor.status_reads).toBe('ops_first');
+describe('GET /status/:task_id with status_reads: ops_first', () => {
+  it('is not the default: store_first is, which reads as ops_first until a store file is named', () => {
+    expect(loadConfig({ env: {} }).executor.status_reads).toBe('store_first');
   });
 
   it('reads the task from the ops endpoint without asking the broker, and takes its 404 as the answer', async () => {
@@ -143,6 +144,8 @@ describe('GET /status/:task_id with status_reads: ops_first (the default)', () =
     expect(unknown.body.error.code).toBe(ErrorCode.TASK_NOT_FOUND);
     expect(ops.lookups).toEqual(['/tasks/t-1 -', '/tasks/t-2 -']);
     expect(broker.queries).toBe(0);
+    const metrics = await request(api).get('/metrics');
+    expect(metrics.text).toContain('sje_executor_status_reads_total{source="ops"} 2');
   });
 
   it('asks the broker when no ops endpoint answers, and skips the silent one for the next reads', async () => {

@@ -1,17 +1,21 @@
 /**
- * `GET /status/:task_id`: the task's view from the task-manager, or the
+ * `GET /status/:task_id`: the task's view from the task store, or the
  * "accepted, not yet recorded" answer for a task this executor accepted a
- * moment ago. With `executor.status_reads: ops_first` (the default) the view
- * is read from the task-managers' ops endpoints first — one keep-alive HTTP
- * hop to the active task-manager — and the query over RabbitMQ is asked when
- * none of them answers; with `broker_first` the query goes first. Either way,
- * while the broker is away (or the task-manager does not answer the query in
- * time) the ops endpoints not yet asked are the last resort.
+ * moment ago. With `executor.status_reads: store_first` (the default) the
+ * view is read from the task store's SQLite file itself when the active
+ * task-manager has named a file this host can open (see
+ * `store-task-reader.ts`), and otherwise as with `ops_first`: from the
+ * task-managers' ops endpoints — one keep-alive HTTP hop to the active
+ * task-manager — and from the query over RabbitMQ when none of them answers;
+ * with `broker_first` the query goes first. Either way, while the broker is
+ * away (or the task-manager does not answer the query in time) the ops
+ * endpoints not yet asked are the last resort.
  */
 import { ErrorCode, isValidTaskId, SjeError, type TaskView } from '@sje/core';
 import type { Request, RequestHandler, Response } from 'express';
 import { isQueryUnavailable, OpsTaskReader } from '../ops-task-reader.js';
 import type { RouteContext } from '../route-context.js';
+import { StoreTaskReader } from '../store-task-reader.js';
 
 /** Reads and checks the `:task_id` path parameter. */
 export function taskIdParam(req: Request): string {
@@ -33,22 +37,37 @@ export function statusRoute(ctx: RouteContext): RequestHandler {
     prefix: broker.topology.prefix,
     logger,
   });
-  ctx.deps.onClose?.(() => ops.close());
-  const opsFirst = ops.enabled && config.executor.status_reads === 'ops_first';
+  const reads = config.executor.status_reads;
+  // The file is trusted only once a task-manager's ops endpoint has named it: without one, never read.
+  const file = ops.enabled && reads === 'store_first' ? new StoreTaskReader({ identify: () => ops.getStoreIdentity(), logger }) : undefined;
+  file?.start();
+  ctx.deps.onClose?.(() => {
+    file?.close();
+    ops.close();
+  });
+  const opsFirst = ops.enabled && reads !== 'broker_first';
   return async (req: Request, res: Response): Promise<void> => {
     try {
       const taskId = taskIdParam(req);
       const tried = new Set<string>();
-      let view: TaskView | null | undefined = opsFirst ? await ops.getTask(taskId, { skipResting: true, tried }) : undefined;
+      let source: 'file' | 'ops' | 'broker' = 'file';
+      let view: TaskView | null | undefined = file?.getTask(taskId);
+      if (view === undefined && opsFirst) {
+        source = 'ops';
+        view = await ops.getTask(taskId, { skipResting: true, tried });
+      }
       if (view === undefined) {
         try {
+          source = 'broker';
           [view] = await ctx.taskManager.getTasks([taskId]);
         } catch (err) {
           if (!ops.enabled || !isQueryUnavailable(err)) throw err;
+          source = 'ops';
           view = await ops.getTask(taskId, { tried });
           if (view === undefined) throw err;
         }
       }
+      ctx.metrics.statusReads.inc({ source });
       if (view) {
         res.status(200).json(view);
         return;

@@ -1,0 +1,51 @@
+/**
+ * A read-only connection to a task-manager's SQLite file from another
+ * process on the same host: an executor reads `/status` here instead of
+ * asking the task-manager. SQLite's write-ahead log lets readers in other
+ * processes see every committed transaction while the task-manager writes,
+ * without blocking it; the task-manager stays the file's only writer.
+ */
+import Database from 'better-sqlite3';
+import { recordOf, STORE_ID, TASK_BY_ID, type TaskRow } from './sqlite-task-rows.js';
+import type { TaskRecord } from './task-record.js';
+
+/** Reads tasks from one SQLite task store, read-only. */
+export class SqliteTaskReader {
+  private readonly db: Database.Database;
+  private readonly byId: Database.Statement<[string], TaskRow>;
+  /** The file's store id (see {@link SqliteTaskStore.storeId}). */
+  readonly storeId: string;
+
+  /**
+   * Opens `file` read-only. Throws when it does not exist, cannot be opened,
+   * or is not a task store that has a store id (one no task-manager of this
+   * version has opened yet).
+   */
+  constructor(readonly file: string) {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      // A read that finds the file busy (the log being reset, rare) fails at once, and the caller asks elsewhere:
+      // the connection is synchronous, so waiting would stall the reading process.
+      db.pragma('busy_timeout = 0');
+      const row = db.prepare<[], { store_id: string }>(STORE_ID).get();
+      if (row === undefined) throw new Error(`${file} has no store id`);
+      this.storeId = row.store_id;
+      this.byId = db.prepare<[string], TaskRow>(TASK_BY_ID);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    this.db = db;
+  }
+
+  /** The record of `taskId` as last committed, `undefined` when the store does not hold it. */
+  getTask(taskId: string): TaskRecord | undefined {
+    const row = this.byId.get(taskId);
+    return row === undefined ? undefined : recordOf(row);
+  }
+
+  /** Closes the connection. */
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
