@@ -62,6 +62,18 @@ describe('sqlite task reader: a read-only connection from another process', () =
     expect(store.storeId).toBe(id);
   });
 
+  it('tells when the file at its path is no longer the one it opened', async () => {
+    const reader = open(store.file);
+    expect(reader.stillAtPath()).toBe(true);
+    await store.close();
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${store.file}${suffix}`, { force: true });
+    expect(reader.stillAtPath()).toBe(false);
+    store = new SqliteTaskStore({ dataDir: dir });
+    await store.init();
+    expect(reader.stillAtPath()).toBe(false);
+    expect(open(store.file).stillAtPath()).toBe(true);
+  });
+
   it('refuses a file that is missing, and does not create it', () => {
     const missing = join(dir, 'elsewhere.db');
     expect(() => open(missing)).toThrow();

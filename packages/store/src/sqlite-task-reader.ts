@@ -5,6 +5,7 @@
  * processes see every committed transaction while the task-manager writes,
  * without blocking it; the task-manager stays the file's only writer.
  */
+import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { recordOf, STORE_ID, TASK_BY_ID, type TaskRow } from './sqlite-task-rows.js';
 import type { TaskRecord } from './task-record.js';
@@ -15,6 +16,8 @@ export class SqliteTaskReader {
   private readonly byId: Database.Statement<[string], TaskRow>;
   /** The file's store id (see {@link SqliteTaskStore.storeId}). */
   readonly storeId: string;
+  /** The device and inode of the file opened, to tell it from a file made at the same path since. */
+  private readonly opened: { dev: number; ino: number };
 
   /**
    * Opens `file` read-only. Throws when it does not exist, cannot be opened,
@@ -24,6 +27,8 @@ export class SqliteTaskReader {
   constructor(readonly file: string) {
     const db = new Database(file, { readonly: true, fileMustExist: true });
     try {
+      const { dev, ino } = statSync(file);
+      this.opened = { dev, ino };
       // A read that finds the file busy (the log being reset, rare) fails at once, and the caller asks elsewhere:
       // the connection is synchronous, so waiting would stall the reading process.
       db.pragma('busy_timeout = 0');
@@ -42,6 +47,22 @@ export class SqliteTaskReader {
   getTask(taskId: string): TaskRecord | undefined {
     const row = this.byId.get(taskId);
     return row === undefined ? undefined : recordOf(row);
+  }
+
+  /**
+   * Whether the file at the path is still the one opened: `false` once it has
+   * been removed or replaced (a data directory emptied and a new store made
+   * in it), whose reads would come from the old file's last state. (A new
+   * file cannot have the old one's inode: this connection holds the old one
+   * open, so its inode is not free to be given again.)
+   */
+  stillAtPath(): boolean {
+    try {
+      const { dev, ino } = statSync(this.file);
+      return dev === this.opened.dev && ino === this.opened.ino;
+    } catch {
+      return false;
+    }
   }
 
   /** Closes the connection. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -128,6 +128,27 @@ describe('StoreTaskReader: /status from the task store file', () => {
     await r.check();
     expect(r.reading).toBe(false);
     expect(r.getTask('t-elsewhere')).toBeUndefined();
+  });
+
+  it('lets go of a file replaced at its path, and reads the new one once the task-manager names it', async () => {
+    const dir = dirs[0] ?? '';
+    const r = reader(async () => storeIdentity(store));
+    await r.check();
+    expect(r.getTask('t-1')?.task_id).toBe('t-1');
+
+    // The data directory emptied and a new store made in it, at the same path.
+    await store.close();
+    stores.splice(stores.indexOf(store), 1);
+    for (const f of readdirSync(dir)) rmSync(join(dir, f), { force: true });
+    store = new SqliteTaskStore({ dataDir: dir });
+    await store.init();
+    stores.push(store);
+    await store.commit({ tasks: [record('t-new')], inserted: new Set(['t-new']), outbox: [] });
+
+    expect(r.getTask('t-1')).toBeUndefined();
+    await r.check();
+    expect(r.getTask('t-new')?.task_id).toBe('t-new');
+    expect(r.getTask('t-1')).toBeNull();
   });
 
   it("answers another tenant's task as unknown to a tenant's caller", async () => {

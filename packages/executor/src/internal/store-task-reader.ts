@@ -71,6 +71,12 @@ export class StoreTaskReader {
   getTask(taskId: string): TaskView | null | undefined {
     const reader = this.reader;
     if (reader === undefined) return undefined;
+    if (!reader.stillAtPath()) {
+      // Removed or replaced since it was opened: ask the task-manager which file it writes now.
+      this.letGo('the file was removed or replaced');
+      void this.check();
+      return undefined;
+    }
     let view: TaskView;
     try {
       const record = reader.getTask(taskId);
