@@ -6,6 +6,10 @@
  * the file itself — no task lookup reaches the task-manager, tenants stay
  * apart, and reads go on while the task-manager is down.
  *
+ * `store_first` with PostgreSQL: the executor reads the tables the active
+ * task-manager names through its own connection, and goes on reading them
+ * while the active task-manager dies and the standby takes over.
+ *
  * `ops_first`, read from the task-managers' ops endpoints first: two
  * task-managers on one PostgreSQL store, one active and one standby, and the
  * executor's `task_manager_urls` naming the standby first. The standby
@@ -25,6 +29,8 @@ import { dropTables, TEST_POSTGRES_URL } from './faults/support/postgres.js';
 import { apiKey, call } from './security-support.js';
 
 const tablePrefix = uniqueTablePrefix();
+/** The tables of the store_first test with PostgreSQL: its task-managers must not stand in the other test's way. */
+const storeFirstPrefix = uniqueTablePrefix();
 const services: SpawnedService[] = [];
 const proxies: Server[] = [];
 const OPS_TOKEN = `ops_${randomUUID()}`;
@@ -38,6 +44,7 @@ afterAll(async () => {
   }
   await Promise.all(services.map((s) => s.stop()));
   await dropTables(tablePrefix);
+  await dropTables(storeFirstPrefix);
 });
 
 /** An HTTP proxy to `target` that records `<status> <path> <authorization>` of every answer. */
@@ -111,6 +118,54 @@ describe('GET /status with status_reads: store_first (the default)', () => {
     const whileDown = await call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key });
     expect(whileDown.status).toBe(200);
     expect(whileDown.body).toMatchObject({ task_id: id, status: 'queued' });
+  });
+});
+
+describe('GET /status with status_reads: store_first and PostgreSQL', () => {
+  it('reads the tables the active task-manager names, and goes on reading them through a take-over', async () => {
+    const activePort = await freePort();
+    const standbyPort = await freePort();
+    const seen: string[] = [];
+    const proxyUrl = await recordingProxy(activePort, seen);
+    const config = await faultConfig({
+      task_manager: { store: 'postgres', postgres_url: TEST_POSTGRES_URL, postgres_table_prefix: storeFirstPrefix, ops_port: activePort },
+      executor: { task_manager_urls: [proxyUrl, `http://127.0.0.1:${standbyPort}`] },
+      security: { api_keys: [acme.entry, globex.entry], ops_token: OPS_TOKEN },
+    });
+    const active = await spawnService('task-manager', config);
+    services.push(active);
+    const standby = await spawnService('task-manager', variant(config, { task_manager: { ops_port: standbyPort } }), { waitReady: false });
+    services.push(standby);
+    const named = (await (await fetch(`${active.baseUrl}/store`, { headers: { authorization: `Bearer ${OPS_TOKEN}` } })).json()) as Record<string, unknown>;
+    expect(named).toEqual({ store: 'postgres', table_prefix: storeFirstPrefix, store_id: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    const executor = await spawnService('executor', config);
+    services.push(executor);
+
+    // No worker runs: the task waits in the store as queued.
+    const sub = await call(executor.baseUrl, 'POST', '/submit', { key: acme.key, json: { function: 'echo', params: { n: 2 } } });
+    expect(sub.status).toBe(201);
+    const id = sub.body.task_id as string;
+    await until('the task to be stored', async () => (await call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key })).body?.status === 'queued');
+    const lookups = (): number => seen.filter((s) => s.includes('/tasks/')).length;
+    await until('the executor to read the tables', async () => {
+      const before = lookups();
+      await call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key });
+      return lookups() === before;
+    });
+    seen.length = 0;
+    expect((await call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key })).body).toMatchObject({ task_id: id, status: 'queued', tenant: 'acme' });
+    expect((await call(executor.baseUrl, 'GET', `/status/${id}`, { key: globex.key })).status).toBe(404);
+    expect(lookups()).toBe(0);
+
+    // The active task-manager dies; reads go on from the tables while the standby takes over.
+    active.kill('SIGKILL');
+    await active.waitExit();
+    const whileTakingOver = await call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key });
+    expect(whileTakingOver.status).toBe(200);
+    expect(whileTakingOver.body).toMatchObject({ task_id: id, status: 'queued' });
+    await until('the standby to take over', async () => (await fetch(`${standby.baseUrl}/readyz`).catch(() => undefined))?.status === 200);
+    expect((await call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key })).body).toMatchObject({ task_id: id, status: 'queued' });
+    await standby.stop();
   });
 });
 

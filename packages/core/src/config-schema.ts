@@ -157,7 +157,7 @@ export const configSchema = {
       default: ['http://127.0.0.1:8081'],
     },
     status_reads: {
-      doc: 'Where /status reads a task first: store_first (the task store\'s SQLite file itself, read-only, once the active task-manager\'s ops endpoint has named it and the file here holds the store id it named; with a PostgreSQL store, or a file this host cannot open, as ops_first), ops_first (the task-managers\' ops endpoints over keep-alive HTTP, the broker query when none answers) or broker_first (the query over RabbitMQ, the ops endpoints only when the broker is away or the query times out).',
+      doc: 'Where /status reads a task first: store_first (the task store itself, once the active task-manager\'s ops endpoint has named it and what this executor reaches holds the store id it named: the SQLite file, read-only, when this host can open it, or the PostgreSQL tables through this executor\'s own task_manager.postgres_url; otherwise as ops_first), ops_first (the task-managers\' ops endpoints over keep-alive HTTP, the broker query when none answers) or broker_first (the query over RabbitMQ, the ops endpoints only when the broker is away or the query times out).',
       format: ['store_first', 'ops_first', 'broker_first'],
       default: 'store_first',
     },

@@ -14,4 +14,5 @@ export * from './sqlite-task-store.js';
 export { SqliteTaskReader } from './sqlite-task-reader.js';
 export { isStoreIdentity, storeIdentity, type StoreIdentity } from './store-identity.js';
 export * from './postgres-task-store.js';
+export { PostgresTaskReader, type PostgresTaskReaderOptions } from './postgres-task-reader.js';
 export type { CheckpointStats } from './wal-checkpointer.js';

@@ -9,7 +9,8 @@
  */
 import pg from 'pg';
 import type { TaskStatus } from '@sje/core';
-import { joinParts, SPEC_FIELDS, specJson, STATE_FIELDS, stateJson } from './record-parts.js';
+import { SPEC_FIELDS, specJson, STATE_FIELDS, stateJson } from './record-parts.js';
+import { checkedTablePrefix, PG_STORE_ID, pgRecordOf as recordOf, withPrefix, type PgTaskRow as TaskRow } from './postgres-task-rows.js';
 import { outboxText, stripNullPriority } from './outbox-text.js';
 import type { OutboxMessage, OutboxRow, TaskRecord, WorkflowRecord } from './task-record.js';
 import { storedBefore, type StoreCommit, type TaskStore } from './task-store.js';
@@ -63,22 +64,18 @@ const MIGRATIONS: readonly string[] = [
    UPDATE {p}tasks SET spec = data - ${textArray(STATE_FIELDS)}, data = data - ${textArray(SPEC_FIELDS)} WHERE spec IS NULL;`,
   // The queued tasks, read at start-up to send their dispatches again, in submission order.
   `CREATE INDEX IF NOT EXISTS {p}tasks_queued ON {p}tasks (seq) WHERE status = 'queued';`,
+  // The store's identity: an executor that reads these tables itself (its /status) checks that the database
+  // and prefix it reaches are the ones the task-manager it asked writes.
+  `CREATE TABLE IF NOT EXISTS {p}store_info (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     store_id TEXT NOT NULL
+   );
+   INSERT INTO {p}store_info (id, store_id) VALUES (1, md5(random()::text || clock_timestamp()::text)) ON CONFLICT (id) DO NOTHING;`,
 ];
 
 /** A SQL `text[]` literal of field names (names of record fields: letters and underscores only). */
 function textArray(fields: readonly string[]): string {
   return `ARRAY[${fields.map((f) => `'${f}'`).join(', ')}]::text[]`;
-}
-
-/** A task row as read: its two parts (`spec` null only in rows no migration has split). */
-interface TaskRow {
-  spec: Partial<TaskRecord> | null;
-  data: TaskRecord;
-}
-
-/** The record from its two stored parts. */
-function recordOf(row: TaskRow): TaskRecord {
-  return row.spec === null ? row.data : joinParts(row.spec, row.data);
 }
 
 /** Options of {@link PostgresTaskStore}. */
@@ -102,16 +99,27 @@ export class PostgresTaskStore implements TaskStore {
   private readonly pool: pg.Pool;
   private readonly p: string;
   private leaderClient: pg.PoolClient | undefined;
+  private id: string | undefined;
 
   constructor(options: PostgresTaskStoreOptions) {
-    this.p = options.tablePrefix ?? 'sje_';
-    if (!/^[a-z_][a-z0-9_]*$/.test(this.p)) throw new Error(`invalid table prefix '${this.p}'`);
+    this.p = checkedTablePrefix(options.tablePrefix ?? 'sje_');
     this.pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 5 });
     this.pool.on('error', () => undefined);
   }
 
+  /** The tables' prefix. */
+  get tablePrefix(): string {
+    return this.p;
+  }
+
+  /** The store's id, random when its tables were made (set once the store is open): what tells this store from any other. */
+  get storeId(): string {
+    if (this.id === undefined) throw new Error('task store is not open');
+    return this.id;
+  }
+
   private sql(text: string): string {
-    return text.replaceAll('{p}', this.p);
+    return withPrefix(text, this.p);
   }
 
   async init(): Promise<void> {
@@ -126,6 +134,8 @@ export class PostgresTaskStore implements TaskStore {
         await client.query(this.sql('INSERT INTO {p}schema_migrations (version) VALUES ($1)'), [v + 1]);
         await client.query('COMMIT');
       }
+      const { rows: info } = await client.query<{ store_id: string }>(this.sql(PG_STORE_ID));
+      this.id = info[0]?.store_id;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
@@ -317,6 +327,6 @@ export class PostgresTaskStore implements TaskStore {
 
   /** Drops every table of this prefix (tests). */
   async dropAll(): Promise<void> {
-    for (const t of ['tasks', 'task_deps', 'outbox', 'outbox_batches', 'workflows', 'schema_migrations']) await this.pool.query(this.sql(`DROP TABLE IF EXISTS {p}${t}`));
+    for (const t of ['tasks', 'task_deps', 'outbox', 'outbox_batches', 'workflows', 'store_info', 'schema_migrations']) await this.pool.query(this.sql(`DROP TABLE IF EXISTS {p}${t}`));
   }
 }

@@ -253,7 +253,10 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
               return { status: 503, body: { error: { code: ErrorCode.TASK_MANAGER_UNAVAILABLE, message: 'this task-manager is a standby; ask the active one' } } };
             }
             const headers = { 'x-sje-topology-prefix': topology.prefix };
-            if (!m) return { status: 200, body: storeIdentity(store), headers };
+            if (!m) {
+              const identity = storeIdentity(store);
+              return identity ? { status: 200, body: identity, headers } : { status: 404, body: { error: { code: ErrorCode.NOT_FOUND, message: 'this store cannot be read from outside' } }, headers };
+            }
             const id = decodeURIComponent(m[1] ?? '');
             const found = (await store.getTasks([id])).get(id);
             return found

@@ -11,7 +11,7 @@ export interface HttpMetrics {
   middleware: RequestHandler;
   /** Tasks accepted (201), by request kind. */
   tasksAccepted: Counter<'kind'>;
-  /** `GET /status` reads by where the answer came from: `file` (the task store's file), `ops` (an ops endpoint) or `broker` (the query). */
+  /** `GET /status` reads by where the answer came from: `store` (the task store itself), `ops` (an ops endpoint) or `broker` (the query). */
   statusReads: Counter<'source'>;
 }
 
@@ -50,7 +50,7 @@ export function createHttpMetrics(registry: Registry): HttpMetrics {
     existing<Counter<'source'>>(registry, 'sje_executor_status_reads_total') ??
     new Counter({
       name: 'sje_executor_status_reads_total',
-      help: 'GET /status reads answered, by where the answer came from: file (the task store file, read here), ops (a task-manager ops endpoint) or broker (the query over RabbitMQ).',
+      help: 'GET /status reads answered, by where the answer came from: store (the task store itself, read by this executor), ops (a task-manager ops endpoint) or broker (the query over RabbitMQ).',
       labelNames: ['source'] as const,
       registers: [registry],
     });

@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger, type Logger } from '@sje/core';
-import { SqliteTaskStore, storeIdentity, type StoreIdentity, type TaskRecord } from '@sje/store';
+import { PostgresTaskStore, SqliteTaskStore, storeIdentity, type StoreIdentity, type TaskRecord } from '@sje/store';
 import { runAs, type Principal } from './auth/principal.js';
 import { StoreTaskReader } from './store-task-reader.js';
 
@@ -72,21 +73,21 @@ describe('StoreTaskReader: /status from the task store file', () => {
 
   it('reads nothing until the task-manager has named its file, then reads it', async () => {
     const r = reader(async () => storeIdentity(store));
-    expect(r.getTask('t-1')).toBeUndefined();
+    expect(await r.getTask('t-1')).toBeUndefined();
     await r.check();
     expect(r.reading).toBe(true);
-    expect(r.getTask('t-1')).toMatchObject({ task_id: 't-1', status: 'succeeded', result: { n: 1 } });
+    expect(await r.getTask('t-1')).toMatchObject({ task_id: 't-1', status: 'succeeded', result: { n: 1 } });
     // A task the store does not hold is the store's answer, not a reason to ask elsewhere.
-    expect(r.getTask('t-none')).toBeNull();
+    expect(await r.getTask('t-none')).toBeNull();
   });
 
   it('sees each commit of the task-manager at once', async () => {
     const r = reader(async () => storeIdentity(store));
     await r.check();
     await store.commit({ tasks: [{ ...record('t-2'), status: 'running' }], inserted: new Set(['t-2']), outbox: [] });
-    expect(r.getTask('t-2')?.status).toBe('running');
+    expect((await r.getTask('t-2'))?.status).toBe('running');
     await store.commit({ tasks: [record('t-2')], inserted: new Set(), outbox: [] });
-    expect(r.getTask('t-2')?.status).toBe('succeeded');
+    expect((await r.getTask('t-2'))?.status).toBe('succeeded');
   });
 
   it('does not read a file at the named path that holds another store id', async () => {
@@ -95,7 +96,7 @@ describe('StoreTaskReader: /status from the task store file', () => {
     await r.check();
     await r.check();
     expect(r.reading).toBe(false);
-    expect(r.getTask('t-1')).toBeUndefined();
+    expect(await r.getTask('t-1')).toBeUndefined();
     // Said once, not at every check.
     expect(infos.filter((i) => i.includes('another store id'))).toHaveLength(1);
   });
@@ -104,10 +105,10 @@ describe('StoreTaskReader: /status from the task store file', () => {
     const r = reader(async () => ({ store: 'sqlite', file: join(dirs[0] ?? '', 'missing', 'tasks.db'), store_id: store.storeId }));
     await r.check();
     expect(r.reading).toBe(false);
-    expect(r.getTask('t-1')).toBeUndefined();
+    expect(await r.getTask('t-1')).toBeUndefined();
   });
 
-  it('lets the file go when the task-manager names a PostgreSQL store or another file, and keeps it while none answers', async () => {
+  it('lets the file go when the task-manager names another file or a PostgreSQL store it cannot reach, and keeps it while none answers', async () => {
     let identity: StoreIdentity | undefined = storeIdentity(store);
     const r = reader(async () => identity);
     await r.check();
@@ -115,26 +116,27 @@ describe('StoreTaskReader: /status from the task store file', () => {
 
     identity = undefined;
     await r.check();
-    expect(r.getTask('t-1')?.task_id).toBe('t-1');
+    expect((await r.getTask('t-1'))?.task_id).toBe('t-1');
 
     const other = await openStore();
     await other.commit({ tasks: [record('t-elsewhere')], inserted: new Set(['t-elsewhere']), outbox: [] });
     identity = storeIdentity(other);
     await r.check();
-    expect(r.getTask('t-elsewhere')?.task_id).toBe('t-elsewhere');
-    expect(r.getTask('t-1')).toBeNull();
+    expect((await r.getTask('t-elsewhere'))?.task_id).toBe('t-elsewhere');
+    expect(await r.getTask('t-1')).toBeNull();
 
-    identity = { store: 'postgres' };
+    // A PostgreSQL store, and no postgres_url here to reach it with.
+    identity = { store: 'postgres', table_prefix: 'sje_', store_id: store.storeId };
     await r.check();
     expect(r.reading).toBe(false);
-    expect(r.getTask('t-elsewhere')).toBeUndefined();
+    expect(await r.getTask('t-elsewhere')).toBeUndefined();
   });
 
   it('lets go of a file replaced at its path, and reads the new one once the task-manager names it', async () => {
     const dir = dirs[0] ?? '';
     const r = reader(async () => storeIdentity(store));
     await r.check();
-    expect(r.getTask('t-1')?.task_id).toBe('t-1');
+    expect((await r.getTask('t-1'))?.task_id).toBe('t-1');
 
     // The data directory emptied and a new store made in it, at the same path.
     await store.close();
@@ -145,24 +147,77 @@ describe('StoreTaskReader: /status from the task store file', () => {
     stores.push(store);
     await store.commit({ tasks: [record('t-new')], inserted: new Set(['t-new']), outbox: [] });
 
-    expect(r.getTask('t-1')).toBeUndefined();
+    expect(await r.getTask('t-1')).toBeUndefined();
     await r.check();
-    expect(r.getTask('t-new')?.task_id).toBe('t-new');
-    expect(r.getTask('t-1')).toBeNull();
+    expect((await r.getTask('t-new'))?.task_id).toBe('t-new');
+    expect(await r.getTask('t-1')).toBeNull();
   });
 
   it("answers another tenant's task as unknown to a tenant's caller", async () => {
     const r = reader(async () => storeIdentity(store));
     await r.check();
     const caller = (tenant: string): Principal => ({ keyId: 'k', tenant, scopes: new Set(['read']), allTenants: false });
-    expect(runAs(caller('other'), () => r.getTask('t-other'))).toBeNull();
-    expect(runAs(caller('acme'), () => r.getTask('t-other'))?.task_id).toBe('t-other');
+    expect(await runAs(caller('other'), () => r.getTask('t-other'))).toBeNull();
+    expect((await runAs(caller('acme'), () => r.getTask('t-other')))?.task_id).toBe('t-other');
   });
 
   it('stops reading when closed', async () => {
     const r = reader(async () => storeIdentity(store));
     await r.check();
     r.close();
-    expect(r.getTask('t-1')).toBeUndefined();
+    expect(await r.getTask('t-1')).toBeUndefined();
+  });
+});
+
+describe('StoreTaskReader: /status from the PostgreSQL store', () => {
+  /** The PostgreSQL server of the tests (trust auth on this project's machines). */
+  const url = process.env['SJE_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+  let store: PostgresTaskStore;
+  const readers: StoreTaskReader[] = [];
+  const reader = (identify: () => Promise<StoreIdentity | undefined>, postgresUrl = url): StoreTaskReader => {
+    const r = new StoreTaskReader({ identify, postgresUrl });
+    readers.push(r);
+    return r;
+  };
+
+  beforeEach(async () => {
+    store = new PostgresTaskStore({ url, tablePrefix: `st_${randomUUID().slice(0, 8)}_` });
+    await store.init();
+    await store.commit({ tasks: [record('t-1'), record('t-other', 'acme')], inserted: new Set(['t-1', 't-other']), outbox: [] });
+  });
+  afterEach(async () => {
+    for (const r of readers.splice(0)) r.close();
+    await store.dropAll();
+    await store.close();
+  });
+
+  it('reads the tables the task-manager names through its own connection, every commit as soon as it is made', async () => {
+    const identity = storeIdentity(store);
+    expect(identity).toEqual({ store: 'postgres', table_prefix: store.tablePrefix, store_id: store.storeId });
+    const r = reader(async () => identity);
+    await r.check();
+    expect(r.reading).toBe(true);
+    expect(await r.getTask('t-1')).toMatchObject({ task_id: 't-1', status: 'succeeded', result: { n: 1 } });
+    expect(await r.getTask('t-none')).toBeNull();
+    await store.commit({ tasks: [{ ...record('t-1'), status: 'cancelled' }], inserted: new Set(), outbox: [] });
+    expect((await r.getTask('t-1'))?.status).toBe('cancelled');
+    const caller: Principal = { keyId: 'k', tenant: 'other', scopes: new Set(['read']), allTenants: false };
+    expect(await runAs(caller, () => r.getTask('t-other'))).toBeNull();
+  });
+
+  it('does not read tables that hold another store id, or none', async () => {
+    const other = reader(async () => ({ store: 'postgres', table_prefix: store.tablePrefix, store_id: '0'.repeat(32) }));
+    await other.check();
+    expect(other.reading).toBe(false);
+    const missing = reader(async () => ({ store: 'postgres', table_prefix: 'st_none_', store_id: store.storeId }));
+    await missing.check();
+    expect(missing.reading).toBe(false);
+    expect(await missing.getTask('t-1')).toBeUndefined();
+  });
+
+  it('does not read when no server answers at its postgres_url', async () => {
+    const r = reader(async () => storeIdentity(store), 'postgres://postgres@127.0.0.1:1/test');
+    await r.check();
+    expect(r.reading).toBe(false);
   });
 });

@@ -39,7 +39,10 @@ export function statusRoute(ctx: RouteContext): RequestHandler {
   });
   const reads = config.executor.status_reads;
   // The file is trusted only once a task-manager's ops endpoint has named it: without one, never read.
-  const file = ops.enabled && reads === 'store_first' ? new StoreTaskReader({ identify: () => ops.getStoreIdentity(), logger }) : undefined;
+  const file =
+    ops.enabled && reads === 'store_first'
+      ? new StoreTaskReader({ identify: () => ops.getStoreIdentity(), postgresUrl: config.task_manager.postgres_url, logger })
+      : undefined;
   file?.start();
   ctx.deps.onClose?.(() => {
     file?.close();
@@ -50,8 +53,8 @@ export function statusRoute(ctx: RouteContext): RequestHandler {
     try {
       const taskId = taskIdParam(req);
       const tried = new Set<string>();
-      let source: 'file' | 'ops' | 'broker' = 'file';
-      let view: TaskView | null | undefined = file?.getTask(taskId);
+      let source: 'store' | 'ops' | 'broker' = 'store';
+      let view: TaskView | null | undefined = await file?.getTask(taskId);
       if (view === undefined && opsFirst) {
         source = 'ops';
         view = await ops.getTask(taskId, { skipResting: true, tried });
