@@ -10,6 +10,9 @@ import Database from 'better-sqlite3';
 import { recordOf, STORE_ID, TASK_BY_ID, type TaskRow } from './sqlite-task-rows.js';
 import type { TaskRecord } from './task-record.js';
 
+/** The reader's page cache, in KiB. */
+export const READER_CACHE_KIB = 2048;
+
 /** Reads tasks from one SQLite task store, read-only. */
 export class SqliteTaskReader {
   private readonly db: Database.Database;
@@ -32,6 +35,9 @@ export class SqliteTaskReader {
       // A read that finds the file busy (the log being reset, rare) fails at once, and the caller asks elsewhere:
       // the connection is synchronous, so waiting would stall the reading process.
       db.pragma('busy_timeout = 0');
+      // Reads by id of tasks spread over the whole file rarely find a page again: a small cache of its own (the
+      // build's default is 16 MB, which a reading executor filled for ~0.05 ms less per read), the OS's page cache behind it.
+      db.pragma(`cache_size = -${READER_CACHE_KIB}`);
       const row = db.prepare<[], { store_id: string }>(STORE_ID).get();
       if (row === undefined) throw new Error(`${file} has no store id`);
       this.storeId = row.store_id;
