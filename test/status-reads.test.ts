@@ -63,6 +63,41 @@ async function recordingProxy(target: number, seen: string[]): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+/** Task lookups (`GET /tasks/...`) among the answers a recording proxy saw. */
+function taskLookups(seen: readonly string[]): number {
+  return seen.filter((s) => s.includes('/tasks/')).length;
+}
+
+/**
+ * Submits one task as acme (no worker runs, so it waits in the store as
+ * queued), waits until `/status` shows it, and then until a read of it no
+ * longer reaches the task-manager through the proxy: the executor has asked
+ * which store the task-manager writes (it does as it starts) and reads the
+ * store itself. Returns the task's id.
+ */
+async function submitAndAwaitStoreReads(executor: SpawnedService, seen: string[], params: Record<string, unknown>): Promise<string> {
+  const sub = await call(executor.baseUrl, 'POST', '/submit', { key: acme.key, json: { function: 'echo', params } });
+  expect(sub.status).toBe(201);
+  const id = sub.body.task_id as string;
+  const read = (): ReturnType<typeof call> => call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key });
+  await until('the task to be stored', async () => (await read()).body?.status === 'queued');
+  await until('the executor to read the store itself', async () => {
+    const before = taskLookups(seen);
+    await read();
+    return taskLookups(seen) === before;
+  });
+  return id;
+}
+
+/** Kills `taskManager` (SIGKILL) and checks that `/status` of `id` still answers from the store, as queued. */
+async function expectReadsAfterKilling(taskManager: SpawnedService, executor: SpawnedService, id: string): Promise<void> {
+  taskManager.kill('SIGKILL');
+  await taskManager.waitExit();
+  const read = await call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key });
+  expect(read.status).toBe(200);
+  expect(read.body).toMatchObject({ task_id: id, status: 'queued' });
+}
+
 describe('GET /status with status_reads: store_first (the default)', () => {
   it('reads the embedded store file the task-manager names, keeps tenants apart, and answers while the task-manager is down', async () => {
     const tmPort = await freePort();
@@ -82,24 +117,17 @@ describe('GET /status with status_reads: store_first (the default)', () => {
     expect(named.status).toBe(200);
     expect(named.headers.get('x-sje-topology-prefix')).toBe(config.topology.prefix);
     const identity = (await named.json()) as { store: string; file: string; store_id: string };
-    expect(identity).toEqual({ store: 'sqlite', file: join(resolve(config.task_manager.data_dir), 'tasks.db'), store_id: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    expect(identity).toEqual({
+      store: 'sqlite',
+      file: join(resolve(config.task_manager.data_dir), 'tasks.db'),
+      store_id: expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
     expect((await fetch(`${tm.baseUrl}/store`)).status).toBe(401);
 
     const executor = await spawnService('executor', config);
     services.push(executor);
 
-    // No worker runs: the task waits in the store as queued.
-    const sub = await call(executor.baseUrl, 'POST', '/submit', { key: acme.key, json: { function: 'echo', params: { n: 1 } } });
-    expect(sub.status).toBe(201);
-    const id = sub.body.task_id as string;
-    await until('the task to be stored', async () => (await call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key })).body?.status === 'queued');
-    // The executor asks which store the task-manager writes as it starts; from then on no read asks for the task.
-    const lookups = (): number => seen.filter((s) => s.includes('/tasks/')).length;
-    await until('the executor to read the store file', async () => {
-      const before = lookups();
-      await call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key });
-      return lookups() === before;
-    });
+    const id = await submitAndAwaitStoreReads(executor, seen, { n: 1 });
     expect(seen).toContain('200 /store token');
     seen.length = 0;
 
@@ -110,14 +138,10 @@ describe('GET /status with status_reads: store_first (the default)', () => {
     expect(other.status).toBe(404);
     expect(other.body.error.code).toBe(ErrorCode.TASK_NOT_FOUND);
     // Only the store's identity was asked of the task-manager, never a task.
-    expect(seen.filter((s) => s.includes('/tasks/'))).toEqual([]);
+    expect(taskLookups(seen)).toBe(0);
 
     // The task-manager dies: the file still holds every commit it made.
-    tm.kill('SIGKILL');
-    await tm.waitExit();
-    const whileDown = await call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key });
-    expect(whileDown.status).toBe(200);
-    expect(whileDown.body).toMatchObject({ task_id: id, status: 'queued' });
+    await expectReadsAfterKilling(tm, executor, id);
   });
 });
 
@@ -136,33 +160,26 @@ describe('GET /status with status_reads: store_first and PostgreSQL', () => {
     services.push(active);
     const standby = await spawnService('task-manager', variant(config, { task_manager: { ops_port: standbyPort } }), { waitReady: false });
     services.push(standby);
-    const named = (await (await fetch(`${active.baseUrl}/store`, { headers: { authorization: `Bearer ${OPS_TOKEN}` } })).json()) as Record<string, unknown>;
+    const named = (await (await fetch(`${active.baseUrl}/store`, { headers: { authorization: `Bearer ${OPS_TOKEN}` } })).json()) as Record<
+      string,
+      unknown
+    >;
     expect(named).toEqual({ store: 'postgres', table_prefix: storeFirstPrefix, store_id: expect.stringMatching(/^[0-9a-f]{32}$/) });
     const executor = await spawnService('executor', config);
     services.push(executor);
 
-    // No worker runs: the task waits in the store as queued.
-    const sub = await call(executor.baseUrl, 'POST', '/submit', { key: acme.key, json: { function: 'echo', params: { n: 2 } } });
-    expect(sub.status).toBe(201);
-    const id = sub.body.task_id as string;
-    await until('the task to be stored', async () => (await call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key })).body?.status === 'queued');
-    const lookups = (): number => seen.filter((s) => s.includes('/tasks/')).length;
-    await until('the executor to read the tables', async () => {
-      const before = lookups();
-      await call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key });
-      return lookups() === before;
-    });
+    const id = await submitAndAwaitStoreReads(executor, seen, { n: 2 });
     seen.length = 0;
-    expect((await call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key })).body).toMatchObject({ task_id: id, status: 'queued', tenant: 'acme' });
+    expect((await call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key })).body).toMatchObject({
+      task_id: id,
+      status: 'queued',
+      tenant: 'acme',
+    });
     expect((await call(executor.baseUrl, 'GET', `/status/${id}`, { key: globex.key })).status).toBe(404);
-    expect(lookups()).toBe(0);
+    expect(taskLookups(seen)).toBe(0);
 
     // The active task-manager dies; reads go on from the tables while the standby takes over.
-    active.kill('SIGKILL');
-    await active.waitExit();
-    const whileTakingOver = await call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key });
-    expect(whileTakingOver.status).toBe(200);
-    expect(whileTakingOver.body).toMatchObject({ task_id: id, status: 'queued' });
+    await expectReadsAfterKilling(active, executor, id);
     await until('the standby to take over', async () => (await fetch(`${standby.baseUrl}/readyz`).catch(() => undefined))?.status === 200);
     expect((await call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key })).body).toMatchObject({ task_id: id, status: 'queued' });
     await standby.stop();
@@ -203,7 +220,10 @@ describe('GET /status with status_reads: ops_first', () => {
     const sub = await call(executor.baseUrl, 'POST', '/submit', { key: acme.key, json: { function: 'echo', params: { n: 1 } } });
     expect(sub.status).toBe(201);
     const id = sub.body.task_id as string;
-    await until('the task to be stored', async () => (await call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key })).body?.status === 'queued');
+    await until(
+      'the task to be stored',
+      async () => (await call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key })).body?.status === 'queued',
+    );
     seen.length = 0;
 
     const own = await call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key });

@@ -19,16 +19,19 @@ function existing<T>(registry: Registry, name: string): T | undefined {
   return registry.getSingleMetric(name) as T | undefined;
 }
 
+/** The counter `name` of `registry`, made with `help` and `labels` if it is not there yet. */
+function counter<L extends string>(registry: Registry, name: string, help: string, labels: readonly L[]): Counter<L> {
+  return existing<Counter<L>>(registry, name) ?? new Counter({ name, help, labelNames: labels, registers: [registry] });
+}
+
 /** Creates (or reuses, for a second app on the same registry) the API metrics. */
 export function createHttpMetrics(registry: Registry): HttpMetrics {
-  const requests =
-    existing<Counter<'method' | 'route' | 'status'>>(registry, 'sje_executor_http_requests_total') ??
-    new Counter({
-      name: 'sje_executor_http_requests_total',
-      help: 'HTTP requests answered by the executor, by method, route and status.',
-      labelNames: ['method', 'route', 'status'] as const,
-      registers: [registry],
-    });
+  const requests = counter(
+    registry,
+    'sje_executor_http_requests_total',
+    'HTTP requests answered by the executor, by method, route and status.',
+    ['method', 'route', 'status'] as const,
+  );
   const duration =
     existing<Histogram<'method' | 'route'>>(registry, 'sje_executor_http_request_duration_seconds') ??
     new Histogram({
@@ -38,22 +41,18 @@ export function createHttpMetrics(registry: Registry): HttpMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     });
-  const tasksAccepted =
-    existing<Counter<'kind'>>(registry, 'sje_executor_tasks_accepted_total') ??
-    new Counter({
-      name: 'sje_executor_tasks_accepted_total',
-      help: 'Tasks accepted by POST /submit (answered 201), by request kind (single or batch).',
-      labelNames: ['kind'] as const,
-      registers: [registry],
-    });
-  const statusReads =
-    existing<Counter<'source'>>(registry, 'sje_executor_status_reads_total') ??
-    new Counter({
-      name: 'sje_executor_status_reads_total',
-      help: 'GET /status reads answered, by where the answer came from: store (the task store itself, read by this executor), ops (a task-manager ops endpoint) or broker (the query over RabbitMQ).',
-      labelNames: ['source'] as const,
-      registers: [registry],
-    });
+  const tasksAccepted = counter(
+    registry,
+    'sje_executor_tasks_accepted_total',
+    'Tasks accepted by POST /submit (answered 201), by request kind (single or batch).',
+    ['kind'] as const,
+  );
+  const statusReads = counter(
+    registry,
+    'sje_executor_status_reads_total',
+    'GET /status reads answered, by where the answer came from: store (the task store itself, read by this executor), ops (a task-manager ops endpoint) or broker (the query over RabbitMQ).',
+    ['source'] as const,
+  );
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
