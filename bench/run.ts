@@ -19,7 +19,8 @@
  *   (RSS, GET /status p50/p99 over --scale-samples reads, after --scale-warmup
  *   reads that are not counted); writes
  *   bench/results/scale.json; --status-reads store_first|ops_first|broker_first (store_first)
- *   sets the executor's executor.status_reads for it
+ *   sets the executor's executor.status_reads for it; --scale-store sqlite|postgres (sqlite) the task
+ *   store (postgres: the tests' server, SJE_TEST_POSTGRES_URL, tables of their own, dropped after)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'amqplib';
@@ -59,6 +60,7 @@ const { values } = parseArgs({
     scale: { type: 'string' },
     'scale-samples': { type: 'string', default: '2000' },
     'scale-warmup': { type: 'string', default: String(DEFAULT_SCALE_WARMUP) },
+    'scale-store': { type: 'string', default: 'sqlite' },
     'status-reads': { type: 'string', default: 'store_first' },
   },
 });
@@ -139,10 +141,12 @@ if (values.scale !== undefined) {
   if (statusReads !== 'store_first' && statusReads !== 'ops_first' && statusReads !== 'broker_first') {
     throw new Error('--status-reads must be store_first, ops_first or broker_first');
   }
-  const scale = await runScaleBench(n, int('scale-samples'), log, statusReads, int('scale-warmup'), settings.compiled);
+  const store = values['scale-store'];
+  if (store !== 'sqlite' && store !== 'postgres') throw new Error('--scale-store must be sqlite or postgres');
+  const scale = await runScaleBench({ tasks: n, samples: int('scale-samples'), log, statusReads, warmup: int('scale-warmup'), compiled: settings.compiled, store });
   console.log(`tasks stored                 | ${scale.tasks}`);
   console.log(`fill time                    | ${round(scale.fill_seconds, 1)} s`);
-  console.log(`database size                | ${round(scale.db_bytes / 2 ** 20, 1)} MB`);
+  console.log(`database size                | ${round(scale.db_bytes / 2 ** 20, 1)} MB (${scale.store})`);
   console.log(`task-manager RSS             | ${scale.task_manager_rss_mb} MB (after reads: ${scale.task_manager_rss_after_reads_mb} MB)`);
   console.log(`GET /status p50 / p99 / max  | ${scale.status_ms.p50} / ${scale.status_ms.p99} / ${scale.status_ms.max} ms (after ${scale.warmup_reads} reads not counted)`);
   console.log(`GET /healthz p50 / p99 / max | ${scale.healthz_ms.p50} / ${scale.healthz_ms.p99} / ${scale.healthz_ms.max} ms (HTTP alone, same executor)`);

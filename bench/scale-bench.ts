@@ -8,14 +8,16 @@
  * ops_first`), the `get_tasks` query over RabbitMQ, and the store read (what
  * the executor does itself with `store_first`, the default).
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { createRuntime, validators, type SjeConfig, type StatusReads } from '../packages/core/src/index.js';
-import { SqliteTaskReader } from '../packages/store/src/index.js';
+import pg from 'pg';
+import { PostgresTaskReader, PostgresTaskStore, SqliteTaskReader } from '../packages/store/src/index.js';
 import { disposeAll, freePort, spawnService, testConfig } from '../test/helpers/stack.js';
 import { HttpClient } from './http-client.js';
-import { fillScaleStore } from './scale-fill.js';
+import { fillScaleStore, type FillTarget } from './scale-fill.js';
 import { percentiles, type LatencyFigures } from './stats.js';
 
 /** How late the benchmark process's event loop ran, in ms (p50, p99, max). */
@@ -45,6 +47,8 @@ export interface ScaleResult {
   status_client_loop_delay_ms: LoopDelay;
   /** Where `/status` read first (`executor.status_reads`). */
   status_reads: StatusReads;
+  /** The task store. */
+  store: 'sqlite' | 'postgres';
   /** Whether the services ran from their build (plain Node) rather than from their sources through tsx. */
   compiled: boolean;
   /** The parts, each measured on its own from the benchmark process after the reads above. */
@@ -93,24 +97,44 @@ async function statusSources(http: HttpClient, baseUrl: string): Promise<Record<
 }
 
 /** Fills a store with `tasks` finished tasks and measures the task-manager on it. */
-export async function runScaleBench(
-  tasks: number,
-  samples: number,
-  log: (line: string) => void,
-  statusReads: StatusReads = 'store_first',
-  warmup = DEFAULT_SCALE_WARMUP,
-  compiled = false,
-): Promise<ScaleResult> {
+/** The PostgreSQL server of `--scale-store postgres` by default (that of the tests). */
+const DEFAULT_POSTGRES_URL = process.env['SJE_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** What {@link runScaleBench} measures, and how. */
+export interface ScaleOptions {
+  /** Finished tasks stored. */
+  tasks: number;
+  /** Measured status reads. */
+  samples: number;
+  log: (line: string) => void;
+  /** The executor's `executor.status_reads`. @defaultValue 'store_first' */
+  statusReads?: StatusReads;
+  /** Reads first, not counted. @defaultValue {@link DEFAULT_SCALE_WARMUP} */
+  warmup?: number;
+  /** Run the services from their build. @defaultValue false */
+  compiled?: boolean;
+  /** The task store: the embedded default, or PostgreSQL at `postgresUrl` (tables of a prefix of their own, dropped after). @defaultValue 'sqlite' */
+  store?: 'sqlite' | 'postgres';
+  /** The PostgreSQL server for `store: 'postgres'`. */
+  postgresUrl?: string;
+}
+
+/** Fills a store with `tasks` finished tasks and measures the task-manager on it. */
+export async function runScaleBench(options: ScaleOptions): Promise<ScaleResult> {
+  const { tasks, samples, log, statusReads = 'store_first', warmup = DEFAULT_SCALE_WARMUP, compiled = false, store = 'sqlite' } = options;
   const tmPort = await freePort();
+  const prefix = `scale_${randomUUID().slice(0, 8)}_`;
+  const postgresUrl = options.postgresUrl ?? DEFAULT_POSTGRES_URL;
   const config: SjeConfig = await testConfig({
     log: { level: 'warn' },
     plugins: [],
-    task_manager: { ops_port: tmPort },
+    task_manager: { ops_port: tmPort, ...(store === 'postgres' ? { store: 'postgres', postgres_url: postgresUrl, postgres_table_prefix: prefix } : {}) },
     executor: { task_manager_urls: [`http://127.0.0.1:${tmPort}`], status_reads: statusReads },
   });
+  const target: FillTarget = store === 'sqlite' ? { kind: 'sqlite', dataDir: config.task_manager.data_dir } : { kind: 'postgres', url: postgresUrl, prefix };
   try {
-    const { ids, fill_seconds } = await fillScaleStore(config.task_manager.data_dir, tasks, log);
-    const db_bytes = statSync(join(config.task_manager.data_dir, 'tasks.db')).size;
+    const { ids, fill_seconds } = await fillScaleStore(target, tasks, log);
+    const db_bytes = await storeBytes(target);
     log(`filled ${tasks} tasks in ${fill_seconds.toFixed(1)} s (${(db_bytes / 2 ** 20).toFixed(0)} MB)`);
 
     const tm = await spawnService('task-manager', config, { compiled });
@@ -163,7 +187,7 @@ export async function runScaleBench(
     // The parts on their own, after the figures above (so they do not disturb them).
     const rt = await createRuntime('executor', config);
     await rt.broker.start();
-    const reader = new SqliteTaskReader(join(config.task_manager.data_dir, 'tasks.db'));
+    const reader = target.kind === 'sqlite' ? new SqliteTaskReader(join(target.dataDir, 'tasks.db')) : new PostgresTaskReader({ url: target.url, tablePrefix: target.prefix });
     const ops: number[] = [];
     const opsFloor: number[] = [];
     const query: number[] = [];
@@ -177,7 +201,7 @@ export async function runScaleBench(
       await timed(storeReads, async () => reader.getTask(pick()));
     }
     loopDelay.disable();
-    reader.close();
+    await reader.close();
     await rt.broker.close();
     http.close();
     const parts = {
@@ -200,11 +224,39 @@ export async function runScaleBench(
       healthz_ms,
       status_client_loop_delay_ms,
       status_reads: statusReads,
+      store,
       compiled,
       parts,
       client_loop_delay_ms,
     };
   } finally {
     await disposeAll();
+    if (target.kind === 'postgres') await dropScaleTables(target);
+  }
+}
+
+/** The store's size on disk: the file, or the tables' total relation size. */
+async function storeBytes(target: FillTarget): Promise<number> {
+  if (target.kind === 'sqlite') return statSync(join(target.dataDir, 'tasks.db')).size;
+  const client = new pg.Client({ connectionString: target.url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ bytes: string }>(
+      "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) AS bytes FROM pg_class c WHERE c.relkind = 'r' AND starts_with(c.relname, $1)",
+      [target.prefix],
+    );
+    return Number(rows[0]?.bytes ?? 0);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Drops the PostgreSQL tables the scale run made. */
+async function dropScaleTables(target: { url: string; prefix: string }): Promise<void> {
+  const store = new PostgresTaskStore({ url: target.url, tablePrefix: target.prefix });
+  try {
+    await store.dropAll();
+  } finally {
+    await store.close();
   }
 }

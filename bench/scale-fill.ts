@@ -1,6 +1,6 @@
 /**
  * The scale run's fill, in a process of its own: writes N finished tasks
- * into an embedded store (through the store's own commit path, in batches of
+ * into an embedded or a PostgreSQL store (through the store's own commit path, in batches of
  * 10,000) and hands back the ids to read. {@link fillScaleStore} forks this
  * file, so the million records it builds are garbage in the child, not in the
  * process that then times the status reads, which should hold nothing but its
@@ -9,7 +9,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { uuidv7 } from '../packages/core/src/index.js';
-import { SqliteTaskStore, type TaskRecord } from '../packages/task-manager/src/index.js';
+import { PostgresTaskStore, SqliteTaskStore, type TaskRecord, type TaskStore } from '../packages/store/src/index.js';
 
 /** How many ids the fill hands back, spread evenly over the tasks it stored. */
 const SCALE_SAMPLED_IDS = 20_000;
@@ -23,9 +23,12 @@ export interface ScaleFill {
   fill_seconds: number;
 }
 
+/** Which store to fill: an embedded one in `dataDir`, or PostgreSQL tables of `prefix` at `url`. */
+export type FillTarget = { kind: 'sqlite'; dataDir: string } | { kind: 'postgres'; url: string; prefix: string };
+
 /** What the parent asks the child for. */
 interface FillRequest {
-  dataDir: string;
+  target: FillTarget;
   tasks: number;
 }
 
@@ -64,10 +67,11 @@ function finishedTask(id: string, at: number): TaskRecord {
   };
 }
 
-/** Fills the store in `dataDir` with `tasks` finished tasks, in this process. */
+/** Fills the target store with `tasks` finished tasks, in this process. */
 async function fillHere(request: FillRequest, progress: (line: string) => void): Promise<ScaleFill> {
-  const { dataDir, tasks } = request;
-  const store = new SqliteTaskStore({ dataDir });
+  const { target, tasks } = request;
+  const store: TaskStore =
+    target.kind === 'sqlite' ? new SqliteTaskStore({ dataDir: target.dataDir }) : new PostgresTaskStore({ url: target.url, tablePrefix: target.prefix });
   await store.init();
   const ids: string[] = [];
   const every = Math.max(1, Math.floor(tasks / SCALE_SAMPLED_IDS));
@@ -91,12 +95,12 @@ async function fillHere(request: FillRequest, progress: (line: string) => void):
 }
 
 /**
- * Fills the store in `dataDir` with `tasks` finished tasks in a child
+ * Fills the target store with `tasks` finished tasks in a child
  * process (this file, run with this process's Node flags, so under tsx too)
  * and resolves with the ids it sampled once the child has closed the store.
  * @throws Error when the child fails or exits without an answer.
  */
-export function fillScaleStore(dataDir: string, tasks: number, log: (line: string) => void): Promise<ScaleFill> {
+export function fillScaleStore(target: FillTarget, tasks: number, log: (line: string) => void): Promise<ScaleFill> {
   const child = fork(fileURLToPath(import.meta.url), ['--fill'], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise<ScaleFill>((resolve, reject) => {
     let answered = false;
@@ -110,7 +114,7 @@ export function fillScaleStore(dataDir: string, tasks: number, log: (line: strin
     child.once('exit', (code, signal) => {
       if (!answered) reject(new Error(`the scale fill exited (code ${code}, signal ${signal}) without an answer`));
     });
-    const request: FillRequest = { dataDir, tasks };
+    const request: FillRequest = { target, tasks };
     child.send(request);
   });
 }
