@@ -1,7 +1,7 @@
 /**
  * Reading `/status` from the task store itself, when the executor can reach
  * the active task-manager's store: its SQLite file (the same host, or a
- * volume both mount) or its PostgreSQL tables (through this executor's own
+ * volume both mount at the same path) or its PostgreSQL tables (through this executor's own
  * `task_manager.postgres_url`). A read then makes no hop to the
  * task-manager at all, and reads go on while it restarts or a standby takes
  * over. The store is trusted only once the task-manager has named it
