@@ -160,6 +160,7 @@ if (values.scale !== undefined) {
   console.log(`  task-manager GET /healthz   | ${fig(scale.parts.task_manager_healthz_ms)}`);
   console.log(`  get_tasks over RabbitMQ     | ${fig(scale.parts.broker_query_ms)}`);
   console.log(`  store read (in-process)     | ${fig(scale.parts.store_read_ms)}`);
+  console.log(`  task-manager GET /metrics   | ${fig(scale.parts.task_manager_metrics_ms)} (20 scrapes)`);
   console.log(`  benchmark event-loop delay  | ${fig(scale.client_loop_delay_ms)}`);
   const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(dir, { recursive: true });

@@ -61,6 +61,8 @@ export interface ScaleResult {
     broker_query_ms: LatencyFigures;
     /** One task read from the store file in the benchmark process (a second connection with SQLite's default cache). */
     store_read_ms: LatencyFigures;
+    /** The task-manager's `/metrics` (a Prometheus scrape), over a few scrapes. */
+    task_manager_metrics_ms: LatencyFigures;
   };
   /** The benchmark process's own event-loop delay while it measured the parts (ms): how much of a tail is the client's. */
   client_loop_delay_ms: LoopDelay;
@@ -97,6 +99,9 @@ async function statusSources(http: HttpClient, baseUrl: string): Promise<Record<
 }
 
 /** Fills a store with `tasks` finished tasks and measures the task-manager on it. */
+/** Scrapes of the task-manager's `/metrics` the scale run times. */
+const METRICS_SCRAPES = 20;
+
 /** The PostgreSQL server of `--scale-store postgres` by default (that of the tests). */
 const DEFAULT_POSTGRES_URL = process.env['SJE_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -201,6 +206,12 @@ export async function runScaleBench(options: ScaleOptions): Promise<ScaleResult>
       await timed(storeReads, async () => reader.getTask(pick()));
     }
     loopDelay.disable();
+    // What a Prometheus scrape of the task-manager costs at this size (it answers from the same event loop as the commands).
+    const scrapes: number[] = [];
+    for (let i = 0; i < METRICS_SCRAPES; i++) {
+      const res = await timed(scrapes, () => http.send('GET', `${tm.baseUrl}/metrics`));
+      if (res.status !== 200) throw new Error(`the task-manager's /metrics answered ${res.status}`);
+    }
     await reader.close();
     await rt.broker.close();
     http.close();
@@ -209,6 +220,7 @@ export async function runScaleBench(options: ScaleOptions): Promise<ScaleResult>
       task_manager_healthz_ms: percentiles(opsFloor),
       broker_query_ms: percentiles(query),
       store_read_ms: percentiles(storeReads),
+      task_manager_metrics_ms: percentiles(scrapes),
     };
     const client_loop_delay_ms = loopDelayFigures(loopDelay);
     return {
