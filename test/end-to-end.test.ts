@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SjeConfig } from '../packages/core/src/index.js';
+import { SqliteTaskStore } from '../packages/store/src/index.js';
 import { drainQueue, publishRaw } from './helpers/broker.js';
 import { http, metricValue, parsePrometheus, waitForStatus } from './helpers/http.js';
 import { disposeTestConfig, spawnService, testConfig, type SpawnedService } from './helpers/stack.js';
@@ -169,5 +170,12 @@ describe('end to end', () => {
     // Every pool a registered worker serves is reported, nothing waiting in it now.
     expect(tmm.some((s) => s.name === 'sje_queue_depth' && s.labels['queue'] === 'default')).toBe(true);
     expect(metricValue(tmm, 'sje_queue_depth', { queue: 'default' })).toBe(0);
+    // Tasks by status: counted from the store when the task-manager (re)started, moved by every batch since.
+    const store = new SqliteTaskStore({ dataDir: tm.config.task_manager.data_dir, checkpointMs: 0 });
+    await store.init();
+    const stored = Object.entries(await store.countByStatus());
+    await store.close();
+    expect(stored.length).toBeGreaterThan(0);
+    for (const [status, n] of stored) expect(metricValue(tmm, 'sje_tasks', { status })).toBe(n);
   });
 });

@@ -33,6 +33,7 @@ import { DependencyResolver } from './internal/dependency-resolver.js';
 import { redispatch } from './internal/dispatcher.js';
 import { DueTaskScheduler } from './internal/due-task-scheduler.js';
 import { RecordCache } from './internal/record-cache.js';
+import { StatusCounts } from './internal/status-counts.js';
 import { OutboxPublisher } from './internal/outbox-publisher.js';
 import { QueryService } from './internal/query-service.js';
 import { PostgresTaskStore, SqliteTaskStore, storeIdentity, type TaskRecord, type TaskStore, toView } from '@sje/store';
@@ -113,6 +114,7 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
         nudged = false;
       });
   };
+  const statusCounts = new StatusCounts();
   const loop = createTaskManagerLoop({
     store,
     outbox,
@@ -125,6 +127,7 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
     poolOf: (queue) => registry.pool(queue),
     ...recordCacheOption(config.task_manager.record_cache_size),
     ...(assignments ? { assignments } : {}),
+    statusCounts,
   });
   const ctx: CommandContext = {
     topology,
@@ -218,7 +221,7 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
     }
   };
 
-  registerServiceMetrics(rt, store, outbox, loop, registry, assignments);
+  registerServiceMetrics(rt, { store, outbox, loop, registry, statusCounts, ...(assignments ? { assignments } : {}) });
   if (assignments) registerAssignmentMetrics(rt.metrics, assignments);
 
   let ops: OpsServer | undefined;
@@ -281,6 +284,8 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
         logger.info('this task-manager is now active');
       }
       leader = true;
+      // Counted once, before any command is applied; each committed batch moves the counts from here on.
+      statusCounts.seed(await store.countByStatus());
       // Read once, before any command is applied: the slots the store's running tasks take, each to be
       // seen again (assignments), and the workers that must speak up for them (registry).
       const runningAtStart = await store.getRunningTasks();
@@ -381,7 +386,18 @@ function createStore(config: SjeConfig, logger: Logger): TaskStore {
   });
 }
 
-function registerServiceMetrics(rt: ServiceRuntime, store: TaskStore, outbox: OutboxPublisher, loop: CommandLoop, registry: WorkerRegistry, assignments?: AssignmentBook): void {
+/** What the task-manager's own metrics read. */
+interface MeteredParts {
+  store: TaskStore;
+  outbox: OutboxPublisher;
+  loop: CommandLoop;
+  registry: WorkerRegistry;
+  statusCounts: StatusCounts;
+  assignments?: AssignmentBook;
+}
+
+function registerServiceMetrics(rt: ServiceRuntime, parts: MeteredParts): void {
+  const { store, outbox, loop, registry, statusCounts, assignments } = parts;
   const { broker, metrics } = rt;
   new Gauge({
     name: 'sje_queue_depth',
@@ -425,7 +441,9 @@ function registerServiceMetrics(rt: ServiceRuntime, store: TaskStore, outbox: Ou
     registers: [metrics],
     async collect() {
       this.reset();
-      for (const [status, n] of Object.entries(await store.countByStatus())) this.set({ status }, n ?? 0);
+      // A standby counts the shared store itself (rarely scraped, and off the active one's loop).
+      const counts = statusCounts.snapshot() ?? (await store.countByStatus());
+      for (const [status, n] of Object.entries(counts)) this.set({ status }, n ?? 0);
     },
   });
   new Gauge({

@@ -8,6 +8,7 @@ import type { Logger, PluginHost } from '@sje/core';
 import type { AssignmentBook } from './assignments.js';
 import type { OutboxPublisher } from './outbox-publisher.js';
 import type { RecordCache } from './record-cache.js';
+import type { StatusCounts } from './status-counts.js';
 import { type OutboxMessage, serializeOutboxMessage, type TaskStore } from '@sje/store';
 import { UnitOfWork } from './unit-of-work.js';
 
@@ -58,6 +59,8 @@ export interface CommandLoopOptions {
    * goes through its pool queue and a claim
    */
   assignments?: Pick<AssignmentBook, 'assignDue' | 'committed'>;
+  /** Counts of tasks by status, moved by each committed batch. @defaultValue none */
+  statusCounts?: Pick<StatusCounts, 'apply'>;
   /** Reshapes a batch's messages before they are stored and sent (grouping). @defaultValue unchanged */
   groupMessages?: (messages: OutboxMessage[]) => OutboxMessage[];
 }
@@ -199,6 +202,7 @@ export class CommandLoop {
         rows = await this.options.store.commit(commit);
         this.options.outbox.forget(published);
         cache?.remember(commit.tasks);
+        this.options.statusCounts?.apply(uow.statusDeltas);
       }
     } catch (err) {
       // The failed batch's commands may have changed cached records in place.

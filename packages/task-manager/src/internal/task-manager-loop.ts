@@ -12,6 +12,7 @@ import { groupDispatches, type PoolView } from './dispatch-grouping.js';
 import { groupMessages } from './message-grouping.js';
 import type { OutboxPublisher } from './outbox-publisher.js';
 import type { RecordCache } from './record-cache.js';
+import type { StatusCounts } from './status-counts.js';
 import type { TaskStore } from '@sje/store';
 import type { WorkflowTracker } from './workflow-tracker.js';
 
@@ -30,6 +31,8 @@ export interface TaskManagerLoopParts {
   recordCache?: RecordCache;
   /** Assignment of due tasks to idle workers; none: every task through its pool queue. */
   assignments?: AssignmentBook;
+  /** Counts of tasks by status (the `sje_tasks` gauge). */
+  statusCounts?: StatusCounts;
 }
 
 /** Builds the command loop of a task-manager. */
@@ -45,5 +48,6 @@ export function createTaskManagerLoop(parts: TaskManagerLoopParts): CommandLoop 
     groupMessages: (messages) => groupDispatches(groupMessages(messages, topology), topology, parts.poolOf),
     ...(parts.recordCache ? { recordCache: parts.recordCache } : {}),
     ...(parts.assignments ? { assignments: parts.assignments } : {}),
+    ...(parts.statusCounts ? { statusCounts: parts.statusCounts } : {}),
   });
 }

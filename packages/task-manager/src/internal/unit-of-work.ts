@@ -132,6 +132,15 @@ export class UnitOfWork {
     this.newWorkflows.set(workflowId, tenant === undefined ? { template } : { template, tenant });
   }
 
+  /** How many tasks entered (+) or left (-) each status in this batch. */
+  readonly statusDeltas = new Map<TaskStatus, number>();
+
+  /** Records that a task moved from `from` (undefined: created) to `to`. */
+  noteStatusChange(from: TaskStatus | undefined, to: TaskStatus): void {
+    if (from !== undefined) this.statusDeltas.set(from, (this.statusDeltas.get(from) ?? 0) - 1);
+    this.statusDeltas.set(to, (this.statusDeltas.get(to) ?? 0) + 1);
+  }
+
   /** Per workflow: how many of its tasks entered (+) or left (-) each status in this batch. */
   readonly workflowDeltas = new Map<string, Map<TaskStatus, number>>();
 

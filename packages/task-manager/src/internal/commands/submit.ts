@@ -49,6 +49,7 @@ export async function applySubmit(uow: UnitOfWork, ctx: CommandContext, cmd: Sub
     }
     const record = newRecord(spec, cmd.workflow_id, uow.nowIso);
     uow.insert(record);
+    uow.noteStatusChange(undefined, record.status);
     if (record.workflow_id !== undefined) uow.noteWorkflowTransition(record.workflow_id, undefined, record.status);
     fresh.push(record);
   }
