@@ -1,16 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, createTopology, loadConfig, PluginHost, type RunReport, type TaskSpec } from '@sje/core';
+import type { RunReport, TaskSpec } from '@sje/core';
 import { SqliteTaskStore } from '@sje/store';
-import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CommandLoop } from './command-loop.js';
 import { applyCancel } from './commands/cancel.js';
-import type { CommandContext } from './commands/command-context.js';
 import { applyReports } from './commands/reports.js';
 import { applySubmit } from './commands/submit.js';
-import { DependencyResolver } from './dependency-resolver.js';
+import { testCommandContext } from './commands/test-command-context.js';
 import type { OutboxPublisher } from './outbox-publisher.js';
 import { StatusCounts } from './status-counts.js';
 
@@ -44,15 +42,7 @@ describe('StatusCounts through the command loop', () => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
-  const topology = createTopology({ prefix: 'counts-test' });
-  const logger = createLogger({ service: 'test', silent: true });
-  const ctx: CommandContext = {
-    topology,
-    dependencies: new DependencyResolver(topology),
-    plugins: new PluginHost({ service: 'task-manager', logger, metrics: new Registry(), config: loadConfig({ env: {} }) }),
-    logger,
-    maxDeliveries: 5,
-  };
+  const ctx = testCommandContext('counts-test');
   const spec = (id: string, depends_on: string[] = []): TaskSpec => ({ task_id: id, function: 'echo', params: {}, queue: 'default', priority: 0, depends_on, labels: {} });
 
   it('keeps the count the store would give after every batch: submits, claims, outcomes, cancels, a failed batch', async () => {
@@ -62,7 +52,7 @@ describe('StatusCounts through the command loop', () => {
     await store.init();
     const outbox = { publish: async () => undefined, publishTransient: () => undefined, drain: async () => 0, confirmedIds: () => [], forget: () => undefined, removeConfirmed: async () => undefined } as unknown as OutboxPublisher;
     const counts = new StatusCounts();
-    const loop = new CommandLoop({ store, outbox, plugins: ctx.plugins, logger, statusCounts: counts });
+    const loop = new CommandLoop({ store, outbox, plugins: ctx.plugins, logger: ctx.logger, statusCounts: counts });
     const expectTheStoreCount = async (): Promise<void> => expect(counts.snapshot()).toEqual(await store.countByStatus());
 
     // One task stored before the count is taken: the count has it, and its batch's moves are not added twice.

@@ -1,30 +1,20 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, createTopology, loadConfig, PluginHost, type RunReport, type TaskSpec } from '@sje/core';
-import { Registry } from 'prom-client';
+import type { RunReport, TaskSpec } from '@sje/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DependencyResolver } from '../dependency-resolver.js';
 import { SqliteTaskStore } from '@sje/store';
 import { UnitOfWork } from '../unit-of-work.js';
-import type { CommandContext } from './command-context.js';
 import { applyReports } from './reports.js';
 import { applySubmit } from './submit.js';
+import { testCommandContext } from './test-command-context.js';
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-const topology = createTopology({ prefix: 'reports-test' });
-const logger = createLogger({ service: 'test', silent: true });
-const ctx: CommandContext = {
-  topology,
-  dependencies: new DependencyResolver(topology),
-  plugins: new PluginHost({ service: 'task-manager', logger, metrics: new Registry(), config: loadConfig({ env: {} }) }),
-  logger,
-  maxDeliveries: 5,
-};
+const ctx = testCommandContext('reports-test');
 const spec = (id: string): TaskSpec => ({ task_id: id, function: 'echo', params: {}, queue: 'default', priority: 0, depends_on: [], labels: {} });
 
 /** Runs `fn` on a fresh unit of work and commits it. */
