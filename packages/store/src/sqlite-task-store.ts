@@ -73,7 +73,7 @@ const MIGRATIONS: readonly string[] = [
   // The queued tasks, read at start-up to send their dispatches again (in rowid order: submission order).
   `CREATE INDEX IF NOT EXISTS tasks_queued ON tasks (status) WHERE status = 'queued';`,
   // The file's identity: a reader in another process (an executor's /status) checks that the file it opened
-  // is the one the task-manager it asked writes, not a copy or a stale file at the same path.
+  // is the one the task-manager it asked writes, not another store's file at the same path.
   `CREATE TABLE IF NOT EXISTS store_info (
      id INTEGER PRIMARY KEY CHECK (id = 1),
      store_id TEXT NOT NULL

@@ -6,8 +6,8 @@
  * task-manager at all, and reads go on while it restarts or a standby takes
  * over. The store is trusted only once the task-manager has named it
  * (`GET /store` on its ops endpoint: the file's path or the tables' prefix,
- * and the store id) and what this executor opened holds that id, so a copy,
- * a stale file at the same path or another database is never read. The
+ * and the store id) and what this executor opened holds that id, so another
+ * store's file at the same path or another database is never read. The
  * task-manager is asked again every {@link STORE_CHECK_MS}; when it names
  * another store the old one is let go. When no task-manager answers, the
  * store named last is still read: it holds every commit the task-manager
