@@ -178,9 +178,16 @@ describe('GET /status with status_reads: store_first and PostgreSQL', () => {
     expect((await call(executor.baseUrl, 'GET', `/status/${id}`, { key: globex.key })).status).toBe(404);
     expect(taskLookups(seen)).toBe(0);
 
+    // Tasks by status come from the active task-manager alone, so that a sum over instances counts each task once.
+    const metricsOf = async (tm: SpawnedService): Promise<string> => (await fetch(`${tm.baseUrl}/metrics`, { headers: { authorization: `Bearer ${OPS_TOKEN}` } })).text();
+    expect(await metricsOf(active)).toMatch(/^sje_tasks\{status="queued"[^}]*\} 1$/m);
+    expect(await metricsOf(standby)).not.toMatch(/^sje_tasks\{/m);
+
     // The active task-manager dies; reads go on from the tables while the standby takes over.
     await expectReadsAfterKilling(active, executor, id);
     await until('the standby to take over', async () => (await fetch(`${standby.baseUrl}/readyz`).catch(() => undefined))?.status === 200);
+    // Once active it counts the store itself.
+    expect(await metricsOf(standby)).toMatch(/^sje_tasks\{status="queued"[^}]*\} 1$/m);
     expect((await call(executor.baseUrl, 'GET', `/status/${id}`, { key: acme.key })).body).toMatchObject({ task_id: id, status: 'queued' });
     await standby.stop();
   });

@@ -439,11 +439,11 @@ function registerServiceMetrics(rt: ServiceRuntime, parts: MeteredParts): void {
     help: 'Tasks in the store by status',
     labelNames: ['status'],
     registers: [metrics],
-    async collect() {
+    collect() {
       this.reset();
-      // A standby counts the shared store itself (rarely scraped, and off the active one's loop).
-      const counts = statusCounts.snapshot() ?? (await store.countByStatus());
-      for (const [status, n] of Object.entries(counts)) this.set({ status }, n ?? 0);
+      // Only the active task-manager reports them: a standby's copy of the same store's counts would be
+      // counted twice by a sum over instances (and would count the whole table at every scrape).
+      for (const [status, n] of Object.entries(statusCounts.snapshot() ?? {})) this.set({ status }, n ?? 0);
     },
   });
   new Gauge({
