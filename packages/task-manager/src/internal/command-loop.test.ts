@@ -59,6 +59,8 @@ describe('CommandLoop batching', () => {
       await note('first')(uow);
       await held;
     });
+    // The batch starts once the code that pushed the job is done.
+    await new Promise<void>((r) => setImmediate(r));
     const rest = [
       l.run(note('a'), { weight: 1000 }),
       l.run(note('b'), { weight: 1000 }),
@@ -74,6 +76,17 @@ describe('CommandLoop batching', () => {
     const late = l.run(note('urgent3'), { urgent: true });
     await Promise.all([first, ...rest, late]);
     expect([...batches.values()]).toEqual([['first'], ['urgent1', 'urgent2'], ['a', 'b'], ['urgent3'], ['c'], ['huge']]);
+  });
+});
+
+describe('CommandLoop start of a batch', () => {
+  it('puts the jobs pushed by one piece of code (the messages of one socket read) in one batch', async () => {
+    const l = await loop(500);
+    const batches = new Map<UnitOfWork, string[]>();
+    const note = (name: string) => async (uow: UnitOfWork) => void batches.set(uow, [...(batches.get(uow) ?? []), name]);
+    const jobs = ['m1', 'm2', 'm3'].map((name) => l.run(note(name), { urgent: true }));
+    await Promise.all(jobs);
+    expect([...batches.values()]).toEqual([['m1', 'm2', 'm3']]);
   });
 });
 

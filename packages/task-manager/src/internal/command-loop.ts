@@ -81,7 +81,18 @@ export class CommandLoop {
   /** Adds a job; it runs in the next batch. */
   push(job: LoopJob): void {
     (job.urgent === true ? this.urgentQueue : this.queue).push(job);
-    if (!this.running) void this.drain();
+    this.startDraining();
+  }
+
+  /**
+   * Starts a batch once the code that is running now is done: the broker
+   * hands over every message of one socket read in a row, and a batch started
+   * at the first would hold it alone and leave the rest to the next.
+   */
+  private startDraining(): void {
+    if (this.running) return;
+    this.running = true;
+    queueMicrotask(() => void this.drain());
   }
 
   /** Runs `apply` as a job and resolves with its result once committed and published. */
@@ -116,7 +127,7 @@ export class CommandLoop {
    */
   flushOutbox(): void {
     this.outboxDirty = true;
-    if (!this.running) void this.drain();
+    this.startDraining();
   }
 
   private async drain(): Promise<void> {
