@@ -60,8 +60,7 @@ export function transition(uow: UnitOfWork, topology: Topology, record: TaskReco
   if (to === 'running' && record.worker_id !== undefined) entry.worker_id = record.worker_id;
   record.history.push(entry);
   uow.touch(record);
-  uow.noteStatusChange(from, to);
-  if (record.workflow_id !== undefined) uow.noteWorkflowTransition(record.workflow_id, from, to);
+  uow.noteTransition(record, from);
   recordEvent(uow, topology, buildEvent(record, from, at, details.reason));
 }
 

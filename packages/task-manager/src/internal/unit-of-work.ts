@@ -135,24 +135,23 @@ export class UnitOfWork {
   /** How many tasks entered (+) or left (-) each status in this batch. */
   readonly statusDeltas = new Map<TaskStatus, number>();
 
-  /** Records that a task moved from `from` (undefined: created) to `to`. */
-  noteStatusChange(from: TaskStatus | undefined, to: TaskStatus): void {
-    if (from !== undefined) this.statusDeltas.set(from, (this.statusDeltas.get(from) ?? 0) - 1);
-    this.statusDeltas.set(to, (this.statusDeltas.get(to) ?? 0) + 1);
-  }
-
   /** Per workflow: how many of its tasks entered (+) or left (-) each status in this batch. */
   readonly workflowDeltas = new Map<string, Map<TaskStatus, number>>();
 
-  /** Records that a workflow task moved from `from` (undefined: created) to `to`. */
-  noteWorkflowTransition(workflowId: string, from: TaskStatus | undefined, to: TaskStatus): void {
+  /**
+   * Records that `record` moved from `from` (undefined: created) to its
+   * status now, in the batch's counts and, for a workflow task, in its workflow's.
+   */
+  noteTransition(record: TaskRecord, from: TaskStatus | undefined): void {
+    moveCount(this.statusDeltas, from, record.status);
+    const workflowId = record.workflow_id;
+    if (workflowId === undefined) return;
     let deltas = this.workflowDeltas.get(workflowId);
     if (!deltas) {
       deltas = new Map();
       this.workflowDeltas.set(workflowId, deltas);
     }
-    if (from !== undefined) deltas.set(from, (deltas.get(from) ?? 0) - 1);
-    deltas.set(to, (deltas.get(to) ?? 0) + 1);
+    moveCount(deltas, from, record.status);
   }
 
   /** Tasks of a workflow inserted by this batch (not yet in the store). */
@@ -181,4 +180,10 @@ export class UnitOfWork {
     }
     return { tasks, inserted: this.inserted, outbox: this.messages.filter((m) => m.transient !== true), workflows: [...this.workflows.values()] };
   }
+}
+
+/** One task leaves `from` (none: it is new) and enters `to`. */
+function moveCount(deltas: Map<TaskStatus, number>, from: TaskStatus | undefined, to: TaskStatus): void {
+  if (from !== undefined) deltas.set(from, (deltas.get(from) ?? 0) - 1);
+  deltas.set(to, (deltas.get(to) ?? 0) + 1);
 }

@@ -49,8 +49,7 @@ export async function applySubmit(uow: UnitOfWork, ctx: CommandContext, cmd: Sub
     }
     const record = newRecord(spec, cmd.workflow_id, uow.nowIso);
     uow.insert(record);
-    uow.noteStatusChange(undefined, record.status);
-    if (record.workflow_id !== undefined) uow.noteWorkflowTransition(record.workflow_id, undefined, record.status);
+    uow.noteTransition(record, undefined);
     fresh.push(record);
   }
   for (const record of fresh) {
