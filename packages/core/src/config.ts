@@ -38,7 +38,7 @@ export interface SjeConfig {
     keep_alive_timeout_ms: number;
     /** Task-manager ops endpoints /status reads a task from (first or as the fallback, see `status_reads`). */
     task_manager_urls: string[];
-    /** Whether /status reads the task store's file first, asks the ops endpoints before the broker query, or asks them only as its fallback. */
+    /** Whether /status reads the task store itself first, asks the ops endpoints before the broker query, or asks them only as its fallback. */
     status_reads: StatusReads;
     tls: { cert_file: string; key_file: string };
   };

@@ -1,7 +1,8 @@
 /**
  * `@sje/store`: the durable task store. The task-manager writes it (through
- * {@link TaskStore.commit}, the only writer); an executor on the same host
- * may read a task from the embedded store's file directly ({@link SqliteTaskReader}).
+ * {@link TaskStore.commit}, the only writer); an executor may read a task
+ * from the store directly: the embedded store's file on the same host
+ * ({@link SqliteTaskReader}) or the PostgreSQL tables ({@link PostgresTaskReader}).
  *
  * - {@link SqliteTaskStore}: the embedded default, one SQLite file in WAL mode.
  * - {@link PostgresTaskStore}: a shared server, which allows a standby task-manager.

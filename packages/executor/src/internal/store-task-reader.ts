@@ -149,7 +149,7 @@ export class StoreTaskReader {
     if (identity.store === 'sqlite') {
       const reader = (this.options.openFile ?? ((file) => new SqliteTaskReader(file)))(identity.file);
       return {
-        where: identity.file,
+        where: whereOf(identity),
         storeId: reader.storeId,
         isNamedBy: (named) => named.store === 'sqlite' && named.file === reader.file && named.store_id === reader.storeId,
         getTask: (taskId) => reader.getTask(taskId),
@@ -169,7 +169,7 @@ export class StoreTaskReader {
       throw err;
     }
     return {
-      where: `postgres tables ${prefix}*`,
+      where: whereOf(identity),
       storeId,
       isNamedBy: (named) => named.store === 'postgres' && named.table_prefix === prefix && named.store_id === storeId,
       getTask: (taskId) => reader.getTask(taskId),

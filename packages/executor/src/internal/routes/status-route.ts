@@ -2,9 +2,10 @@
  * `GET /status/:task_id`: the task's view from the task store, or the
  * "accepted, not yet recorded" answer for a task this executor accepted a
  * moment ago. With `executor.status_reads: store_first` (the default) the
- * view is read from the task store's SQLite file itself when the active
- * task-manager has named a file this host can open (see
- * `store-task-reader.ts`), and otherwise as with `ops_first`: from the
+ * view is read from the task store itself when the active task-manager has
+ * named a store this executor can reach — its SQLite file on this host, or
+ * its PostgreSQL tables (see `store-task-reader.ts`) — and otherwise as
+ * with `ops_first`: from the
  * task-managers' ops endpoints — one keep-alive HTTP hop to the active
  * task-manager — and from the query over RabbitMQ when none of them answers;
  * with `broker_first` the query goes first. Either way, while the broker is
@@ -38,14 +39,14 @@ export function statusRoute(ctx: RouteContext): RequestHandler {
     logger,
   });
   const reads = config.executor.status_reads;
-  // The file is trusted only once a task-manager's ops endpoint has named it: without one, never read.
-  const file =
+  // The store is trusted only once a task-manager's ops endpoint has named it: without one, never read.
+  const storeReads =
     ops.enabled && reads === 'store_first'
       ? new StoreTaskReader({ identify: () => ops.getStoreIdentity(), postgresUrl: config.task_manager.postgres_url, logger })
       : undefined;
-  file?.start();
+  storeReads?.start();
   ctx.deps.onClose?.(() => {
-    file?.close();
+    storeReads?.close();
     ops.close();
   });
   const opsFirst = ops.enabled && reads !== 'broker_first';
@@ -54,7 +55,7 @@ export function statusRoute(ctx: RouteContext): RequestHandler {
       const taskId = taskIdParam(req);
       const tried = new Set<string>();
       let source: 'store' | 'ops' | 'broker' = 'store';
-      let view: TaskView | null | undefined = await file?.getTask(taskId);
+      let view: TaskView | null | undefined = await storeReads?.getTask(taskId);
       if (view === undefined && opsFirst) {
         source = 'ops';
         view = await ops.getTask(taskId, { skipResting: true, tried });
