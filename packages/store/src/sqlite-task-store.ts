@@ -176,7 +176,7 @@ export class SqliteTaskStore implements TaskStore {
         db.pragma(`user_version = ${v + 1}`);
       })();
     }
-    this.id = (db.prepare<[], { store_id: string }>(STORE_ID).get() ?? { store_id: '' }).store_id;
+    this.id = db.prepare<[], { store_id: string }>(STORE_ID).get()?.store_id;
     this.db = db;
     this.prepared = this.prepare(db);
     this.startCheckpoints(db);
