@@ -4,7 +4,9 @@
  * publishes a persistent result with a confirm and acks, a collector takes
  * the result — measured with bare amqplib on the same queue type SJE uses.
  */
+import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { connect, type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { CpuMeter, findBrokerPid } from './cpu-usage.js';
 import { benchParams } from './payload.js';
@@ -121,6 +123,51 @@ export class RawBaseline {
       times.push(performance.now() - t0);
     }
     return percentiles(times);
+  }
+
+  /**
+   * The same one-at-a-time loop with the worker in a second process
+   * (`raw-worker-process.ts`), on two queues of its own: the round trip
+   * crosses two processes, as every task engine's does between the code that
+   * submits and the worker. Its first `warmup` tasks (the new process's code
+   * not yet compiled) are not counted.
+   */
+  async latencyAcrossProcesses(samples: number, warmup = 50): Promise<LatencyFigures> {
+    const id = randomUUID().slice(0, 8);
+    const taskQ = `bench-raw-${id}.tasks`;
+    const resultQ = `bench-raw-${id}.results`;
+    const args = { 'x-queue-type': this.options.queueType };
+    await this.setup.assertQueue(taskQ, { durable: true, arguments: args });
+    await this.setup.assertQueue(resultQ, { durable: true, arguments: args });
+    const collector = await this.conn.createChannel();
+    let onResult: () => void = () => undefined;
+    await collector.consume(resultQ, (msg) => {
+      if (!msg) return;
+      collector.ack(msg);
+      onResult();
+    });
+    const worker = fork(new URL('./raw-worker-process.ts', import.meta.url), [this.options.url, taskQ, resultQ], { execArgv: process.execArgv });
+    const exited = once(worker, 'exit');
+    const exitedEarly = exited.then(([code]) => Promise.reject(new Error(`the raw worker process exited (${String(code)}) before it was ready`)));
+    exitedEarly.catch(() => undefined);
+    try {
+      await Promise.race([once(worker, 'message'), exitedEarly]);
+      const times: number[] = [];
+      for (let i = 0; i < warmup + samples; i++) {
+        const t0 = performance.now();
+        const got = new Promise<void>((resolve) => (onResult = resolve));
+        await publishConfirmed(this.producer, taskQ, this.body(i));
+        await got;
+        if (i >= warmup) times.push(performance.now() - t0);
+      }
+      return percentiles(times);
+    } finally {
+      if (worker.connected) worker.disconnect();
+      await exited;
+      await collector.close();
+      await this.setup.deleteQueue(taskQ);
+      await this.setup.deleteQueue(resultQ);
+    }
   }
 
   /** Deletes the queues and disconnects. */

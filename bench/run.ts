@@ -177,6 +177,7 @@ const raw = rawBench
       throughput_per_s: median(rawRounds.map((r) => r.throughput_per_s)),
       cpu_ms_per_1000_tasks: medianCpu(rawRounds),
       latency_ms: await rawBench.latency(settings.latencySamples),
+      latency_two_processes_ms: await rawBench.latencyAcrossProcesses(settings.latencySamples),
       rounds: rawRounds,
       deep_pipeline: {
         window: settings.workerConcurrency,
@@ -186,7 +187,7 @@ const raw = rawBench
       },
     }
   : undefined;
-if (raw) log(`raw latency: p50 ${raw.latency_ms.p50} ms, p99 ${raw.latency_ms.p99} ms`);
+if (raw) log(`raw latency: p50 ${raw.latency_ms.p50} ms, p99 ${raw.latency_ms.p99} ms; its worker in a second process: p50 ${raw.latency_two_processes_ms.p50} ms, p99 ${raw.latency_two_processes_ms.p99} ms`);
 let sje: (Omit<SjeRound, 'tasks_per_worker'> & SjeSingleSubmits & { tasks_per_worker?: number[]; latency_ms: LatencyFigures; latency_assigned_tasks: number; rounds: SjeRound[] }) | undefined;
 if (sjeBench) {
   const { latency_ms, latency_assigned_tasks } = await sjeBench.latency(settings.latencySamples);
@@ -250,6 +251,13 @@ rows.push(['single-task latency p50', fmt(sje?.latency_ms.p50, 'ms'), fmt(raw?.l
 rows.push(['single-task latency p99', fmt(sje?.latency_ms.p99, 'ms'), fmt(raw?.latency_ms.p99, 'ms'), ratio(sje?.latency_ms.p99, raw?.latency_ms.p99)]);
 rows.push(['single-task latency max', fmt(sje?.latency_ms.max, 'ms'), fmt(raw?.latency_ms.max, 'ms'), ratio(sje?.latency_ms.max, raw?.latency_ms.max)]);
 rows.push(['  its tasks assigned at idle', sje ? `${sje.latency_assigned_tasks} of ${settings.latencySamples}` : '-', '-', '-']);
+const twoProcesses = raw?.latency_two_processes_ms;
+rows.push([
+  '  raw with its worker in a second process, p50 / p99',
+  '-',
+  twoProcesses ? `${round(twoProcesses.p50, 1)} / ${round(twoProcesses.p99, 1)} ms` : '-',
+  sje && twoProcesses ? `${ratio(sje.latency_ms.p50, twoProcesses.p50)} / ${ratio(sje.latency_ms.p99, twoProcesses.p99)}` : '-',
+]);
 rows.push([`REST one task per request (${settings.restClients} clients)`, fmt(sje?.rest_single_submit_per_s, 'req/s'), '-', '-']);
 rows.push(['  its request latency p50 / p99', sje ? `${sje.rest_single_request_ms.p50} / ${sje.rest_single_request_ms.p99} ms` : '-', '-', '-']);
 rows.push(['  its CPU ms per 1,000 tasks', cpu(sje?.rest_cpu_ms_per_1000_tasks), '-', '-']);
