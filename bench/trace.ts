@@ -8,14 +8,20 @@
  *   samples, each with its hops' times in the order of the table)
  *   --assign-at-idle on|off (on: the task-manager's task_manager.assign_at_idle)
  *   --source (run the services from their sources through tsx; by default they are built and run with plain Node)
+ *   --processes (also split each task's time into the time inside each service and between them, from
+ *   notes each service's probe takes: `trace-probe.mjs`, `trace-processes.ts`; the assigned path only)
  */
 import { connect } from 'amqplib';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createTopology } from '../packages/core/src/index.js';
 import { buildAll } from '../scripts/build.js';
 import { disposeAll, spawnService, testConfig } from '../test/helpers/stack.js';
 import { HttpClient } from './http-client.js';
 import { percentiles, type LatencyFigures } from './stats.js';
+import { processBreakdown, readProbeNotes, type ClientSample } from './trace-processes.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,6 +30,7 @@ const { values } = parseArgs({
     slowest: { type: 'string', default: '0' },
     source: { type: 'boolean', default: false },
     'assign-at-idle': { type: 'string', default: 'on' },
+    processes: { type: 'boolean', default: false },
   },
 });
 if (values['assign-at-idle'] !== 'on' && values['assign-at-idle'] !== 'off') throw new Error('--assign-at-idle must be on or off');
@@ -75,10 +82,17 @@ const config = await testConfig({
   plugins: [],
 });
 const http = new HttpClient();
+/** --processes: each service's probe file. */
+const probeDir = values.processes ? mkdtempSync(join(tmpdir(), 'sje-trace-')) : undefined;
+const probeFile = (service: string): string | undefined => (probeDir ? join(probeDir, `${service}.tsv`) : undefined);
+const probed = (service: string): { compiled: boolean; nodeArgs?: string[]; env?: Record<string, string> } => {
+  const file = probeFile(service);
+  return file ? { compiled, nodeArgs: ['--import', new URL('./trace-probe.mjs', import.meta.url).href], env: { BENCH_TRACE_PROBE_FILE: file } } : { compiled };
+};
 try {
-  await spawnService('task-manager', config, { compiled });
-  await spawnService('worker', config, { compiled });
-  const executor = await spawnService('executor', config, { compiled });
+  await spawnService('task-manager', config, probed('task-manager'));
+  await spawnService('worker', config, probed('worker'));
+  const executor = await spawnService('executor', config, probed('executor'));
   const conn = await connect(config.amqp.url, { noDelay: true });
   const ch = await conn.createChannel();
   const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
@@ -89,6 +103,7 @@ try {
   let current: { id?: string; t0: number; steps: Map<string, number> } | undefined;
   const byStep = new Map<string, number[]>();
   const samplesSeen: Map<string, number>[] = [];
+  const clientSamples: ClientSample[] = [];
   await ch.consume(
     queue,
     (msg) => {
@@ -109,6 +124,9 @@ try {
     while (!current.steps.has('event succeeded') && performance.now() < deadline) await new Promise((r) => setTimeout(r, 1));
     if (res.status !== 201) throw new Error(`submit answered ${res.status}`);
     if (i < 20) continue; // warm-up
+    const succeeded = current.steps.get('event succeeded');
+    const { task_id: taskId } = JSON.parse(res.text) as { task_id?: string };
+    if (succeeded !== undefined && taskId) clientSamples.push({ taskId, sentAt: performance.timeOrigin + current.t0, succeededAt: performance.timeOrigin + current.t0 + succeeded });
     current.steps.set(ANSWERED, answered);
     for (const [step, at] of current.steps) byStep.set(step, [...(byStep.get(step) ?? []), at]);
     samplesSeen.push(current.steps);
@@ -127,8 +145,18 @@ try {
     const hops = hopTimes(order, sample);
     process.stdout.write(`slow sample ${(sample.get(last) ?? 0).toFixed(1)} ms, by hop: ${order.map((step) => hops.get(step)?.toFixed(1) ?? '-').join(' ')}\n`);
   }
+  if (probeDir) {
+    await new Promise((r) => setTimeout(r, 500)); // the probes write every 200 ms
+    const notes = { executor: readProbeNotes(probeFile('executor')!), taskManager: readProbeNotes(probeFile('task-manager')!), worker: readProbeNotes(probeFile('worker')!) };
+    const breakdown = processBreakdown(clientSamples, notes);
+    process.stdout.write(`\ninside each service and between them, ${breakdown.samples} samples assigned at idle (p50 / p99 ms):\n`);
+    for (const { stage, ms } of breakdown.stages) process.stdout.write(`${stage.padEnd(50)} ${String(ms.p50).padStart(7)} ${String(ms.p99).padStart(7)}\n`);
+    const sum = breakdown.stages.reduce((a, { ms }) => a + ms.p50, 0);
+    process.stdout.write(`${'the whole, request sent to event seen'.padEnd(50)} ${String(breakdown.total_ms.p50).padStart(7)} ${String(breakdown.total_ms.p99).padStart(7)}  (the stages' p50s add up to ${sum.toFixed(3)})\n`);
+  }
   await conn.close();
 } finally {
   http.close();
   await disposeAll();
+  if (probeDir) rmSync(probeDir, { recursive: true, force: true });
 }
