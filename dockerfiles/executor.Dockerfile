@@ -22,6 +22,9 @@ RUN pnpm build
 FROM node:20-slim
 WORKDIR /app
 COPY --from=build --chown=node:node /app /app
+# Where compose.yaml mounts the task-manager's data volume, so that /status reads the store file
+# (executor.status_reads: store_first); owned by node, whichever container first fills the volume.
+RUN mkdir -p /var/lib/sje && chown node:node /var/lib/sje
 
 USER node
 EXPOSE 8080
