@@ -10,6 +10,7 @@
  * --queue-type quorum|classic (quorum) --params-bytes N (0: each task carries params of about N
  *   characters, which the echo handler returns; the raw round trip's task and result as large)
  * --assign-at-idle on|off (on: the task-manager's task_manager.assign_at_idle, for before/after runs)
+ * --report-receipts on|off (on: the worker's worker.report_receipts, for before/after runs)
  * --hold-limit N (the task-manager's task_manager.hold_limit, 100000 by default; 0: no held backlog, for before/after runs)
  * --skip-raw --skip-sje
  * --profile (CPU profiles of every service in bench/results/profiles)
@@ -51,6 +52,7 @@ const { values } = parseArgs({
     'rest-tasks': { type: 'string', default: '5000' },
     'queue-type': { type: 'string', default: 'quorum' },
     'assign-at-idle': { type: 'string', default: 'on' },
+    'report-receipts': { type: 'string', default: 'on' },
     'hold-limit': { type: 'string', default: String(configSchema.task_manager.hold_limit.default) },
     'params-bytes': { type: 'string', default: '0' },
     'skip-raw': { type: 'boolean', default: false },
@@ -93,6 +95,7 @@ const settings = {
   restTasks: int('rest-tasks'),
   queueType,
   assignAtIdle: onOff('assign-at-idle'),
+  reportReceipts: onOff('report-receipts'),
   holdLimit: count('hold-limit'),
   rawWindow: int('raw-window'),
   paramsBytes: count('params-bytes'),

@@ -19,6 +19,8 @@ export interface SjeBenchOptions {
   queueType: 'quorum' | 'classic';
   /** The task-manager's `task_manager.assign_at_idle`. */
   assignAtIdle: boolean;
+  /** The worker's `worker.report_receipts`. */
+  reportReceipts: boolean;
   /** The task-manager's `task_manager.hold_limit` (0: no held backlog). */
   holdLimit: number;
   /** Characters of params each task carries (`{ data: "xx…" }`, returned by `echo`); 0: none. */
@@ -84,7 +86,7 @@ export class SjeBench {
       topology: { queue_type: options.queueType },
       log: { level: 'warn' },
       plugins: [],
-      worker: { concurrency: options.workerConcurrency },
+      worker: { concurrency: options.workerConcurrency, report_receipts: options.reportReceipts },
       task_manager: { assign_at_idle: options.assignAtIdle, hold_limit: options.holdLimit },
     });
     const watcher = new EventWatcher();

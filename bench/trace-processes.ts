@@ -47,11 +47,11 @@ export interface ServiceNotes {
 export const STAGES = [
   'HTTP: benchmark to executor',
   'executor: request to submit published',
-  'between: submit (quorum write) to task-manager',
+  'between: submit to task-manager',
   'task-manager: submit to assign published',
   'between: assign to worker',
   'worker: assign to outcome published',
-  'between: outcome (quorum write) to task-manager',
+  'between: outcome to task-manager',
   'task-manager: outcome to event published',
   'between: event to benchmark',
 ] as const;

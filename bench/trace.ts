@@ -7,6 +7,7 @@
  * Flags: --samples N (200) --queue-type quorum|classic (quorum) --slowest N (0: the N slowest
  *   samples, each with its hops' times in the order of the table)
  *   --assign-at-idle on|off (on: the task-manager's task_manager.assign_at_idle)
+ *   --report-receipts on|off (on: the worker's worker.report_receipts)
  *   --source (run the services from their sources through tsx; by default they are built and run with plain Node)
  *   --processes (also split each task's time into the time inside each service and between them, from
  *   notes each service's probe takes: `trace-probe.mjs`, `trace-processes.ts`; the assigned path only)
@@ -30,10 +31,11 @@ const { values } = parseArgs({
     slowest: { type: 'string', default: '0' },
     source: { type: 'boolean', default: false },
     'assign-at-idle': { type: 'string', default: 'on' },
+    'report-receipts': { type: 'string', default: 'on' },
     processes: { type: 'boolean', default: false },
   },
 });
-if (values['assign-at-idle'] !== 'on' && values['assign-at-idle'] !== 'off') throw new Error('--assign-at-idle must be on or off');
+for (const flag of ['assign-at-idle', 'report-receipts'] as const) if (values[flag] !== 'on' && values[flag] !== 'off') throw new Error(`--${flag} must be on or off`);
 const compiled = !values.source;
 if (compiled) await buildAll();
 const samples = Number(values.samples);
@@ -78,6 +80,7 @@ function stepGaps(order: readonly string[], seen: readonly Map<string, number>[]
 const config = await testConfig({
   topology: { queue_type: queueType },
   task_manager: { assign_at_idle: values['assign-at-idle'] === 'on' },
+  worker: { report_receipts: values['report-receipts'] === 'on' },
   log: { level: 'warn' },
   plugins: [],
 });

@@ -20,6 +20,8 @@ function spec(fn: string, extra: Partial<TaskSpec> = {}): TaskSpec {
 /** Plays a worker by hand: reads dispatches, claims, reports. */
 class HandWorker {
   readonly grants: LeaseGrant[] = [];
+  /** The receipts the task-manager answered (`stored`), in order. */
+  readonly stored: number[] = [];
   /** Control messages received (a `grants` message counts once). */
   controlMessages = 0;
   private broker: Broker;
@@ -35,6 +37,7 @@ class HandWorker {
       this.controlMessages += 1;
       if (m.type === 'grant') this.grants.push(m);
       if (m.type === 'grants') this.grants.push(...m.grants);
+      if (m.type === 'stored') this.stored.push(m.seq);
     }, { validate: validators.control, prefetch: 10, exclusive: true });
   }
   async nextDispatches(n: number, queue = 'default'): Promise<DispatchMessage[]> {
@@ -311,6 +314,31 @@ describe('task-manager', () => {
     // One claims message, one task-manager batch: one control message answers them all.
     expect(s.worker.controlMessages).toBe(1);
     for (const t of tasks) expect((await s.status(t.task_id))?.status).toBe('running');
+  });
+
+  it('applies reports sent transient with a receipt, and answers stored to their worker once they are committed', async () => {
+    const s = await setup();
+    const [one, two] = [spec('echo'), spec('echo')];
+    await s.submit([one, two]);
+    const dispatches = await s.worker.nextDispatches(2);
+    for (const d of dispatches) expect((await s.worker.claim(d)).granted).toBe(true);
+    const [d1, d2] = [dispatches.find((d) => d.task_id === one.task_id)!, dispatches.find((d) => d.task_id === two.task_id)!];
+    const t = s.executor.topology;
+    const outcome = (d: DispatchMessage, result: unknown) => ({ type: 'outcome', task_id: d.task_id, lease_id: d.lease_id, worker_id: s.worker.id, outcome: 'succeeded', result, at: new Date().toISOString() });
+    // A lone outcome, then a batch, on the transient claims queue.
+    await s.executor.publish(t.exchanges.commands, t.routingKeys.claim, { ...outcome(d1, 1), receipt: { worker_id: s.worker.id, seq: 11 } }, { persistent: false });
+    await s.executor.publish(t.exchanges.commands, t.routingKeys.claim, { type: 'reports', receipt: { worker_id: s.worker.id, seq: 12 }, reports: [outcome(d2, 2)] }, { persistent: false });
+    const deadline = Date.now() + 5000;
+    while (s.worker.stored.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    expect([...s.worker.stored].sort()).toEqual([11, 12]);
+    // Told stored, so in the store: the worker may let go of them.
+    expect(await s.status(one.task_id)).toMatchObject({ status: 'succeeded', result: 1 });
+    expect(await s.status(two.task_id)).toMatchObject({ status: 'succeeded', result: 2 });
+    // The durable copy a worker sends when the answer does not come in time changes nothing, and asks for no answer.
+    await s.worker.report(d1, 'failed', { error: { name: 'Error', code: 'X', message: 'late copy', retryable: true } });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await s.status(one.task_id)).toMatchObject({ status: 'succeeded', result: 1 });
+    expect(s.worker.stored).toHaveLength(2);
   });
 
   it('sends the events of a batch grouped by routing key, each task’s events once and in order', async () => {

@@ -213,6 +213,11 @@ export const configSchema = {
     ops_port: { doc: 'Port of /healthz, /readyz and /metrics of the worker (0: any free port).', format: 'port', default: 8082 },
     ops_host: { doc: 'Address of the worker ops endpoint.', format: String, default: '0.0.0.0' },
     max_result_bytes: { doc: 'Largest task result (bytes of JSON); a larger one fails the task with SJE_ERR_RESULT_TOO_LARGE, never cut.', format: 'nat', default: 1_048_576 },
+    report_receipts: {
+      doc: "At idle (no other report message of this worker awaiting its confirm), sends a run's report transient on the claims queue and lets go of it once the task-manager answers that it is stored (no quorum write between a run's end and its state event); without an answer within 1 s it is sent the durable way. Off: every report goes through the durable commands queue.",
+      format: Boolean,
+      default: true,
+    },
   },
   security: {
     auth: {

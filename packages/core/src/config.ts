@@ -69,6 +69,7 @@ export interface SjeConfig {
     ops_port: number;
     ops_host: string;
     max_result_bytes: number;
+    report_receipts: boolean;
   };
   security: SecurityConfig;
   /** Workflow templates by name (shape checked by the executor at start-up). */

@@ -148,6 +148,18 @@ export interface StartedReport {
   at: string;
 }
 
+/**
+ * What a worker asks of the task-manager with a report message it sent
+ * transient on the claims queue (at idle, instead of a quorum write on the
+ * commands queue): a `stored` control message back to `worker_id` naming
+ * `seq` once the message's changes are committed to the store.
+ */
+export interface ReportReceipt {
+  worker_id: string;
+  /** Increases with every receipt the worker process asks for. */
+  seq: number;
+}
+
 /** Worker → task-manager: progress of a running task (0-100). */
 export interface ProgressReport {
   type: 'progress';
@@ -155,6 +167,8 @@ export interface ProgressReport {
   lease_id: string;
   progress: number;
   at: string;
+  /** Sent transient: answer once stored (see {@link ReportReceipt}). */
+  receipt?: ReportReceipt;
 }
 
 /** How a run ended, as the worker saw it. `requeue`: aborted by a worker shutdown, run again without using an attempt. */
@@ -170,6 +184,8 @@ export interface OutcomeReport {
   result?: unknown;
   error?: SerializedError;
   at: string;
+  /** Sent transient: answer once stored (see {@link ReportReceipt}). */
+  receipt?: ReportReceipt;
 }
 
 /** One report of a worker about a run. */
@@ -179,6 +195,8 @@ export type RunReport = StartedReport | ProgressReport | OutcomeReport;
 export interface ReportsBatch {
   type: 'reports';
   reports: RunReport[];
+  /** Sent transient: answer once stored (see {@link ReportReceipt}). */
+  receipt?: ReportReceipt;
 }
 
 /**
@@ -355,8 +373,19 @@ export interface RegisterRequest {
   type: 'register_request';
 }
 
+/**
+ * Task-manager → one worker: the report message it sent with receipt `seq`
+ * (see {@link ReportReceipt}) is applied and committed to the store; the
+ * worker may let go of it as if the broker had confirmed it on the durable
+ * commands queue.
+ */
+export interface ReportStored {
+  type: 'stored';
+  seq: number;
+}
+
 /** Everything on a worker's control queue. */
-export type ControlMessage = LeaseGrant | LeaseGrants | AbortCommand | AssignCommand | RegisterRequest;
+export type ControlMessage = LeaseGrant | LeaseGrants | AbortCommand | AssignCommand | RegisterRequest | ReportStored;
 
 // ---------------------------------------------------------------- events
 

@@ -53,8 +53,11 @@ describe('validators accept good messages', () => {
     ['dispatch', validators.dispatch, good.dispatch],
     ['dispatch on a task queue', validators.dispatchMessage, good.dispatch],
     ['dispatches', validators.dispatchMessage, { type: 'dispatches', tasks: [good.dispatch, { ...good.dispatch, task_id: 't2', lease_id: 'l2' }] }],
+    ['outcome asking for a receipt', validators.command, { ...good.outcome, receipt: { worker_id: 'w1', seq: 3 } }],
+    ['reports asking for a receipt', validators.command, { type: 'reports', receipt: { worker_id: 'w1', seq: 4 }, reports: [good.progress, good.outcome] }],
     ['grant', validators.control, good.grant],
     ['abort', validators.control, good.abort],
+    ['stored', validators.control, { type: 'stored', seq: 3 }],
     ['task_event', validators.event, good.event],
     ['get_tasks', validators.query, good.get_tasks],
     ['cancel_task', validators.query, good.cancel_task],
@@ -108,6 +111,9 @@ describe('validators reject bad messages, naming the field', () => {
     expectInvalid(validators.command(without(good.started, 'lease_id')), 'lease_id');
     expectInvalid(validators.command({ ...good.progress, progress: 101 }), 'progress');
     expectInvalid(validators.command({ ...good.outcome, outcome: 'exploded' }), 'outcome');
+    expectInvalid(validators.command({ ...good.outcome, receipt: { worker_id: 'w1', seq: 0 } }), 'receipt.seq');
+    expectInvalid(validators.command({ ...good.outcome, receipt: { seq: 1 } }), 'receipt.worker_id', /missing/);
+    expectInvalid(validators.control({ type: 'stored' }), 'seq', /missing/);
     expectInvalid(validators.command({ ...good.outcome, error: { message: 'no code' } }), 'error.name');
     expectInvalid(validators.command({ ...good.cancel, extra: 1 }), 'extra', /unknown field/);
   });

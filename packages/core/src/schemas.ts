@@ -110,6 +110,14 @@ const serializedErrorSchema = {
   },
 } as const;
 
+/** A worker's request for a `stored` answer (see `ReportReceipt`). */
+const reportReceiptSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['worker_id', 'seq'],
+  properties: { worker_id: shortString, seq: { type: 'integer', minimum: 1 } },
+} as const;
+
 const singleCommandSchemas = {
   submit: {
     type: 'object',
@@ -152,6 +160,7 @@ const singleCommandSchemas = {
       lease_id: shortString,
       progress: { type: 'number', minimum: 0, maximum: 100 },
       at: timestamp,
+      receipt: reportReceiptSchema,
     },
   },
   outcome: {
@@ -167,6 +176,7 @@ const singleCommandSchemas = {
       result: {},
       error: serializedErrorSchema,
       at: timestamp,
+      receipt: reportReceiptSchema,
     },
   },
 } as const;
@@ -181,6 +191,12 @@ function groupSchema(type: string, key: string, items: object, maxItems: number)
   };
 }
 
+/** `schema` (a {@link groupSchema}) with an optional `receipt`. */
+function withReceipt(schema: object): object {
+  const group = schema as { properties: Record<string, unknown> };
+  return { ...group, properties: { ...group.properties, receipt: reportReceiptSchema } };
+}
+
 /** Most grants or events in one grouped message. */
 export const MAX_GROUPED_MESSAGES = 1000;
 
@@ -189,7 +205,7 @@ export const MAX_COALESCED_SUBMITS = 500;
 
 const commandSchemas = {
   ...singleCommandSchemas,
-  reports: groupSchema('reports', 'reports', { anyOf: [singleCommandSchemas.started, singleCommandSchemas.progress, singleCommandSchemas.outcome] }, 1000),
+  reports: withReceipt(groupSchema('reports', 'reports', { anyOf: [singleCommandSchemas.started, singleCommandSchemas.progress, singleCommandSchemas.outcome] }, 1000)),
   submits: groupSchema('submits', 'submits', singleCommandSchemas.submit, MAX_COALESCED_SUBMITS),
 };
 
@@ -310,6 +326,12 @@ const controlMessageSchemas = {
     properties: { type: { const: 'register_request' } },
   },
   grants: groupSchema('grants', 'grants', controlSchemas.grant, MAX_GROUPED_MESSAGES),
+  stored: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', 'seq'],
+    properties: { type: { const: 'stored' }, seq: { type: 'integer', minimum: 1 } },
+  },
   assign: {
     type: 'object',
     additionalProperties: false,

@@ -14,6 +14,8 @@ import {
   type Logger,
   type ModuleImporter,
   type OpsServer,
+  type ReportReceipt,
+  type ReportStored,
   type ServiceRuntime,
   type SjeConfig,
   type SjePlugin,
@@ -221,6 +223,18 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
     }
   };
 
+  /**
+   * Tells a worker that the report message it sent transient with `receipt`
+   * is applied and stored. Not confirmed: an answer that is lost makes the
+   * worker send the message again the durable way, which changes nothing.
+   */
+  const sendReceipt = (receipt: ReportReceipt): void => {
+    const stored: ReportStored = { type: 'stored', seq: receipt.seq };
+    broker
+      .publish(topology.exchanges.control, topology.controlKeyFor(receipt.worker_id), stored, { persistent: false })
+      .catch((err: unknown) => logger.debug('receipt not sent; the worker will send its report again', { worker_id: receipt.worker_id, err: (err as Error).message }));
+  };
+
   registerServiceMetrics(rt, { store, outbox, loop, registry, statusCounts, ...(assignments ? { assignments } : {}) });
   if (assignments) registerAssignmentMetrics(rt.metrics, assignments);
 
@@ -315,6 +329,8 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
               }
               throw err;
             }
+            // A report sent transient: its worker lets go of it once told that it is stored.
+            if ('receipt' in cmd && cmd.receipt) sendReceipt(cmd.receipt);
             return 'ack';
           },
           { validate: validators.command, prefetch: config.task_manager.prefetch },

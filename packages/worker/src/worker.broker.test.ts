@@ -23,6 +23,7 @@ import {
   type LeaseGrants,
   type OutcomeReport,
   type ProgressReport,
+  type ReportReceipt,
   type SjePlugin,
   type StartedReport,
   type Topology,
@@ -62,6 +63,12 @@ class Harness {
   readonly persistentOf = new Map<Report, boolean>();
   /** When set, every claim is answered with this. */
   autoGrant: boolean | undefined;
+  /** The receipt each report's message asked for (sent transient at idle). */
+  readonly receiptOf = new Map<Report, ReportReceipt>();
+  /** Answer `stored` to every message that asks for a receipt, as the task-manager does. */
+  answerReceipts = true;
+  /** Settings of the worker's `worker` config section for the next {@link Harness.startWorker}. */
+  workerSettings: Record<string, unknown> = {};
   worker!: Worker;
 
   private constructor(
@@ -84,13 +91,15 @@ class Harness {
         (msg) => {
           if (!msg) return;
           // Under load the worker coalesces reports into one `reports` message.
-          const body = JSON.parse(msg.content.toString()) as Report | { type: 'reports'; reports: Report[] };
+          const body = JSON.parse(msg.content.toString()) as (Report | { type: 'reports'; reports: Report[] }) & { receipt?: ReportReceipt };
           for (const report of body.type === 'reports' ? body.reports : [body]) {
             h.reports.push(report);
             h.queueOf.set(report, queue);
             h.persistentOf.set(report, msg.properties.deliveryMode === 2);
+            if (body.receipt) h.receiptOf.set(report, body.receipt);
             if (report.type === 'started' && h.autoGrant !== undefined) void h.grant(report.task_id, report.lease_id, h.autoGrant);
           }
+          if (body.receipt && h.answerReceipts) void h.control({ type: 'stored', seq: body.receipt.seq });
         },
         { noAck: true },
       );
@@ -105,7 +114,7 @@ class Harness {
     plugins: SjePlugin[] = [],
     logger = createLogger({ service: 'worker', silent: true }),
   ): Promise<Worker> {
-    const config = loadConfig({ env: {}, overrides: { topology: { prefix: this.topology.prefix }, worker: { heartbeat_ms: 200 } } });
+    const config = loadConfig({ env: {}, overrides: { topology: { prefix: this.topology.prefix }, worker: { heartbeat_ms: 200, ...this.workerSettings } } });
     this.worker = await createWorker({
       handlers,
       config,
@@ -271,8 +280,9 @@ describe('worker against RabbitMQ', () => {
     expect(lines.find((l) => l['message'] === 'task run ended')).toMatchObject({ level: 'info', task_id: task.task_id, function: 'echo', outcome: 'succeeded' });
   });
 
-  it('sends claims transient on the claims queue and outcomes persistent on the commands queue', async () => {
+  it('sends claims transient on the claims queue and, with report_receipts off, outcomes persistent on the commands queue', async () => {
     const h = await open();
+    h.workerSettings = { report_receipts: false };
     const worker = await h.startWorker({ echo: (p: unknown) => p });
     const task = await h.dispatch('echo', { a: 1 });
     await h.until(() => h.claims(task.lease_id).length === 1);
@@ -283,6 +293,40 @@ describe('worker against RabbitMQ', () => {
     const outcome = await h.outcome(task.lease_id);
     expect(h.queueOf.get(outcome)).toBe(h.topology.queues.commands);
     expect(h.persistentOf.get(outcome)).toBe(true);
+    expect(h.receiptOf.has(outcome)).toBe(false);
+    await worker.close({ graceMs: 0 });
+  });
+
+  it('at idle sends an outcome transient on the claims queue with a receipt, and nothing more once told it is stored', async () => {
+    const h = await open();
+    const worker = await h.startWorker({ echo: (p: unknown) => p });
+    const [task] = await h.assign('echo', [{ a: 1 }], 1);
+    const outcome = await h.outcome(task!.lease_id);
+    expect(outcome).toMatchObject({ outcome: 'succeeded', result: { a: 1 } });
+    expect(h.queueOf.get(outcome)).toBe(h.topology.queues.claims);
+    expect(h.persistentOf.get(outcome)).toBe(false);
+    expect(h.receiptOf.get(outcome)).toEqual({ worker_id: worker.id, seq: expect.any(Number) as number });
+    // Past the receipt's time limit: no durable copy follows a stored one.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(h.outcomes(task!.lease_id)).toHaveLength(1);
+    await worker.close({ graceMs: 0 });
+  });
+
+  it('sends an outcome again, durable on the commands queue, when no receipt comes within a second', async () => {
+    const h = await open();
+    h.answerReceipts = false;
+    const worker = await h.startWorker({ echo: (p: unknown) => p });
+    const [task] = await h.assign('echo', [{ b: 2 }], 1);
+    await h.until(() => h.outcomes(task!.lease_id).length === 2, 5000);
+    const [transient, durable] = h.outcomes(task!.lease_id);
+    expect(h.queueOf.get(transient!)).toBe(h.topology.queues.claims);
+    expect(h.queueOf.get(durable!)).toBe(h.topology.queues.commands);
+    expect(h.persistentOf.get(durable!)).toBe(true);
+    expect(h.receiptOf.has(durable!)).toBe(false);
+    expect(durable).toMatchObject({ outcome: 'succeeded', result: { b: 2 }, lease_id: transient!.lease_id });
+    // The durable copy was confirmed: the worker lets go, and nothing else is sent for it.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(h.outcomes(task!.lease_id)).toHaveLength(2);
     await worker.close({ graceMs: 0 });
   });
 

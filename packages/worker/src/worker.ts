@@ -43,7 +43,8 @@ import { LeaseBook, type LeaseEntry } from './internal/lease-book.js';
 import { PrefetchSizer } from './internal/prefetch-sizer.js';
 import { RecentSet } from './internal/recent-set.js';
 import { ReliablePublisher } from './internal/reliable-publisher.js';
-import { ReportCoalescer } from './internal/report-coalescer.js';
+import { ReceiptBook } from './internal/receipt-book.js';
+import { ReportCoalescer, type ReportsMessage } from './internal/report-coalescer.js';
 import { reportsJson, withResultJson } from './internal/report-json.js';
 import { abortReport, type RunReport } from './internal/run-report.js';
 import { shareDelivery } from './internal/shared-delivery.js';
@@ -85,6 +86,8 @@ const CLAIM_RESEND_MS = 5000;
 const OUTCOME_RETRY_MS = 1000;
 /** At shutdown, how long aborted runs get to settle (their own settle wait is 1 s). */
 const ABORT_WAIT_MS = 3000;
+/** How long a report sent transient waits for the task-manager's `stored` before it is sent the durable way. */
+const RECEIPT_TIMEOUT_MS = 1000;
 /** At shutdown, how long unconfirmed outcomes may take to reach the broker. */
 const OUTCOME_DRAIN_MS = 5000;
 
@@ -170,10 +173,11 @@ class SjeWorker implements Worker {
   private readonly book: LeaseBook;
   private readonly outcomes: ReliablePublisher<OutcomeReport>;
   /** Coalesces run reports under load (one message per confirm round trip). */
-  private readonly reports = new ReportCoalescer((message) => {
-    const t = this.rt.broker.topology;
-    return this.rt.broker.publishJson(t.exchanges.commands, t.routingKeys.command, reportsJson(message));
-  });
+  private readonly reports = new ReportCoalescer((message) => this.sendReports(message));
+  /** Report messages sent at idle that wait for the task-manager's `stored` (worker.report_receipts). */
+  private readonly receipts = new ReceiptBook(RECEIPT_TIMEOUT_MS);
+  /** Report messages sent and not yet confirmed or stored. */
+  private reportsInFlight = 0;
   /**
    * Sends claims on the transient claims queue, those of one turn together:
    * the grant answers a claim and an unanswered one is repeated, so it needs
@@ -329,6 +333,8 @@ class SjeWorker implements Worker {
 
   private async afterConnect(): Promise<void> {
     if (this.phase === 'closing' || this.phase === 'closed') return;
+    // What was sent transient before the connection dropped may be gone with it: the durable way now.
+    this.receipts.cancelAll();
     await this.register();
     this.book.resendAll();
     this.outcomes.kick();
@@ -383,6 +389,34 @@ class SjeWorker implements Worker {
 
   private publishCommand(msg: ProgressReport | OutcomeReport): Promise<void> {
     return this.reports.send(msg);
+  }
+
+  /**
+   * Sends one message of the report coalescer; resolves once it is safe. At
+   * idle (no other report message in flight) it goes transient on the claims
+   * queue asking for a receipt, and is safe once the task-manager answers
+   * that it is stored; otherwise, or without an answer in time, durable on
+   * the commands queue, safe once the broker confirms it there.
+   */
+  private async sendReports(message: ReportsMessage): Promise<void> {
+    const { broker } = this.rt;
+    const t = broker.topology;
+    this.reportsInFlight += 1;
+    try {
+      if (this.reportsInFlight === 1 && this.config.worker.report_receipts && this.phase === 'started') {
+        const receipt = this.receipts.open();
+        const json = reportsJson(message, { worker_id: this.id, seq: receipt.seq });
+        try {
+          await broker.publishJson(t.exchanges.commands, t.routingKeys.claim, json, { persistent: false });
+        } catch {
+          this.receipts.cancel(receipt.seq);
+        }
+        if (await receipt.stored) return;
+      }
+      await broker.publishJson(t.exchanges.commands, t.routingKeys.command, reportsJson(message));
+    } finally {
+      this.reportsInFlight -= 1;
+    }
   }
 
   // ------------------------------------------------------------------ dispatches and claims
@@ -544,6 +578,10 @@ class SjeWorker implements Worker {
     }
     if (msg.type === 'assign') {
       this.onAssign(msg);
+      return;
+    }
+    if (msg.type === 'stored') {
+      this.receipts.stored(msg.seq);
       return;
     }
     if (msg.type === 'register_request') {

@@ -27,4 +27,12 @@ describe('report JSON', () => {
     expect(parsed).toEqual({ type: 'reports', reports: [{ ...outcome(5), result: { n: 5 } }, progress, { ...outcome(6), result: [6] }] });
     expect(JSON.parse(reportsJson(a))).toEqual({ ...outcome(5), result: { n: 5 } });
   });
+
+  it('asks for a receipt on the message, a lone report or a batch, when given one', () => {
+    const receipt = { worker_id: 'w', seq: 7 };
+    const a = withResultJson(outcome(7), '{"n":7}');
+    expect(JSON.parse(reportsJson(a, receipt))).toEqual({ ...outcome(7), result: { n: 7 }, receipt });
+    expect(JSON.parse(reportsJson({ type: 'reports', reports: [progress] }, receipt))).toEqual({ type: 'reports', receipt, reports: [progress] });
+    expect(reportsJson(progress, undefined)).toBe(JSON.stringify(progress));
+  });
 });

@@ -3,7 +3,7 @@
  * put in as the JSON it was made into once (`toJsonResult`), instead of
  * parsed back and serialised again with the report.
  */
-import type { OutcomeReport, RunReport } from '@sje/core';
+import type { OutcomeReport, ReportReceipt, RunReport } from '@sje/core';
 import type { ReportsMessage } from './report-coalescer.js';
 
 /** The result JSON of outcome reports, kept beside them (it is not one of their fields until sent). */
@@ -22,8 +22,9 @@ export function reportJson(report: RunReport): string {
   return result === undefined ? json : `${json.slice(0, -1)},"result":${result}}`;
 }
 
-/** The JSON of a message the report coalescer sends: one report, or a `reports` batch. */
-export function reportsJson(message: ReportsMessage): string {
-  if (message.type !== 'reports') return reportJson(message);
-  return `{"type":"reports","reports":[${message.reports.map(reportJson).join(',')}]}`;
+/** The JSON of a message the report coalescer sends: one report, or a `reports` batch; with `receipt`, asking for one. */
+export function reportsJson(message: ReportsMessage, receipt?: ReportReceipt): string {
+  const asked = receipt === undefined ? '' : `"receipt":${JSON.stringify(receipt)},`;
+  if (message.type !== 'reports') return asked === '' ? reportJson(message) : `{${asked}${reportJson(message).slice(1)}`;
+  return `{"type":"reports",${asked}"reports":[${message.reports.map(reportJson).join(',')}]}`;
 }
