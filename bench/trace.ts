@@ -113,6 +113,8 @@ try {
       if (!msg || !current) return;
       const at = performance.now() - current.t0;
       const body = JSON.parse(msg.content.toString()) as { type?: string; status?: string; task_id?: string; tasks?: { task_id?: string }[] };
+      // A receipt's answer leaves after the task's last event, so it lands in the next sample: not a step of either.
+      if (body.type === 'stored') return;
       const step = stepOf(msg.fields.exchange, msg.fields.routingKey, body);
       if (!current.steps.has(step)) current.steps.set(step, at);
     },
