@@ -166,6 +166,8 @@ describe('end to end', () => {
     expect(metricValue(wk, 'sje_worker_tasks_total', { function: 'calculate_data', outcome: 'succeeded' })).toBe(4);
     expect(metricValue(tmm, 'sje_tasks_succeeded_total', { function: 'calculate_data' })).toBe(3);
     expect(metricValue(tmm, 'sje_workers_online')).toBeGreaterThanOrEqual(1);
+    // One task at a time: the worker's reports went transient, each let go of once the task-manager said it was stored.
+    expect(metricValue(wk, 'sje_worker_report_messages_total', { way: 'receipt' })).toBeGreaterThanOrEqual(3);
     expect(tmm.some((s) => s.name === 'sje_task_run_seconds_count')).toBe(true);
     // Every pool a registered worker serves is reported, nothing waiting in it now.
     expect(tmm.some((s) => s.name === 'sje_queue_depth' && s.labels['queue'] === 'default')).toBe(true);

@@ -221,6 +221,14 @@ class Harness {
   }
 }
 
+/** The worker's `sje_worker_report_messages_total`, by `way`, from its ops endpoint. */
+async function reportMessagesByWay(worker: Worker): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${worker.opsPort}/metrics`)).text();
+  const ways: Record<string, number> = {};
+  for (const m of text.matchAll(/^sje_worker_report_messages_total\{[^}]*way="(\w+)"[^}]*\} (\d+)$/gm)) ways[m[1]!] = Number(m[2]);
+  return ways;
+}
+
 let harness: Harness | undefined;
 async function open(): Promise<Harness> {
   harness = await Harness.open();
@@ -294,6 +302,7 @@ describe('worker against RabbitMQ', () => {
     expect(h.queueOf.get(outcome)).toBe(h.topology.queues.commands);
     expect(h.persistentOf.get(outcome)).toBe(true);
     expect(h.receiptOf.has(outcome)).toBe(false);
+    expect(await reportMessagesByWay(worker)).toEqual({ durable: 1 });
     await worker.close({ graceMs: 0 });
   });
 
@@ -309,6 +318,7 @@ describe('worker against RabbitMQ', () => {
     // Past the receipt's time limit: no durable copy follows a stored one.
     await new Promise((r) => setTimeout(r, 1500));
     expect(h.outcomes(task!.lease_id)).toHaveLength(1);
+    expect(await reportMessagesByWay(worker)).toEqual({ receipt: 1 });
     await worker.close({ graceMs: 0 });
   });
 
@@ -327,6 +337,7 @@ describe('worker against RabbitMQ', () => {
     // The durable copy was confirmed: the worker lets go, and nothing else is sent for it.
     await new Promise((r) => setTimeout(r, 1500));
     expect(h.outcomes(task!.lease_id)).toHaveLength(2);
+    expect(await reportMessagesByWay(worker)).toEqual({ fallback: 1 });
     await worker.close({ graceMs: 0 });
   });
 

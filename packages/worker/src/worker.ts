@@ -43,6 +43,7 @@ import { LeaseBook, type LeaseEntry } from './internal/lease-book.js';
 import { PrefetchSizer } from './internal/prefetch-sizer.js';
 import { RecentSet } from './internal/recent-set.js';
 import { ReliablePublisher } from './internal/reliable-publisher.js';
+import { Counter } from 'prom-client';
 import { ReceiptBook } from './internal/receipt-book.js';
 import { ReportCoalescer, type ReportsMessage } from './internal/report-coalescer.js';
 import { reportsJson, withResultJson } from './internal/report-json.js';
@@ -178,6 +179,8 @@ class SjeWorker implements Worker {
   private readonly receipts = new ReceiptBook(RECEIPT_TIMEOUT_MS);
   /** Report messages sent and not yet confirmed or stored. */
   private reportsInFlight = 0;
+  /** Report messages let go of, by how they were made safe (see {@link SjeWorker.sendReports}). */
+  private readonly reportMessages: Counter<'way'>;
   /**
    * Sends claims on the transient claims queue, those of one turn together:
    * the grant answers a claim and an unanswered one is repeated, so it needs
@@ -242,6 +245,12 @@ class SjeWorker implements Worker {
       sendProgress: (task, progress) => void this.sendProgress(task, progress),
       maxResultBytes: this.config.worker.max_result_bytes,
     };
+    this.reportMessages = new Counter({
+      name: 'sje_worker_report_messages_total',
+      help: 'Report messages this worker sent and let go of, by how each was made safe: receipt (the task-manager answered that it is stored), durable (confirmed on the commands queue), fallback (sent with a receipt, no answer in time, then confirmed on the commands queue)',
+      labelNames: ['way'],
+      registers: [runtime.metrics],
+    });
     this.outcomes = new ReliablePublisher<OutcomeReport>(
       (report) => this.publishCommand(report),
       OUTCOME_RETRY_MS,
@@ -402,6 +411,7 @@ class SjeWorker implements Worker {
     const { broker } = this.rt;
     const t = broker.topology;
     this.reportsInFlight += 1;
+    let way: 'durable' | 'fallback' = 'durable';
     try {
       if (this.reportsInFlight === 1 && this.config.worker.report_receipts && this.phase === 'started') {
         const receipt = this.receipts.open();
@@ -411,9 +421,14 @@ class SjeWorker implements Worker {
         } catch {
           this.receipts.cancel(receipt.seq);
         }
-        if (await receipt.stored) return;
+        if (await receipt.stored) {
+          this.reportMessages.inc({ way: 'receipt' });
+          return;
+        }
+        way = 'fallback';
       }
       await broker.publishJson(t.exchanges.commands, t.routingKeys.command, reportsJson(message));
+      this.reportMessages.inc({ way });
     } finally {
       this.reportsInFlight -= 1;
     }
