@@ -29,6 +29,17 @@ export interface RawRound {
   cpu_ms_per_1000_tasks: Record<string, number>;
 }
 
+/** Declares a task queue and a result queue of the given type, with fresh names. */
+async function declareQueuePair(setup: Channel, queueType: RawBaselineOptions['queueType']): Promise<{ taskQ: string; resultQ: string }> {
+  const id = randomUUID().slice(0, 8);
+  const taskQ = `bench-raw-${id}.tasks`;
+  const resultQ = `bench-raw-${id}.results`;
+  const args = { 'x-queue-type': queueType };
+  await setup.assertQueue(taskQ, { durable: true, arguments: args });
+  await setup.assertQueue(resultQ, { durable: true, arguments: args });
+  return { taskQ, resultQ };
+}
+
 function publishConfirmed(ch: ConfirmChannel, queue: string, body: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     ch.sendToQueue(queue, body, { persistent: true }, (err) => (err ? reject(err as Error) : resolve()));
@@ -56,13 +67,8 @@ export class RawBaseline {
   /** Declares the queues and starts the consumer (worker) and the collector. */
   static async open(options: RawBaselineOptions): Promise<RawBaseline> {
     const conn = await connect(options.url, { noDelay: true });
-    const id = randomUUID().slice(0, 8);
-    const taskQ = `bench-raw-${id}.tasks`;
-    const resultQ = `bench-raw-${id}.results`;
-    const args = { 'x-queue-type': options.queueType };
     const setup = await conn.createChannel();
-    await setup.assertQueue(taskQ, { durable: true, arguments: args });
-    await setup.assertQueue(resultQ, { durable: true, arguments: args });
+    const { taskQ, resultQ } = await declareQueuePair(setup, options.queueType);
     const baseline = new RawBaseline(options, conn, setup, await conn.createConfirmChannel(), taskQ, resultQ);
 
     // Worker: take a task, publish its result (persistent, confirmed), then ack.
@@ -114,13 +120,22 @@ export class RawBaseline {
 
   /** One task at a time, publish to result, `samples` times. */
   async latency(samples: number): Promise<LatencyFigures> {
+    return this.oneAtATime(this.taskQ, () => new Promise<void>((resolve) => (this.onResult = () => resolve())), samples, 0);
+  }
+
+  /**
+   * Publishes tasks to `taskQ` one at a time, each once `nextResult()` (asked
+   * for before the publish) resolved for the one before, and times each
+   * publish to its result; the first `warmup` are not counted.
+   */
+  private async oneAtATime(taskQ: string, nextResult: () => Promise<void>, samples: number, warmup: number): Promise<LatencyFigures> {
     const times: number[] = [];
-    for (let i = 0; i < samples; i++) {
+    for (let i = 0; i < warmup + samples; i++) {
       const t0 = performance.now();
-      const got = new Promise<void>((resolve) => (this.onResult = () => resolve()));
-      await publishConfirmed(this.producer, this.taskQ, this.body(i));
+      const got = nextResult();
+      await publishConfirmed(this.producer, taskQ, this.body(i));
       await got;
-      times.push(performance.now() - t0);
+      if (i >= warmup) times.push(performance.now() - t0);
     }
     return percentiles(times);
   }
@@ -133,12 +148,7 @@ export class RawBaseline {
    * not yet compiled) are not counted.
    */
   async latencyAcrossProcesses(samples: number, warmup = 50): Promise<LatencyFigures> {
-    const id = randomUUID().slice(0, 8);
-    const taskQ = `bench-raw-${id}.tasks`;
-    const resultQ = `bench-raw-${id}.results`;
-    const args = { 'x-queue-type': this.options.queueType };
-    await this.setup.assertQueue(taskQ, { durable: true, arguments: args });
-    await this.setup.assertQueue(resultQ, { durable: true, arguments: args });
+    const { taskQ, resultQ } = await declareQueuePair(this.setup, this.options.queueType);
     const collector = await this.conn.createChannel();
     let onResult: () => void = () => undefined;
     await collector.consume(resultQ, (msg) => {
@@ -152,15 +162,7 @@ export class RawBaseline {
     exitedEarly.catch(() => undefined);
     try {
       await Promise.race([once(worker, 'message'), exitedEarly]);
-      const times: number[] = [];
-      for (let i = 0; i < warmup + samples; i++) {
-        const t0 = performance.now();
-        const got = new Promise<void>((resolve) => (onResult = resolve));
-        await publishConfirmed(this.producer, taskQ, this.body(i));
-        await got;
-        if (i >= warmup) times.push(performance.now() - t0);
-      }
-      return percentiles(times);
+      return await this.oneAtATime(taskQ, () => new Promise<void>((resolve) => (onResult = resolve)), samples, warmup);
     } finally {
       if (worker.connected) worker.disconnect();
       await exited;

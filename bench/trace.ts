@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createTopology } from '../packages/core/src/index.js';
 import { buildAll } from '../scripts/build.js';
-import { disposeAll, spawnService, testConfig } from '../test/helpers/stack.js';
+import { disposeAll, spawnService, testConfig, type SpawnOptions } from '../test/helpers/stack.js';
 import { HttpClient } from './http-client.js';
 import { percentiles, type LatencyFigures } from './stats.js';
 import { processBreakdown, readProbeNotes, type ClientSample } from './trace-processes.js';
@@ -88,7 +88,7 @@ const http = new HttpClient();
 /** --processes: each service's probe file. */
 const probeDir = values.processes ? mkdtempSync(join(tmpdir(), 'sje-trace-')) : undefined;
 const probeFile = (service: string): string | undefined => (probeDir ? join(probeDir, `${service}.tsv`) : undefined);
-const probed = (service: string): { compiled: boolean; nodeArgs?: string[]; env?: Record<string, string> } => {
+const probed = (service: string): SpawnOptions => {
   const file = probeFile(service);
   return file ? { compiled, nodeArgs: ['--import', new URL('./trace-probe.mjs', import.meta.url).href], env: { BENCH_TRACE_PROBE_FILE: file } } : { compiled };
 };

@@ -181,20 +181,14 @@ const singleCommandSchemas = {
   },
 } as const;
 
-/** A message of `type` carrying 1 to `maxItems` messages of one family in its array `key`. */
-function groupSchema(type: string, key: string, items: object, maxItems: number): object {
+/** A message of `type` carrying 1 to `maxItems` messages of one family in its array `key` (and the optional fields `extra`). */
+function groupSchema(type: string, key: string, items: object, maxItems: number, extra: Record<string, object> = {}): object {
   return {
     type: 'object',
     additionalProperties: false,
     required: ['type', key],
-    properties: { type: { const: type }, [key]: { type: 'array', minItems: 1, maxItems, items } },
+    properties: { type: { const: type }, [key]: { type: 'array', minItems: 1, maxItems, items }, ...extra },
   };
-}
-
-/** `schema` (a {@link groupSchema}) with an optional `receipt`. */
-function withReceipt(schema: object): object {
-  const group = schema as { properties: Record<string, unknown> };
-  return { ...group, properties: { ...group.properties, receipt: reportReceiptSchema } };
 }
 
 /** Most grants or events in one grouped message. */
@@ -205,7 +199,7 @@ export const MAX_COALESCED_SUBMITS = 500;
 
 const commandSchemas = {
   ...singleCommandSchemas,
-  reports: withReceipt(groupSchema('reports', 'reports', { anyOf: [singleCommandSchemas.started, singleCommandSchemas.progress, singleCommandSchemas.outcome] }, 1000)),
+  reports: groupSchema('reports', 'reports', { anyOf: [singleCommandSchemas.started, singleCommandSchemas.progress, singleCommandSchemas.outcome] }, 1000, { receipt: reportReceiptSchema }),
   submits: groupSchema('submits', 'submits', singleCommandSchemas.submit, MAX_COALESCED_SUBMITS),
 };
 

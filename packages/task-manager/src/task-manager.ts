@@ -225,7 +225,7 @@ export async function createTaskManager(options: TaskManagerOptions = {}): Promi
 
   /**
    * Tells a worker that the report message it sent transient with `receipt`
-   * is applied and stored. Not confirmed: an answer that is lost makes the
+   * is applied and stored. Not waited for: an answer that is lost makes the
    * worker send the message again the durable way, which changes nothing.
    */
   const sendReceipt = (receipt: ReportReceipt): void => {

@@ -35,6 +35,7 @@ import {
   type WorkerMessage,
 } from '@sje/core';
 import type { Channel } from 'amqplib';
+import { Counter } from 'prom-client';
 import { nextAssignMark } from './internal/assign-mark.js';
 import { ConsumerSwitch } from './internal/consumer-switch.js';
 import { validateHandlers } from './internal/handler-validation.js';
@@ -43,7 +44,6 @@ import { LeaseBook, type LeaseEntry } from './internal/lease-book.js';
 import { PrefetchSizer } from './internal/prefetch-sizer.js';
 import { RecentSet } from './internal/recent-set.js';
 import { ReliablePublisher } from './internal/reliable-publisher.js';
-import { Counter } from 'prom-client';
 import { ReceiptBook } from './internal/receipt-book.js';
 import { ReportCoalescer, type ReportsMessage } from './internal/report-coalescer.js';
 import { reportsJson, withResultJson } from './internal/report-json.js';
